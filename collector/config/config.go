@@ -1,0 +1,64 @@
+// Package config is the collector's configuration: the YAML schema, its
+// defaults and its validation, loaded strictly (see shared/configfile).
+package config
+
+import "github.com/outpost-nms/outpost/shared/configfile"
+
+// Config is the whole collector configuration file.
+type Config struct {
+	Name    string  `yaml:"name"`     // shown to agents and in the UI; default "collector"
+	DataDir string  `yaml:"data_dir"` // archives, journal, inventory, PKI; default /var/lib/outpost-collector
+	Listen  Listen  `yaml:"listen"`
+	TLS     TLS     `yaml:"tls"`
+	Web     Web     `yaml:"web"`
+	RRD     RRD     `yaml:"rrd"`
+	Journal Journal `yaml:"journal"`
+	Metrics Metrics `yaml:"metrics"`
+	Log     Log     `yaml:"log"`
+}
+
+// Listen sets the agent-facing listeners.
+type Listen struct {
+	QUIC     string          `yaml:"quic"`      // UDP address, default ":4700"
+	TCP      string          `yaml:"tcp"`       // TLS-over-TCP fallback, default ":4701"; "off" disables
+	MaxFrame configfile.Size `yaml:"max_frame"` // default 4MiB
+}
+
+// TLS names the collector's PKI files; defaults live under DataDir/pki
+// (written by `outpost-collector ca init`).
+type TLS struct {
+	CACert string `yaml:"ca_cert"`
+	CAKey  string `yaml:"ca_key"`
+	Cert   string `yaml:"cert"`
+	Key    string `yaml:"key"`
+}
+
+// Web is the UI and JSON API listener.
+type Web struct {
+	Listen     string              `yaml:"listen"`      // default 127.0.0.1:8080
+	SessionTTL configfile.Duration `yaml:"session_ttl"` // default 12h
+	TLSCert    string              `yaml:"tls_cert"`    // serve HTTPS when both are set
+	TLSKey     string              `yaml:"tls_key"`
+}
+
+// RRD tunes the archive write-back cache.
+type RRD struct {
+	FlushInterval configfile.Duration `yaml:"flush_interval"` // default 5m
+	FlushWorkers  int                 `yaml:"flush_workers"`  // default 2
+}
+
+// Journal tunes the ingest write-ahead log.
+type Journal struct {
+	SegmentBytes configfile.Size `yaml:"segment_bytes"` // default 64MiB
+}
+
+// Metrics is the Prometheus endpoint ("" disables).
+type Metrics struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:9470
+}
+
+// Log selects the log level and format.
+type Log struct {
+	Level  string `yaml:"level"`
+	Format string `yaml:"format"`
+}

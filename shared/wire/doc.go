@@ -1,0 +1,61 @@
+// Package wire is the protocol between an agent and the collector: framing,
+// the messages, and the limits a receiver enforces on untrusted bytes.
+//
+// # Framing
+//
+// Every message travels as one frame:
+//
+//	+----------------+--------+----------------------+
+//	| length (4, BE) | type 1 | CBOR body (length-1) |
+//	+----------------+--------+----------------------+
+//
+// The length counts the type byte and the body. A reader checks the length
+// against its cap before it reads or allocates anything (ReadFrame), and
+// decodes the body with Unmarshal under the limited decode mode of Codec:
+// never a CBOR stream decoder on the network, which buffers whatever a
+// hostile length header announces.
+//
+// # Session
+//
+// The agent opens the connection (QUIC with ALPN "outpost/1", or TLS over
+// TCP with the same ALPN when UDP is blocked) and one bidirectional stream,
+// then:
+//
+//	agent                                   collector
+//	Hello{agent, epoch, first/last seq} -->
+//	                                    <-- HelloAck{epoch, acked seq, hosts}
+//	Series{first id, defs}              -->   (dictionary entries not yet sent on this connection)
+//	Batch{seq, groups, statuses, hosts} -->
+//	                                    <-- Ack{seq}   (highest seq durably journaled)
+//	...                                 <-- Error{code, message, fatal}
+//
+// The link counts as up only once HelloAck arrives: with QUIC, a dial
+// succeeds before the server has checked the client certificate.
+//
+// # Delivery
+//
+// Batches carry a sequence number that starts at 1 for each spool epoch (a
+// random number chosen when the agent's spool is created). The collector
+// journals a batch durably, then acks; it dedupes by (agent, epoch, seq), so
+// a batch sent twice is written once. The agent deletes spooled batches only
+// when acked, and after a reconnect resends from HelloAck.AckedSeq+1. When
+// the agent's spool dropped its oldest batches, Hello.FirstSeq is above the
+// collector's acked seq: the gap is the declared drop, counted in Drops.
+//
+// # Series dictionary
+//
+// Samples name their series by a number (uint32) the agent assigns once per
+// key and keeps for the life of its spool. Series messages define numbers
+// before the first batch on a connection that uses them; the collector keeps
+// the dictionary per connection and resolves numbers back to keys before it
+// journals a batch, so its journal never depends on a connection's state.
+//
+// # Samples
+//
+// Samples are grouped by poll time (Group.Time, Unix milliseconds). Integer
+// values (counters, absolute) travel as (id, value) pairs in one flat array,
+// floats as two parallel arrays: a typical sample costs the id (1 to 5
+// bytes) plus the value (1 to 9 bytes), with no per-sample array header. All
+// samples of one poll of one attribute are in the same batch, so the
+// collector can write them as one archive update.
+package wire

@@ -1,0 +1,266 @@
+package wire
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/outpost-nms/outpost/shared/sample"
+	"github.com/outpost-nms/outpost/shared/status"
+)
+
+// Message is implemented by every message type.
+type Message interface {
+	// Type is the frame type that carries the message.
+	Type() Type
+	// Validate checks what CBOR decoding cannot: pairing of arrays, valid enums.
+	Validate() error
+}
+
+// Hello opens a session (agent to collector).
+type Hello struct {
+	_        struct{} `cbor:",toarray"`
+	Agent    string   // the agent's name; must match its certificate
+	Software string   // agent build version, for logs and the UI
+	Proto    uint16   // ProtocolVersion
+	Epoch    uint64   // spool epoch: random, fixed for the life of the spool
+	FirstSeq uint64   // oldest batch still in the spool (0 if empty)
+	LastSeq  uint64   // newest batch in the spool (0 if none yet)
+	Dropped  Drops    // cumulative drop counters of this epoch
+}
+
+// HelloAck answers Hello; the link is up only once it arrives.
+type HelloAck struct {
+	_         struct{} `cbor:",toarray"`
+	Collector string   // collector name
+	Software  string   // collector build version
+	Epoch     uint64   // the epoch AckedSeq refers to (the agent's, echoed)
+	AckedSeq  uint64   // highest seq of Epoch durably stored; 0 when the epoch is new
+	MaxFrame  uint32   // largest frame the collector reads
+	Hosts     []string // host name patterns the agent may write
+}
+
+// SeriesDef defines one series number.
+type SeriesDef struct {
+	_    struct{} `cbor:",toarray"`
+	Host string
+	Attr string
+	DS   string
+	Kind sample.Kind
+}
+
+// Series defines series numbers First, First+1, ... for the rest of the connection.
+type Series struct {
+	_     struct{} `cbor:",toarray"`
+	First uint32
+	Defs  []SeriesDef
+}
+
+// Group holds the samples of one poll time.
+type Group struct {
+	_        struct{}  `cbor:",toarray"`
+	Time     int64     // Unix milliseconds
+	Ints     []uint64  // pairs: series id, value (kinds with IsInteger)
+	FloatIDs []uint32  // series ids of Floats, index for index
+	Floats   []float64 // values of Gauge and Derive series
+	Resets   []uint32  // series ids whose sample follows a discontinuity
+}
+
+// AttrStatus reports the state of an attribute.
+type AttrStatus struct {
+	_      struct{} `cbor:",toarray"`
+	Host   string
+	Attr   string
+	Status status.Status
+	Reason string // short human text: "ifOperStatus down", "offset 210 ms > 100 ms"
+	Time   int64  // Unix milliseconds
+}
+
+// Attribute kinds (Attr.Kind).
+const (
+	KindHost      = "host"      // reachability and poll round-trip time; key "host"
+	KindInterface = "interface" // an IF-MIB interface; key "if:<identity>"
+	KindNTP       = "ntp"       // an NTP server's synchronisation; key "ntp"
+	KindNTPPeer   = "ntp-peer"  // one association of an NTP server; key "ntp-peer:<address>"
+	KindOID       = "oid"       // a user-listed OID; key "oid:<name>"
+	KindStorage   = "storage"   // HOST-RESOURCES-MIB storage; key "storage:<descr>"
+	KindProcessor = "processor" // HOST-RESOURCES-MIB processor; key "cpu:<index>"
+)
+
+// DSDef describes one data source of an attribute's archive.
+type DSDef struct {
+	_    struct{} `cbor:",toarray"`
+	Name string
+	Kind sample.Kind
+	Min  float64 // NaN: no lower limit
+	Max  float64 // NaN: no upper limit
+}
+
+// Attr describes an attribute of a host, as discovered.
+type Attr struct {
+	_        struct{}          `cbor:",toarray"`
+	Key      string            // stable identity within the host
+	Kind     string            // one of the Kind* constants
+	Name     string            // short display name ("ge-0/0/1")
+	Descr    string            // longer description (ifAlias, sysDescr...)
+	Props    map[string]string // kind-specific facts (ifIndex, ifSpeed, refid...)
+	Interval uint32            // poll interval in seconds: the archive's step
+	DS       []DSDef           // the archive's data sources
+}
+
+// Host describes a polled device or server, as discovered.
+type Host struct {
+	_           struct{} `cbor:",toarray"`
+	Name        string   // configured target name: the host's identity
+	Address     string
+	SysName     string
+	SysDescr    string
+	SysObjectID string
+	Location    string
+	Contact     string
+	Attrs       []Attr
+	// Complete means Attrs is the host's whole attribute list: attributes
+	// the collector knows but that are not listed are gone from the device.
+	Complete bool
+}
+
+// Drops counts what the agent's spool lost, cumulatively for the epoch.
+type Drops struct {
+	_       struct{} `cbor:",toarray"`
+	Batches uint64   // whole batches dropped because the spool was full or too old
+	Samples uint64   // samples in those batches
+	Corrupt uint64   // records skipped because their checksum failed
+}
+
+// Batch is one spool record: everything polled in a short window.
+type Batch struct {
+	_        struct{} `cbor:",toarray"`
+	Seq      uint64
+	Groups   []Group
+	Statuses []AttrStatus
+	Hosts    []Host
+	Dropped  Drops
+}
+
+// Ack tells the agent that every batch up to Seq is durably stored.
+type Ack struct {
+	_   struct{} `cbor:",toarray"`
+	Seq uint64
+}
+
+// Error codes.
+const (
+	ErrCodeProtocol      uint16 = 1 // malformed or unexpected message
+	ErrCodeUnauthorized  uint16 = 2 // unknown or revoked agent, name/cert mismatch
+	ErrCodeForbiddenHost uint16 = 3 // a host the agent is not assigned
+	ErrCodeUnknownSeries uint16 = 4 // a series number with no definition
+	ErrCodeInternal      uint16 = 5 // the collector could not store the batch
+	ErrCodeOverloaded    uint16 = 6 // try again later
+)
+
+// Error reports a problem; Fatal means the sender closes the connection.
+type Error struct {
+	_       struct{} `cbor:",toarray"`
+	Code    uint16
+	Message string
+	Fatal   bool
+}
+
+func (*Hello) Type() Type    { return TypeHello }
+func (*HelloAck) Type() Type { return TypeHelloAck }
+func (*Series) Type() Type   { return TypeSeries }
+func (*Batch) Type() Type    { return TypeBatch }
+func (*Ack) Type() Type      { return TypeAck }
+func (*Error) Type() Type    { return TypeError }
+
+// Validate checks the protocol version and agent name.
+func (m *Hello) Validate() error {
+	if m.Agent == "" {
+		return fmt.Errorf("hello: empty agent name")
+	}
+	if m.Proto != ProtocolVersion {
+		return fmt.Errorf("hello: protocol version %d, want %d", m.Proto, ProtocolVersion)
+	}
+	if m.LastSeq < m.FirstSeq {
+		return fmt.Errorf("hello: last seq %d before first seq %d", m.LastSeq, m.FirstSeq)
+	}
+	return nil
+}
+
+// Validate accepts every HelloAck.
+func (m *HelloAck) Validate() error { return nil }
+
+// Validate checks the definitions' kinds and that the numbers do not overflow.
+func (m *Series) Validate() error {
+	if uint64(m.First)+uint64(len(m.Defs)) > math.MaxUint32+1 {
+		return fmt.Errorf("series: numbers overflow")
+	}
+	for i, d := range m.Defs {
+		if !d.Kind.Valid() {
+			return fmt.Errorf("series %d: invalid kind %d", uint64(m.First)+uint64(i), d.Kind)
+		}
+		if d.Host == "" || d.Attr == "" || d.DS == "" {
+			return fmt.Errorf("series %d: empty host, attribute or data source", uint64(m.First)+uint64(i))
+		}
+	}
+	return nil
+}
+
+// Validate checks that arrays pair up and statuses are defined.
+func (m *Batch) Validate() error {
+	if m.Seq == 0 {
+		return fmt.Errorf("batch: seq 0")
+	}
+	for i := range m.Groups {
+		g := &m.Groups[i]
+		if len(g.Ints)%2 != 0 {
+			return fmt.Errorf("batch %d group %d: odd number of integer id/value items", m.Seq, i)
+		}
+		for j := 0; j < len(g.Ints); j += 2 {
+			if g.Ints[j] > math.MaxUint32 {
+				return fmt.Errorf("batch %d group %d: series id %d out of range", m.Seq, i, g.Ints[j])
+			}
+		}
+		if len(g.FloatIDs) != len(g.Floats) {
+			return fmt.Errorf("batch %d group %d: %d float ids for %d floats", m.Seq, i, len(g.FloatIDs), len(g.Floats))
+		}
+	}
+	for _, s := range m.Statuses {
+		if !s.Status.Valid() {
+			return fmt.Errorf("batch %d: attribute %s/%s has invalid status %d", m.Seq, s.Host, s.Attr, s.Status)
+		}
+	}
+	for _, h := range m.Hosts {
+		if h.Name == "" {
+			return fmt.Errorf("batch %d: host with empty name", m.Seq)
+		}
+		for _, a := range h.Attrs {
+			if a.Key == "" {
+				return fmt.Errorf("batch %d: host %s: attribute with empty key", m.Seq, h.Name)
+			}
+			for _, d := range a.DS {
+				if !d.Kind.Valid() {
+					return fmt.Errorf("batch %d: %s/%s/%s: invalid kind %d", m.Seq, h.Name, a.Key, d.Name, d.Kind)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Samples counts the samples in the batch.
+func (m *Batch) Samples() int {
+	n := 0
+	for i := range m.Groups {
+		n += len(m.Groups[i].Ints)/2 + len(m.Groups[i].Floats)
+	}
+	return n
+}
+
+// Validate accepts every Ack.
+func (m *Ack) Validate() error { return nil }
+
+// Validate accepts every Error.
+func (m *Error) Validate() error { return nil }
+
+// Error makes a received Error usable as a Go error.
+func (m *Error) Error() string { return fmt.Sprintf("collector error %d: %s", m.Code, m.Message) }
