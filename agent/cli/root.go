@@ -60,6 +60,7 @@ mutual TLS. The agent always dials out; nothing connects to it.`,
 	root.CompletionOptions.HiddenDefaultCmd = true
 	for _, c := range []*cobra.Command{
 		newVersionCmd(),
+		newProbeCmd(),
 	} {
 		root.AddCommand(c)
 	}
