@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/outpost-nms/outpost/shared/buildinfo"
+	"github.com/outpost-nms/outpost/shared/svc"
 )
 
 // DefaultConfigPath is where packages install the agent's configuration.
@@ -26,15 +27,18 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// ExitCode is the process exit code.
+func (e *ExitError) ExitCode() int { return e.Code }
+
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := NewRoot(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "outpost-agent:", err)
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			return ee.Code
+		var coded interface{ ExitCode() int }
+		if errors.As(err, &coded) {
+			return coded.ExitCode()
 		}
 		return 1
 	}
@@ -64,6 +68,7 @@ mutual TLS. The agent always dials out; nothing connects to it.`,
 	} {
 		root.AddCommand(c)
 	}
+	root.AddCommand(svc.Commands(serviceSpec(), DefaultConfigPath)...)
 	return root
 }
 

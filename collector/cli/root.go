@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/outpost-nms/outpost/shared/buildinfo"
+	"github.com/outpost-nms/outpost/shared/svc"
 )
 
 // DefaultConfigPath is where packages install the collector's configuration.
@@ -25,15 +26,18 @@ type ExitError struct {
 func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
+// ExitCode is the process exit code.
+func (e *ExitError) ExitCode() int { return e.Code }
+
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := NewRoot(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
 		fmt.Fprintln(stderr, "outpost-collector:", err)
-		var ee *ExitError
-		if errors.As(err, &ee) {
-			return ee.Code
+		var coded interface{ ExitCode() int }
+		if errors.As(err, &coded) {
+			return coded.ExitCode()
 		}
 		return 1
 	}
@@ -63,6 +67,7 @@ graph exports.`,
 	} {
 		root.AddCommand(c)
 	}
+	root.AddCommand(svc.Commands(serviceSpec(), DefaultConfigPath)...)
 	return root
 }
 
