@@ -484,7 +484,6 @@ func resync(b []byte, off int) int {
 	return len(b)
 }
 
-
 // scanTail returns the length of the valid prefix of the newest segment: a
 // region that does not verify is kept only if a valid record follows it (a
 // corrupt record in the middle, skipped by Replay); otherwise it is a torn

@@ -26,7 +26,9 @@ func replayAll(t *testing.T, j *Journal, from Pos) []Entry {
 	return out
 }
 
-func rec(i int) []byte { return []byte(fmt.Sprintf("record-%06d-%s", i, bytes.Repeat([]byte{'x'}, i%97))) }
+func rec(i int) []byte {
+	return []byte(fmt.Sprintf("record-%06d-%s", i, bytes.Repeat([]byte{'x'}, i%97)))
+}
 
 func TestAppendReplayAcrossSegmentsAndReopen(t *testing.T) {
 	dir := t.TempDir()
