@@ -1,0 +1,468 @@
+package inventory
+
+// The read side of the inventory: what the web UI, the JSON API and the
+// export command ask. Every query here runs on the read-only pool; nothing
+// in this file writes. Sorting is restricted to an allow-list of columns
+// (AttrSortColumns) mapped to SQL expressions, so no user text ever becomes
+// SQL; filters are bound parameters.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/outpost-nms/outpost/shared/status"
+)
+
+// ErrNotFound is returned (wrapped) when a host, attribute or user does not exist.
+var ErrNotFound = errors.New("not found")
+
+// StatusCounts counts attributes per status. The index is a status.Status.
+type StatusCounts [6]int
+
+// Total is the number of attributes counted.
+func (c StatusCounts) Total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// Worst is the most severe status with a non-zero count, in the order
+// Down, Alert, Unknown, Testing, Admin Down, Up; Unknown when c is empty.
+func (c StatusCounts) Worst() status.Status {
+	for _, s := range []status.Status{status.Down, status.Alert, status.Unknown, status.Testing, status.AdminDown, status.Up} {
+		if c[s] > 0 {
+			return s
+		}
+	}
+	return status.Unknown
+}
+
+// HostInfo is a host as the UI lists it, with the counts of its live
+// (not gone) attributes per status.
+type HostInfo struct {
+	ID          int64
+	Name        string
+	Agent       string
+	Address     string
+	SysName     string
+	SysDescr    string
+	SysObjectID string
+	Location    string
+	Contact     string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Counts      StatusCounts
+}
+
+// DSInfo is one data source of an attribute's archive, as stored in the
+// attributes.ds JSON column.
+type DSInfo struct {
+	Name string   `json:"name"`
+	Kind string   `json:"kind"`
+	Min  *float64 `json:"min,omitempty"`
+	Max  *float64 `json:"max,omitempty"`
+}
+
+// AttrInfo is one attribute of a host.
+type AttrInfo struct {
+	ID           int64
+	HostID       int64
+	Host         string
+	Key          string
+	Kind         string
+	Name         string
+	Descr        string
+	Props        map[string]string
+	Interval     time.Duration
+	DS           []DSInfo
+	Archive      string // RRD path relative to the data directory; "" when none
+	Status       status.Status
+	StatusReason string
+	StatusSince  time.Time // zero when never changed
+	Gone         bool
+	UpdatedAt    time.Time
+}
+
+// AttrSortColumns is the allow-list of sort keys for AttrQuery.Sort and the
+// SQL each one orders by.
+var AttrSortColumns = map[string]string{
+	"key":    "a.key",
+	"name":   "a.name",
+	"kind":   "a.kind",
+	"descr":  "a.descr",
+	"status": "a.status",
+	"since":  "a.status_since",
+	"id":     "a.id",
+}
+
+// MaxPageRows caps AttrQuery.Rows.
+const MaxPageRows = 500
+
+// AttrQuery selects a page of one host's attributes.
+type AttrQuery struct {
+	Page   int    // 1-based; values < 1 mean 1
+	Rows   int    // page size; 0 means 50, capped at MaxPageRows
+	Sort   string // a key of AttrSortColumns; "" means "key"
+	Desc   bool
+	Status *status.Status // only attributes in this status
+	Kind   string         // only this kind ("" = all)
+	Text   string         // substring of key, name or descr (case-insensitive)
+	Gone   bool           // include attributes the device no longer reports
+}
+
+// AttrPage is one page of attributes and the paging facts the grid needs.
+type AttrPage struct {
+	Page      int
+	Rows      int
+	TotalRows int // rows matching the filter, all pages
+	LastPage  int // >= 1
+	Items     []AttrInfo
+}
+
+func ms(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+const hostCols = `h.id, h.name, h.agent, h.address, h.sys_name, h.sys_descr, h.sys_object_id, h.location, h.contact, h.created_at, h.updated_at`
+
+func scanHost(sc interface{ Scan(...any) error }) (HostInfo, error) {
+	var h HostInfo
+	var c, u int64
+	err := sc.Scan(&h.ID, &h.Name, &h.Agent, &h.Address, &h.SysName, &h.SysDescr, &h.SysObjectID, &h.Location, &h.Contact, &c, &u)
+	h.CreatedAt, h.UpdatedAt = ms(c), ms(u)
+	return h, err
+}
+
+// Hosts lists every host by name with its per-status attribute counts.
+func (db *DB) Hosts(ctx context.Context) ([]HostInfo, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+hostCols+` FROM hosts h ORDER BY h.name`)
+	if err != nil {
+		return nil, fmt.Errorf("list hosts: %w", err)
+	}
+	var hosts []HostInfo
+	idx := map[int64]int{}
+	for rows.Next() {
+		h, err := scanHost(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list hosts: %w", err)
+		}
+		idx[h.ID] = len(hosts)
+		hosts = append(hosts, h)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("list hosts: %w", err)
+	}
+	counts, err := db.countsBy(ctx, "host_id", "")
+	if err != nil {
+		return nil, err
+	}
+	for id, c := range counts {
+		if i, ok := idx[id]; ok {
+			hosts[i].Counts = c
+		}
+	}
+	return hosts, nil
+}
+
+func closeRows(rows *sql.Rows) error {
+	err := rows.Err()
+	if err2 := rows.Close(); err == nil {
+		err = err2
+	}
+	return err
+}
+
+// countsBy counts live attributes per status grouped by host_id (or one
+// group 0 when group is "0").
+func (db *DB) countsBy(ctx context.Context, group, where string, args ...any) (map[int64]StatusCounts, error) {
+	q := `SELECT ` + group + `, status, count(*) FROM attributes WHERE gone = 0 ` + where + ` GROUP BY 1, 2`
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count statuses: %w", err)
+	}
+	out := map[int64]StatusCounts{}
+	for rows.Next() {
+		var id int64
+		var st, n int
+		if err := rows.Scan(&id, &st, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("count statuses: %w", err)
+		}
+		c := out[id]
+		if st < 0 || st >= len(c) {
+			st = int(status.Unknown)
+		}
+		c[st] += n
+		out[id] = c
+	}
+	return out, closeRows(rows)
+}
+
+// HostByName returns one host with its counts, or ErrNotFound.
+func (db *DB) HostByName(ctx context.Context, name string) (HostInfo, error) {
+	h, err := scanHost(db.r.QueryRowContext(ctx, `SELECT `+hostCols+` FROM hosts h WHERE h.name = ?`, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, fmt.Errorf("host %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return h, fmt.Errorf("host %q: %w", name, err)
+	}
+	c, err := db.countsBy(ctx, "host_id", "AND host_id = ?", h.ID)
+	if err != nil {
+		return h, err
+	}
+	h.Counts = c[h.ID]
+	return h, nil
+}
+
+// StatusTotals counts every live attribute of every host per status.
+func (db *DB) StatusTotals(ctx context.Context) (StatusCounts, error) {
+	c, err := db.countsBy(ctx, "0", "")
+	return c[0], err
+}
+
+// KindCounts is the per-status count of one attribute kind over all hosts:
+// a row of the overview of all hosts by attribute state.
+type KindCounts struct {
+	Kind   string
+	Counts StatusCounts
+}
+
+// StatusByKind counts live attributes per kind and status, kinds by name.
+func (db *DB) StatusByKind(ctx context.Context) ([]KindCounts, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT kind, status, count(*) FROM attributes WHERE gone = 0 GROUP BY 1, 2 ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("count by kind: %w", err)
+	}
+	var out []KindCounts
+	for rows.Next() {
+		var k string
+		var st, n int
+		if err := rows.Scan(&k, &st, &n); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("count by kind: %w", err)
+		}
+		if len(out) == 0 || out[len(out)-1].Kind != k {
+			out = append(out, KindCounts{Kind: k})
+		}
+		if st < 0 || st > 5 {
+			st = int(status.Unknown)
+		}
+		out[len(out)-1].Counts[st] += n
+	}
+	return out, closeRows(rows)
+}
+
+const attrCols = `a.id, a.host_id, h.name, a.key, a.kind, a.name, a.descr, a.props, a.interval_s, a.ds, a.archive, a.status, a.status_reason, a.status_since, a.gone, a.updated_at`
+
+func scanAttr(sc interface{ Scan(...any) error }) (AttrInfo, error) {
+	var a AttrInfo
+	var props, ds string
+	var interval, since, updated int64
+	var st int
+	var gone int
+	if err := sc.Scan(&a.ID, &a.HostID, &a.Host, &a.Key, &a.Kind, &a.Name, &a.Descr, &props, &interval, &ds, &a.Archive, &st, &a.StatusReason, &since, &gone, &updated); err != nil {
+		return a, err
+	}
+	a.Status = status.Status(st)
+	if !a.Status.Valid() {
+		a.Status = status.Unknown
+	}
+	a.Interval = time.Duration(interval) * time.Second
+	a.StatusSince, a.UpdatedAt = ms(since), ms(updated)
+	a.Gone = gone != 0
+	if props != "" {
+		if err := json.Unmarshal([]byte(props), &a.Props); err != nil {
+			return a, fmt.Errorf("attribute %d props: %w", a.ID, err)
+		}
+	}
+	if ds != "" {
+		if err := json.Unmarshal([]byte(ds), &a.DS); err != nil {
+			return a, fmt.Errorf("attribute %d ds: %w", a.ID, err)
+		}
+	}
+	return a, nil
+}
+
+// HostAttributes returns one page of a host's attributes as q selects.
+// An unknown sort key is an error; a page past the end returns no items.
+func (db *DB) HostAttributes(ctx context.Context, hostID int64, q AttrQuery) (AttrPage, error) {
+	col := "a.key"
+	if q.Sort != "" {
+		c, ok := AttrSortColumns[q.Sort]
+		if !ok {
+			return AttrPage{}, fmt.Errorf("sort by %q: not a sortable column", q.Sort)
+		}
+		col = c
+	}
+	if q.Rows <= 0 {
+		q.Rows = 50
+	}
+	if q.Rows > MaxPageRows {
+		q.Rows = MaxPageRows
+	}
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	where := []string{"a.host_id = ?"}
+	args := []any{hostID}
+	if !q.Gone {
+		where = append(where, "a.gone = 0")
+	}
+	if q.Status != nil {
+		where = append(where, "a.status = ?")
+		args = append(args, int(*q.Status))
+	}
+	if q.Kind != "" {
+		where = append(where, "a.kind = ?")
+		args = append(args, q.Kind)
+	}
+	if t := strings.TrimSpace(q.Text); t != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(t)) + "%"
+		where = append(where, `(lower(a.key) LIKE ? ESCAPE '\' OR lower(a.name) LIKE ? ESCAPE '\' OR lower(a.descr) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like)
+	}
+	w := strings.Join(where, " AND ")
+	page := AttrPage{Page: q.Page, Rows: q.Rows}
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM attributes a WHERE `+w, args...).Scan(&page.TotalRows); err != nil {
+		return page, fmt.Errorf("count attributes: %w", err)
+	}
+	page.LastPage = max(1, (page.TotalRows+q.Rows-1)/q.Rows)
+	dir := "ASC"
+	if q.Desc {
+		dir = "DESC"
+	}
+	sqlText := `SELECT ` + attrCols + ` FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE ` + w +
+		` ORDER BY ` + col + ` ` + dir + `, a.key ` + dir + ` LIMIT ? OFFSET ?`
+	rows, err := db.r.QueryContext(ctx, sqlText, append(args, q.Rows, (q.Page-1)*q.Rows)...)
+	if err != nil {
+		return page, fmt.Errorf("list attributes: %w", err)
+	}
+	page.Items = []AttrInfo{}
+	for rows.Next() {
+		a, err := scanAttr(rows)
+		if err != nil {
+			rows.Close()
+			return page, fmt.Errorf("list attributes: %w", err)
+		}
+		page.Items = append(page.Items, a)
+	}
+	return page, closeRows(rows)
+}
+
+// Attribute returns one attribute by id, or ErrNotFound.
+func (db *DB) Attribute(ctx context.Context, id int64) (AttrInfo, error) {
+	a, err := scanAttr(db.r.QueryRowContext(ctx, `SELECT `+attrCols+` FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE a.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("attribute %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("attribute %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// AttributeByKey returns the attribute key of host name, or ErrNotFound.
+func (db *DB) AttributeByKey(ctx context.Context, host, key string) (AttrInfo, error) {
+	a, err := scanAttr(db.r.QueryRowContext(ctx, `SELECT `+attrCols+` FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE h.name = ? AND a.key = ?`, host, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("attribute %s/%s: %w", host, key, ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("attribute %s/%s: %w", host, key, err)
+	}
+	return a, nil
+}
+
+// NTPPeers returns the live ntp-peer attributes of a host, by key. Their
+// Props carry what `ntpq -pn` shows (tally, refid, st, t, when, poll,
+// reach, delay, offset, jitter).
+func (db *DB) NTPPeers(ctx context.Context, hostID int64) ([]AttrInfo, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT `+attrCols+` FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE a.host_id = ? AND a.kind = 'ntp-peer' AND a.gone = 0 ORDER BY a.key`, hostID)
+	if err != nil {
+		return nil, fmt.Errorf("ntp peers: %w", err)
+	}
+	var out []AttrInfo
+	for rows.Next() {
+		a, err := scanAttr(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("ntp peers: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, closeRows(rows)
+}
+
+// StatusChange is one row of the status history.
+type StatusChange struct {
+	ID      int64
+	At      time.Time
+	AttrID  int64
+	Host    string
+	AttrKey string
+	Name    string
+	Old     status.Status
+	New     status.Status
+	Reason  string
+}
+
+// ChangeQuery selects status history rows, newest first.
+type ChangeQuery struct {
+	Host   string // "" = all hosts
+	AttrID int64  // 0 = all attributes
+	Before int64  // only rows with id < Before (keyset paging); 0 = newest
+	Limit  int    // 0 means 100, capped at 1000
+}
+
+// StatusChanges returns status transitions, newest first.
+func (db *DB) StatusChanges(ctx context.Context, q ChangeQuery) ([]StatusChange, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	q.Limit = min(q.Limit, 1000)
+	where := []string{"1=1"}
+	var args []any
+	if q.Host != "" {
+		where = append(where, "h.name = ?")
+		args = append(args, q.Host)
+	}
+	if q.AttrID != 0 {
+		where = append(where, "e.attr_id = ?")
+		args = append(args, q.AttrID)
+	}
+	if q.Before > 0 {
+		where = append(where, "e.id < ?")
+		args = append(args, q.Before)
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT e.id, e.at, e.attr_id, h.name, a.key, a.name, e.old_status, e.new_status, e.reason
+		FROM status_events e JOIN attributes a ON a.id = e.attr_id JOIN hosts h ON h.id = a.host_id
+		WHERE `+strings.Join(where, " AND ")+` ORDER BY e.at DESC, e.id DESC LIMIT ?`, append(args, q.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("status history: %w", err)
+	}
+	out := []StatusChange{}
+	for rows.Next() {
+		var c StatusChange
+		var at int64
+		var o, n int
+		if err := rows.Scan(&c.ID, &at, &c.AttrID, &c.Host, &c.AttrKey, &c.Name, &o, &n, &c.Reason); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("status history: %w", err)
+		}
+		c.At, c.Old, c.New = ms(at), status.Status(o), status.Status(n)
+		out = append(out, c)
+	}
+	return out, closeRows(rows)
+}
