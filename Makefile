@@ -7,7 +7,7 @@ FUZZTIME ?= 10s
 BENCHTIME ?= 1x
 export CGO_ENABLED ?= 0
 
-.PHONY: all build test test-short bench fuzz lint demo clean
+.PHONY: all build test test-short bench fuzz lint demo package clean
 
 all: build
 
@@ -46,6 +46,10 @@ lint:
 ## demo: not wired yet (arrives with the end-to-end pipeline)
 demo:
 	@echo "make demo is not available yet: the end-to-end pipeline has not landed." >&2; exit 2
+
+## package: .deb and .rpm (amd64, arm64; agent also armv7) and the Windows agent zip in dist/
+package:
+	packaging/build.sh
 
 clean:
 	rm -rf $(BIN) dist
