@@ -33,7 +33,9 @@ func open(t *testing.T, opt Options) *Spool {
 	return s
 }
 
-func payloadFor(seq uint64) []byte { return []byte(fmt.Sprintf("batch-%d-%s", seq, strings.Repeat("x", int(seq%7)))) }
+func payloadFor(seq uint64) []byte {
+	return []byte(fmt.Sprintf("batch-%d-%s", seq, strings.Repeat("x", int(seq%7))))
+}
 
 func appendN(t *testing.T, s *Spool, n int) []uint64 {
 	t.Helper()
