@@ -2,6 +2,7 @@ package configfile
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -75,7 +76,7 @@ func (s *Size) UnmarshalText(b []byte) error {
 		}
 	}
 	v, err := strconv.ParseFloat(text, 64)
-	if err != nil || v < 0 || v*float64(mult) > 1<<62 {
+	if err != nil || math.IsNaN(v) || v < 0 || v*float64(mult) > 1<<62 {
 		return fmt.Errorf("invalid size %q (use a number with B, KiB, MiB, GiB, KB, MB or GB)", string(b))
 	}
 	*s = Size(v * float64(mult))
