@@ -1,0 +1,270 @@
+// Package graph turns round-robin archive data into what people look at:
+// the JSON series of the interactive charts, PNG and SVG images, and CSV
+// and xport-JSON exports. All of them go through the same two steps:
+//
+//  1. Fetch, choosing the archive the way rrdtool fetch does (the source
+//     does this: the resolution asked for is the width of one pixel);
+//  2. Reduce to the pixel grid, consolidating groups of whole archive rows
+//     (average of the known values for AVERAGE, maximum for MAX, as
+//     rrdtool graph's reduce step does).
+//
+// Invariants: unknown data stays NaN (JSON null, an empty CSV cell, a gap
+// in a drawing) and is never turned into zero; a reduced row is known when
+// any row it consolidates is known. The 95th percentile is always computed
+// on the finest archive that covers the range, never on plotted bins.
+package graph
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// Consolidation functions the graphs use.
+const (
+	CFAverage = "AVERAGE"
+	CFMax     = "MAX"
+)
+
+// Table is data fetched from one archive. Row i covers the interval
+// (Start+i*Step, Start+(i+1)*Step] and is stamped at its end; Rows[i][j]
+// is the value of data source DS[j], NaN when unknown.
+type Table struct {
+	Start time.Time
+	Step  time.Duration
+	DS    []string
+	Rows  [][]float64
+}
+
+// Stamp is the end time of row i.
+func (t *Table) Stamp(i int) time.Time { return t.Start.Add(time.Duration(i+1) * t.Step) }
+
+// End is the end of the last row.
+func (t *Table) End() time.Time { return t.Stamp(len(t.Rows) - 1) }
+
+// Column returns the values of data source ds, or nil when the table has none.
+func (t *Table) Column(ds string) []float64 {
+	j := slices.Index(t.DS, ds)
+	if j < 0 {
+		return nil
+	}
+	out := make([]float64, len(t.Rows))
+	for i, r := range t.Rows {
+		out[i] = r[j]
+	}
+	return out
+}
+
+// Source fetches archive data, as `rrdtool fetch` does: it picks the
+// archive of consolidation function cf whose resolution is closest to
+// resolution among those covering [start, end] (the finest covering one
+// when resolution is at most the archive step).
+type Source interface {
+	Fetch(ctx context.Context, path, cf string, start, end time.Time, resolution time.Duration) (*Table, error)
+}
+
+// Reduce consolidates t so that no row is narrower than pixel: groups of
+// k = ceil(pixel/Step) consecutive rows, aligned so each group ends on a
+// multiple of k*Step since the epoch, become one row holding the average
+// (cf AVERAGE) or the maximum (cf MAX) of their known values. A table
+// already at least as coarse as pixel is returned unchanged. Unlike
+// rrdtool graph, which marks the partial groups at both edges of the
+// fetched range unknown, Reduce consolidates the rows those groups have,
+// so the newest column of a live graph is not blank.
+func Reduce(t *Table, cf string, pixel time.Duration) *Table {
+	if t.Step <= 0 || pixel <= t.Step || len(t.Rows) == 0 {
+		return t
+	}
+	k := int64((pixel + t.Step - 1) / t.Step)
+	newStep := time.Duration(k) * t.Step
+	ns := int64(newStep)
+	// The first group ends at the first multiple of newStep at or after the first row's stamp.
+	firstEnd := t.Stamp(0).UnixNano()
+	if r := firstEnd % ns; r != 0 {
+		firstEnd += ns - r
+	}
+	out := &Table{Start: time.Unix(0, firstEnd-ns), Step: newStep, DS: t.DS}
+	nds := len(t.DS)
+	sum := make([]float64, nds)
+	cnt := make([]int, nds)
+	groupEnd := firstEnd
+	flush := func() {
+		row := make([]float64, nds)
+		for j := range row {
+			switch {
+			case cnt[j] == 0:
+				row[j] = math.NaN()
+			case cf == CFMax:
+				row[j] = sum[j]
+			default:
+				row[j] = sum[j] / float64(cnt[j])
+			}
+			sum[j], cnt[j] = 0, 0
+		}
+		out.Rows = append(out.Rows, row)
+	}
+	for i, r := range t.Rows {
+		stamp := t.Stamp(i).UnixNano()
+		for stamp > groupEnd {
+			flush()
+			groupEnd += ns
+		}
+		for j, v := range r {
+			if math.IsNaN(v) {
+				continue
+			}
+			if cf == CFMax {
+				if cnt[j] == 0 || v > sum[j] {
+					sum[j] = v
+				}
+			} else {
+				sum[j] += v
+			}
+			cnt[j]++
+		}
+	}
+	flush()
+	return out
+}
+
+// Percentile returns the p-th percentile (0-100) of the known values, as
+// rrdtool's VDEF PERCENTNAN does: sort the known values and take the one
+// at index round(p/100*(n-1)). NaN when no value is known.
+func Percentile(values []float64, p float64) float64 {
+	known := make([]float64, 0, len(values))
+	for _, v := range values {
+		if !math.IsNaN(v) {
+			known = append(known, v)
+		}
+	}
+	if len(known) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(known)
+	i := int(math.Round(p / 100 * float64(len(known)-1)))
+	return known[min(max(i, 0), len(known)-1)]
+}
+
+// Request says what to draw or export.
+type Request struct {
+	Path  string    // archive path as the Source understands it
+	Start time.Time // range start (exclusive, as rrdtool)
+	End   time.Time // range end
+	Width int       // pixel columns of the plot; 0: no reduction (exports at archive resolution)
+	// DS selects and orders the data sources; nil means all of the archive.
+	DS []string
+	// Scale multiplies every value (8 turns octets per second into bits per second); 0 means 1.
+	Scale float64
+	Unit  string // unit label of the values ("bit/s", "s"...)
+	Title string
+}
+
+// Series is one data source over the reduced grid.
+type Series struct {
+	Name string
+	Avg  []float64 // AVERAGE per row; NaN unknown
+	Max  []float64 // MAX per row, nil when the archive has no MAX archive
+	P95  float64   // 95th percentile of the finest AVERAGE archive covering the range; NaN unknown
+}
+
+// Data is what Load returns: series on a common time grid.
+type Data struct {
+	Start  time.Time     // start of the first row's interval
+	Step   time.Duration // row width
+	Stamps []time.Time   // end of each row
+	Series []Series
+	Unit   string
+	Title  string
+	// Range is the range asked for (the data may cover slightly more, whole rows).
+	RangeStart, RangeEnd time.Time
+	// P95Step is the step of the archive the percentiles were computed on.
+	P95Step time.Duration
+}
+
+// Load fetches AVERAGE and MAX (when present) and the finest AVERAGE
+// archive for the percentile, and reduces them to req.Width columns.
+func Load(ctx context.Context, src Source, req Request) (*Data, error) {
+	if !req.End.After(req.Start) {
+		return nil, fmt.Errorf("graph %s: end %v is not after start %v", req.Path, req.End, req.Start)
+	}
+	span := req.End.Sub(req.Start)
+	pixel := time.Duration(0)
+	if req.Width > 0 {
+		pixel = span / time.Duration(req.Width)
+	}
+	res := max(pixel, time.Second)
+	avgT, err := src.Fetch(ctx, req.Path, CFAverage, req.Start, req.End, res)
+	if err != nil {
+		return nil, fmt.Errorf("graph %s: %w", req.Path, err)
+	}
+	avgT = Reduce(avgT, CFAverage, pixel)
+	// A missing MAX archive is not an error: the graph draws AVERAGE only.
+	maxT, err := src.Fetch(ctx, req.Path, CFMax, req.Start, req.End, res)
+	if err != nil {
+		maxT = nil
+	} else {
+		maxT = Reduce(maxT, CFMax, max(pixel, avgT.Step))
+	}
+	fine, err := src.Fetch(ctx, req.Path, CFAverage, req.Start, req.End, time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("graph %s: finest archive: %w", req.Path, err)
+	}
+	names := req.DS
+	if names == nil {
+		names = avgT.DS
+	}
+	scale := req.Scale
+	if scale == 0 {
+		scale = 1
+	}
+	d := &Data{Start: avgT.Start, Step: avgT.Step, Unit: req.Unit, Title: req.Title,
+		RangeStart: req.Start, RangeEnd: req.End, P95Step: fine.Step}
+	d.Stamps = make([]time.Time, len(avgT.Rows))
+	for i := range avgT.Rows {
+		d.Stamps[i] = avgT.Stamp(i)
+	}
+	for _, name := range names {
+		avg := avgT.Column(name)
+		if avg == nil {
+			return nil, fmt.Errorf("graph %s: no data source %q (have %v)", req.Path, name, avgT.DS)
+		}
+		s := Series{Name: name, Avg: scaled(avg, scale), P95: Percentile(fine.Column(name), 95) * scale}
+		if maxT != nil {
+			if col := maxT.Column(name); col != nil {
+				s.Max = alignTo(maxT, col, d.Stamps, scale)
+			}
+		}
+		d.Series = append(d.Series, s)
+	}
+	return d, nil
+}
+
+func scaled(v []float64, k float64) []float64 {
+	if k == 1 {
+		return v
+	}
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = x * k
+	}
+	return out
+}
+
+// alignTo maps a column of table t onto stamps: each stamp takes the row
+// of t whose interval contains it (NaN outside t).
+func alignTo(t *Table, col []float64, stamps []time.Time, k float64) []float64 {
+	out := make([]float64, len(stamps))
+	for i, s := range stamps {
+		// row r covers (Start+r*Step, Start+(r+1)*Step]
+		d := s.Sub(t.Start)
+		r := int((d+t.Step-1)/t.Step) - 1
+		if d <= 0 || r < 0 || r >= len(col) {
+			out[i] = math.NaN()
+			continue
+		}
+		out[i] = col[r] * k
+	}
+	return out
+}

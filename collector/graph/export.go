@@ -1,0 +1,159 @@
+package graph
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"math"
+	"strconv"
+)
+
+// columns lists the exported columns: per series its AVERAGE, then its MAX when present.
+func (d *Data) columns() (legend []string, cols [][]float64) {
+	for _, s := range d.Series {
+		legend = append(legend, s.Name+" AVERAGE")
+		cols = append(cols, s.Avg)
+		if s.Max != nil {
+			legend = append(legend, s.Name+" MAX")
+			cols = append(cols, s.Max)
+		}
+	}
+	return legend, cols
+}
+
+func appendNum(b []byte, v float64, unknown string) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, unknown...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// WriteCSV writes one header line ("time" and the legend) and one line per
+// row: the row's end stamp in Unix seconds and its values; unknown values
+// are empty cells.
+func WriteCSV(w io.Writer, d *Data) error {
+	bw := bufio.NewWriter(w)
+	legend, cols := d.columns()
+	b := []byte(`"time"`)
+	for _, l := range legend {
+		b = append(b, ',')
+		b = strconv.AppendQuote(b, l)
+	}
+	b = append(b, '\n')
+	bw.Write(b)
+	for i, t := range d.Stamps {
+		b = strconv.AppendInt(b[:0], t.Unix(), 10)
+		for _, c := range cols {
+			b = append(b, ',')
+			b = appendNum(b, c[i], "")
+		}
+		b = append(b, '\n')
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+// XportMeta is the "meta" object of `rrdtool xport --json`.
+type XportMeta struct {
+	Start  int64    `json:"start"` // stamp of the first row, Unix seconds
+	End    int64    `json:"end"`   // stamp of the last row
+	Step   int64    `json:"step"`  // seconds
+	Legend []string `json:"legend"`
+}
+
+// Xport is the document `rrdtool xport --json` prints: meta and rows of
+// values, null for unknown.
+type Xport struct {
+	About string       `json:"about"`
+	Meta  XportMeta    `json:"meta"`
+	Data  [][]*float64 `json:"data"`
+}
+
+// XportOf builds the xport document of d.
+func XportOf(d *Data) Xport {
+	legend, cols := d.columns()
+	x := Xport{About: "RRDtool graph JSON output", Meta: XportMeta{Step: int64(d.Step.Seconds()), Legend: legend}, Data: make([][]*float64, len(d.Stamps))}
+	if n := len(d.Stamps); n > 0 {
+		x.Meta.Start, x.Meta.End = d.Stamps[0].Unix(), d.Stamps[n-1].Unix()
+	}
+	for i := range d.Stamps {
+		row := make([]*float64, len(cols))
+		for j, c := range cols {
+			if v := c[i]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+				row[j] = &v
+			}
+		}
+		x.Data[i] = row
+	}
+	return x
+}
+
+// WriteXportJSON writes d in the layout of `rrdtool xport --json`.
+func WriteXportJSON(w io.Writer, d *Data) error {
+	return json.NewEncoder(w).Encode(XportOf(d))
+}
+
+// Chart is the JSON the interactive chart reads: uPlot's columnar layout
+// (x in Unix seconds, one array per line, null for unknown).
+type Chart struct {
+	Start    int64         `json:"start"`
+	End      int64         `json:"end"`
+	Step     int64         `json:"step"`
+	P95Step  int64         `json:"p95_step"`
+	Unit     string        `json:"unit"`
+	Title    string        `json:"title"`
+	X        []int64       `json:"x"`
+	Series   []ChartSeries `json:"series"`
+	Unknowns int           `json:"unknown_rows"` // rows where every average is unknown
+}
+
+// ChartSeries is one data source of a Chart.
+type ChartSeries struct {
+	Name string     `json:"name"`
+	Avg  []*float64 `json:"avg"`
+	Max  []*float64 `json:"max,omitempty"`
+	P95  *float64   `json:"p95"`
+}
+
+func nullable(v []float64) []*float64 {
+	if v == nil {
+		return nil
+	}
+	out := make([]*float64, len(v))
+	for i := range v {
+		if x := v[i]; !math.IsNaN(x) && !math.IsInf(x, 0) {
+			out[i] = &x
+		}
+	}
+	return out
+}
+
+// ChartOf builds the chart JSON of d.
+func ChartOf(d *Data) Chart {
+	c := Chart{Start: d.RangeStart.Unix(), End: d.RangeEnd.Unix(), Step: int64(d.Step.Seconds()), P95Step: int64(d.P95Step.Seconds()),
+		Unit: d.Unit, Title: d.Title, X: make([]int64, len(d.Stamps)), Series: []ChartSeries{}}
+	for i, t := range d.Stamps {
+		c.X[i] = t.Unix()
+	}
+	for _, s := range d.Series {
+		cs := ChartSeries{Name: s.Name, Avg: nullable(s.Avg), Max: nullable(s.Max)}
+		if p := s.P95; !math.IsNaN(p) {
+			cs.P95 = &p
+		}
+		c.Series = append(c.Series, cs)
+	}
+	for i := range d.Stamps {
+		all := true
+		for _, s := range d.Series {
+			if !math.IsNaN(s.Avg[i]) {
+				all = false
+			}
+		}
+		if all {
+			c.Unknowns++
+		}
+	}
+	return c
+}
