@@ -42,10 +42,3 @@ func (d *Device) Serve(ctx context.Context, pc net.PacketConn) error {
 		}
 	}
 }
-
-// Handle answers one request datagram and returns the response datagram,
-// or nil when the device would not answer (malformed packet, wrong
-// community, v3 message that gets no report). Handle may modify req.
-func (d *Device) Handle(req []byte) []byte {
-	return nil
-}
