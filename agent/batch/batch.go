@@ -1,0 +1,221 @@
+// Package batch turns poll reports into wire batches and appends them to
+// the spool. It implements poll.Sink.
+//
+// Report only converts and buffers: it never waits for the uplink, and a
+// disk that is full or failing costs the batch (counted and logged), never
+// a blocked poller. A batch is cut every Interval, or as soon as the
+// pending samples reach MaxSamples or the pending size estimate reaches
+// MaxBytes, always between two reports, so all points of one report (one
+// poll of one target) land in the same batch.
+//
+// Points become wire.Groups, one per poll time (Unix milliseconds): integer
+// kinds as (id, value) pairs in Ints, Gauge and Derive as FloatIDs/Floats,
+// and the ids of points with Reset set in Resets. Series ids come from the
+// spool's registry.
+package batch
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/outpost-nms/outpost/agent/metrics"
+	"github.com/outpost-nms/outpost/agent/poll"
+	"github.com/outpost-nms/outpost/agent/spool"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+// Options configure a Batcher. Zero fields take the defaults.
+type Options struct {
+	// Interval is how long samples wait before they are cut into a batch.
+	// Default 1s.
+	Interval time.Duration
+	// MaxSamples cuts a batch early once this many samples are pending.
+	// Default 16384.
+	MaxSamples int
+	// MaxBytes cuts a batch early once the pending encoded size is
+	// estimated to reach it. Default 1 MiB (well under wire.DefaultMaxFrame).
+	MaxBytes int
+	// Logger receives spool write failures. Default slog.Default().
+	Logger *slog.Logger
+	// Metrics, when set, counts what is spooled and lost.
+	Metrics *metrics.Agent
+}
+
+// Spool is what the batcher needs from the spool.
+type Spool interface {
+	Append(samples int, build func(seq uint64) ([]byte, error)) (uint64, error)
+	Registry() *spool.Registry
+	Drops() wire.Drops
+}
+
+// Batcher buffers reports and writes batches. Safe for concurrent use.
+type Batcher struct {
+	opt   Options
+	sp    Spool
+	codec *wire.Codec
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	groups  map[int64]*wire.Group
+	stats   []wire.AttrStatus
+	hosts   []wire.Host
+	samples int
+	size    int // estimated encoded bytes
+	lost    uint64
+
+	cutMu sync.Mutex // serialises cuts so seq order follows report order
+}
+
+// New returns a batcher writing into sp.
+func New(sp Spool, opt Options) (*Batcher, error) {
+	if opt.Interval <= 0 {
+		opt.Interval = time.Second
+	}
+	if opt.MaxSamples <= 0 {
+		opt.MaxSamples = 16384
+	}
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = 1 << 20
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	codec, err := wire.NewCodec()
+	if err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	return &Batcher{opt: opt, sp: sp, codec: codec, log: opt.Logger, groups: map[int64]*wire.Group{}}, nil
+}
+
+// Report buffers one poll's results, and cuts a batch when a size limit is
+// reached. It does not wait for the network; it may write to the local disk.
+func (b *Batcher) Report(r poll.Report) {
+	reg := b.sp.Registry()
+	b.mu.Lock()
+	for i := range r.Points {
+		p := &r.Points[i]
+		id, err := reg.ID(p.Key, p.Kind)
+		if err != nil {
+			b.lost++
+			b.log.Error("batch: cannot number a series; sample dropped", "series", p.Key.String(), "err", err)
+			continue
+		}
+		t := p.Time.UnixMilli()
+		g := b.groups[t]
+		if g == nil {
+			g = &wire.Group{Time: t}
+			b.groups[t] = g
+			b.size += 10
+		}
+		if p.Kind.IsInteger() {
+			g.Ints = append(g.Ints, uint64(id), p.Uint)
+			b.size += 14
+		} else {
+			g.FloatIDs = append(g.FloatIDs, id)
+			g.Floats = append(g.Floats, p.Float)
+			b.size += 14
+		}
+		if p.Reset {
+			g.Resets = append(g.Resets, id)
+			b.size += 5
+		}
+		b.samples++
+	}
+	for _, s := range r.Statuses {
+		b.stats = append(b.stats, s)
+		b.size += 16 + len(s.Host) + len(s.Attr) + len(s.Reason)
+	}
+	if r.Inventory != nil {
+		b.hosts = append(b.hosts, *r.Inventory)
+		b.size += hostSize(r.Inventory)
+	}
+	full := b.samples >= b.opt.MaxSamples || b.size >= b.opt.MaxBytes
+	b.mu.Unlock()
+	if full {
+		b.Flush()
+	}
+}
+
+func hostSize(h *wire.Host) int {
+	n := 64 + len(h.Name) + len(h.Address) + len(h.SysName) + len(h.SysDescr) + len(h.SysObjectID) + len(h.Location) + len(h.Contact)
+	for _, a := range h.Attrs {
+		n += 32 + len(a.Key) + len(a.Name) + len(a.Descr) + 24*len(a.DS)
+		for k, v := range a.Props {
+			n += 2 + len(k) + len(v)
+		}
+		for _, d := range a.DS {
+			n += len(d.Name)
+		}
+	}
+	return n
+}
+
+// Flush cuts the pending samples, statuses and inventory into one batch and
+// appends it to the spool. Nothing pending, nothing written. A spool error
+// loses the batch: it is counted (Lost, metrics) and logged, not returned.
+func (b *Batcher) Flush() {
+	b.cutMu.Lock()
+	defer b.cutMu.Unlock()
+	b.mu.Lock()
+	if len(b.groups) == 0 && len(b.stats) == 0 && len(b.hosts) == 0 {
+		b.mu.Unlock()
+		return
+	}
+	batch := wire.Batch{Statuses: b.stats, Hosts: b.hosts}
+	batch.Groups = make([]wire.Group, 0, len(b.groups))
+	for _, g := range b.groups {
+		batch.Groups = append(batch.Groups, *g)
+	}
+	samples := b.samples
+	b.groups = make(map[int64]*wire.Group, len(b.groups))
+	b.stats, b.hosts, b.samples, b.size = nil, nil, 0, 0
+	b.mu.Unlock()
+
+	sort.Slice(batch.Groups, func(i, j int) bool { return batch.Groups[i].Time < batch.Groups[j].Time })
+	batch.Dropped = b.sp.Drops()
+	_, err := b.sp.Append(samples, func(seq uint64) ([]byte, error) {
+		batch.Seq = seq
+		return b.codec.Marshal(&batch)
+	})
+	if err != nil {
+		b.mu.Lock()
+		b.lost++
+		b.mu.Unlock()
+		if b.opt.Metrics != nil {
+			b.opt.Metrics.SpoolErrors.Inc()
+		}
+		b.log.Error("batch: spool write failed; batch dropped", "samples", samples, "statuses", len(batch.Statuses), "hosts", len(batch.Hosts), "err", err)
+		return
+	}
+	if b.opt.Metrics != nil {
+		b.opt.Metrics.BatchesSpooled.Inc()
+		b.opt.Metrics.SamplesSpooled.Add(float64(samples))
+	}
+}
+
+// Lost returns how many batches (and unnumbered samples) were lost to
+// spool or registry errors since New.
+func (b *Batcher) Lost() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lost
+}
+
+// Run cuts a batch every Interval until ctx is done, then cuts the last one.
+func (b *Batcher) Run(ctx context.Context) {
+	t := time.NewTicker(b.opt.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			b.Flush()
+			return
+		case <-t.C:
+			b.Flush()
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package batch
+
+import (
+	"io"
+	"log/slog"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/outpost-nms/outpost/agent/metrics"
+	"github.com/outpost-nms/outpost/agent/poll"
+	"github.com/outpost-nms/outpost/agent/spool"
+	"github.com/outpost-nms/outpost/shared/sample"
+	"github.com/outpost-nms/outpost/shared/status"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func openSpool(t *testing.T) *spool.Spool {
+	t.Helper()
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), FsyncInterval: -1, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	return sp
+}
+
+func readBatches(t *testing.T, sp *spool.Spool) []*wire.Batch {
+	t.Helper()
+	codec, _ := wire.NewCodec()
+	c := sp.ReadFrom(1)
+	var out []*wire.Batch
+	for {
+		r, err := c.Next()
+		if err == spool.ErrNoRecord {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := codec.Decode(wire.TypeBatch, r.Payload)
+		if err != nil {
+			t.Fatalf("seq %d: %v", r.Seq, err)
+		}
+		b := m.(*wire.Batch)
+		if b.Seq != r.Seq || uint32(b.Samples()) != r.Samples {
+			t.Fatalf("record seq %d samples %d, batch seq %d samples %d", r.Seq, r.Samples, b.Seq, b.Samples())
+		}
+		out = append(out, b)
+	}
+}
+
+func TestGroupingKindsResets(t *testing.T) {
+	sp := openSpool(t)
+	m := metrics.New()
+	b, err := New(sp, Options{Logger: quiet(), Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.UnixMilli(1_800_000_000_123)
+	t2 := t1.Add(time.Minute)
+	k := func(attr, ds string) sample.Key { return sample.Key{Host: "r1", Attr: attr, DS: ds} }
+	b.Report(poll.Report{Host: "r1", Points: []sample.Point{
+		{Key: k("if:ge0", "in_octets"), Kind: sample.Counter64, Time: t1, Uint: 1 << 40},
+		{Key: k("if:ge0", "out_octets"), Kind: sample.Counter64, Time: t1, Uint: 7, Reset: true},
+		{Key: k("host", "rtt"), Kind: sample.Gauge, Time: t1, Float: 0.0123},
+		{Key: k("oid:temp", "value"), Kind: sample.Derive, Time: t2, Float: -4},
+		{Key: k("if:ge1", "in_errors"), Kind: sample.Counter32, Time: t2, Uint: math.MaxUint32},
+		{Key: k("oid:pkts", "value"), Kind: sample.Absolute, Time: t2, Uint: 12},
+	}, Statuses: []wire.AttrStatus{{Host: "r1", Attr: "if:ge0", Status: status.Up, Time: t1.UnixMilli()}},
+		Inventory: &wire.Host{Name: "r1", SysName: "router-1", Attrs: []wire.Attr{{Key: "if:ge0", Kind: wire.KindInterface, DS: []wire.DSDef{{Name: "in_octets", Kind: sample.Counter64}}}}}})
+	b.Report(poll.Report{Host: "r1", Points: []sample.Point{
+		{Key: k("if:ge0", "in_octets"), Kind: sample.Counter64, Time: t2, Uint: 1<<40 + 100},
+	}})
+	b.Flush()
+	b.Flush() // nothing pending: no empty batch
+	bs := readBatches(t, sp)
+	if len(bs) != 1 {
+		t.Fatalf("%d batches", len(bs))
+	}
+	got := bs[0]
+	if len(got.Groups) != 2 || got.Groups[0].Time != t1.UnixMilli() || got.Groups[1].Time != t2.UnixMilli() {
+		t.Fatalf("groups %+v", got.Groups)
+	}
+	reg := sp.Registry()
+	id := func(attr, ds string, kind sample.Kind) uint64 {
+		v, _ := reg.ID(k(attr, ds), kind)
+		return uint64(v)
+	}
+	g1, g2 := got.Groups[0], got.Groups[1]
+	wantInts1 := []uint64{id("if:ge0", "in_octets", sample.Counter64), 1 << 40, id("if:ge0", "out_octets", sample.Counter64), 7}
+	if !equal(g1.Ints, wantInts1) {
+		t.Errorf("group 1 ints %v, want %v", g1.Ints, wantInts1)
+	}
+	if len(g1.FloatIDs) != 1 || uint64(g1.FloatIDs[0]) != id("host", "rtt", sample.Gauge) || g1.Floats[0] != 0.0123 {
+		t.Errorf("group 1 floats %v %v", g1.FloatIDs, g1.Floats)
+	}
+	if len(g1.Resets) != 1 || uint64(g1.Resets[0]) != id("if:ge0", "out_octets", sample.Counter64) {
+		t.Errorf("group 1 resets %v", g1.Resets)
+	}
+	wantInts2 := []uint64{id("if:ge1", "in_errors", sample.Counter32), math.MaxUint32, id("oid:pkts", "value", sample.Absolute), 12, id("if:ge0", "in_octets", sample.Counter64), 1<<40 + 100}
+	if !equal(g2.Ints, wantInts2) || len(g2.Floats) != 1 || g2.Floats[0] != -4 || len(g2.Resets) != 0 {
+		t.Errorf("group 2 %+v", g2)
+	}
+	if len(got.Statuses) != 1 || got.Statuses[0].Status != status.Up || len(got.Hosts) != 1 || got.Hosts[0].SysName != "router-1" {
+		t.Errorf("statuses %+v hosts %+v", got.Statuses, got.Hosts)
+	}
+	if reg.Len() != 6 {
+		t.Errorf("registry has %d series, want 6", reg.Len())
+	}
+}
+
+func equal(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestSizeLimitCutsBetweenReports(t *testing.T) {
+	sp := openSpool(t)
+	b, _ := New(sp, Options{Logger: quiet(), MaxSamples: 25, Interval: time.Hour})
+	now := time.UnixMilli(1_800_000_000_000)
+	for r := 0; r < 10; r++ {
+		var pts []sample.Point
+		for i := 0; i < 10; i++ {
+			pts = append(pts, sample.Point{Key: sample.Key{Host: "h", Attr: "if:x", DS: "d" + string(rune('a'+i))}, Kind: sample.Counter64, Time: now.Add(time.Duration(r) * time.Minute), Uint: uint64(r)})
+		}
+		b.Report(poll.Report{Host: "h", Points: pts})
+	}
+	bs := readBatches(t, sp)
+	if len(bs) != 3 { // cut after 30, 60, 90 samples; 10 still pending
+		t.Fatalf("%d batches before flush, want 3", len(bs))
+	}
+	for _, x := range bs {
+		if x.Samples() != 30 {
+			t.Fatalf("batch %d has %d samples: a report was split", x.Seq, x.Samples())
+		}
+	}
+	b.Flush()
+	if bs = readBatches(t, sp); len(bs) != 4 || bs[3].Samples() != 10 {
+		t.Fatalf("after flush: %d batches", len(bs))
+	}
+}
+
+func TestReportNeverBlocksOnFailingSpool(t *testing.T) {
+	sp := openSpool(t)
+	m := metrics.New()
+	b, _ := New(sp, Options{Logger: quiet(), MaxSamples: 1, Metrics: m})
+	sp.Close() // every append now fails, as on a dead disk
+	done := make(chan struct{})
+	go func() {
+		for i := 0; i < 100; i++ {
+			b.Report(poll.Report{Host: "h", Statuses: []wire.AttrStatus{{Host: "h", Attr: "host", Status: status.Down}}})
+			b.Flush()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Report blocked on a failing spool")
+	}
+	if b.Lost() != 100 {
+		t.Fatalf("lost %d, want 100", b.Lost())
+	}
+}
+
+func TestReportDoesNotWaitForAReader(t *testing.T) {
+	// Nobody reads or acks the spool (no uplink): reports keep flowing,
+	// the spool drops its oldest segments and counts them.
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), FsyncInterval: -1, SegmentBytes: 4096, MaxBytes: 16384, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	b, _ := New(sp, Options{Logger: quiet(), MaxSamples: 50})
+	now := time.UnixMilli(1_800_000_000_000)
+	done := make(chan struct{})
+	go func() {
+		for r := 0; r < 2000; r++ {
+			var pts []sample.Point
+			for i := 0; i < 50; i++ {
+				pts = append(pts, sample.Point{Key: sample.Key{Host: "h", Attr: "if:x", DS: "d"}, Kind: sample.Gauge, Time: now.Add(time.Duration(r*50+i) * time.Millisecond), Float: float64(i)})
+			}
+			b.Report(poll.Report{Host: "h", Points: pts})
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("reports stalled")
+	}
+	if d := sp.Drops(); d.Batches == 0 || d.Samples != 50*d.Batches {
+		t.Fatalf("drops %+v", d)
+	}
+	if b.Lost() != 0 {
+		t.Fatalf("lost %d", b.Lost())
+	}
+}
