@@ -1,0 +1,504 @@
+package rrd
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+)
+
+// Update is one reading of every data source at one time, in the file's DS
+// order. Time may have a fraction of a second (microseconds are kept).
+type Update struct {
+	Time   time.Time
+	Values []Value
+}
+
+// ErrNotNewer is wrapped by the error for an update whose time is not newer
+// than the archive's last update (rrdtool's "illegal attempt to update using
+// time X when last update time is Y (minimum one second step)").
+var ErrNotNewer = errors.New("not newer than the last update")
+
+// notNewerError carries rrdtool's exact message and unwraps to ErrNotNewer.
+type notNewerError struct{ t, last int64 }
+
+func (e *notNewerError) Error() string {
+	return fmt.Sprintf("illegal attempt to update using time %d when last update time is %d (minimum one second step)", e.t, e.last)
+}
+func (e *notNewerError) Unwrap() error { return ErrNotNewer }
+
+// splitTime returns seconds and microseconds as rrdtool keeps them.
+func splitTime(t time.Time) (int64, int64) {
+	return t.Unix(), int64(t.Nanosecond() / 1000)
+}
+
+// checkNewer returns the rrdtool error when (sec, usec) is not after the
+// last update.
+func checkNewer(sec, usec, lastSec, lastUsec int64) error {
+	if sec < lastSec || (sec == lastSec && usec <= lastUsec) {
+		return &notNewerError{t: sec, last: lastSec}
+	}
+	return nil
+}
+
+// session applies updates to a header in memory and collects the rows they
+// write. Nothing touches the file until commit.
+type session struct {
+	h       *header
+	dirty   map[int64]int // row offset -> index into vals
+	vals    []float64
+	pdpNew  []float64
+	pdpTemp []float64
+	openNew []float64
+	stepCnt []uint64
+	changed bool
+}
+
+func newSession(h *header) *session {
+	n := len(h.ds)
+	return &session{
+		h:       h,
+		dirty:   make(map[int64]int),
+		pdpNew:  make([]float64, n),
+		pdpTemp: make([]float64, n),
+		openNew: make([]float64, n),
+		stepCnt: make([]uint64, len(h.rra)),
+	}
+}
+
+// apply runs one update through rrdtool's algorithm (process_arg in
+// rrd_update.c). On an error other than ErrNotNewer the header may hold
+// partial changes of the failed update (earlier data sources' last values),
+// exactly as rrdtool's memory-mapped update leaves them.
+func (s *session) apply(u Update) error {
+	h := s.h
+	if len(u.Values) != len(h.ds) {
+		return fmt.Errorf("expected %d data source readings (got %d)", len(h.ds), len(u.Values))
+	}
+	sec, usec := splitTime(u.Time)
+	if err := checkNewer(sec, usec, h.lastUp, h.lastUsec); err != nil {
+		return err
+	}
+	s.changed = true
+	interval := float64(sec-h.lastUp) + float64(usec-h.lastUsec)/1e6
+	if err := s.preparePDP(u.Values, interval); err != nil {
+		return err
+	}
+	// calculate_elapsed_steps
+	step := h.step
+	procSt := uint64(h.lastUp) - uint64(h.lastUp)%step
+	occuAge := uint64(sec) % step
+	occuSt := uint64(sec) - occuAge
+	var preInt, postInt float64
+	if occuSt > procSt {
+		preInt = float64(int64(occuSt) - h.lastUp)
+		preInt -= float64(h.lastUsec) / 1e6
+		postInt = float64(occuAge) + float64(usec)/1e6
+	} else {
+		preInt = interval
+	}
+	procPdpCnt := procSt / step
+	elapsed := (occuSt - procSt) / step
+	if elapsed == 0 {
+		s.simpleUpdate(interval)
+	} else {
+		if elapsed > 1 {
+			if secOpen := uint64(preInt) % step; secOpen > 0 {
+				// The leftmost step was partly open: close it on its own.
+				for i := range h.ds {
+					if !math.IsNaN(s.pdpNew[i]) && interval > 0 {
+						s.openNew[i] = s.pdpNew[i] * float64(secOpen) / interval
+						s.pdpNew[i] -= s.openNew[i]
+					} else {
+						s.openNew[i] = unknownValue
+					}
+				}
+				s.processPDPs(float64(secOpen), float64(secOpen), 0, 1, s.openNew)
+				s.updateCDPs(1, procPdpCnt)
+				s.writeRows()
+				interval -= float64(secOpen)
+				preInt -= float64(secOpen)
+				elapsed--
+				procPdpCnt++
+			}
+		}
+		s.processPDPs(interval, preInt, postInt, elapsed, s.pdpNew)
+		s.updateCDPs(elapsed, procPdpCnt)
+		s.writeRows()
+	}
+	h.lastUp, h.lastUsec = sec, usec
+	return nil
+}
+
+// preparePDP is update_pdp_prep: the amount (rate x seconds) each reading
+// adds, with heartbeat and min/max applied.
+func (s *session) preparePDP(vals []Value, interval float64) error {
+	h := s.h
+	for i := range h.ds {
+		d := &h.ds[i]
+		p := &h.pdp[i]
+		if float64(d.heartbeat) < interval {
+			p.lastDS = "U"
+		}
+		v := vals[i]
+		pdp := unknownValue
+		if v.kind != kindUnknown && float64(d.heartbeat) >= interval {
+			rate := math.NaN()
+			switch d.typ {
+			case Counter, Derive:
+				if !v.isInteger() || (d.typ == Counter && (v.kind == kindInt || (v.kind == kindText && v.text[0] == '-'))) {
+					sign := "unsigned"
+					if d.typ == Derive {
+						sign = "signed"
+					}
+					return fmt.Errorf("not a simple %s integer: '%s'", sign, v.String())
+				}
+				if p.lastDS[0] != 'U' {
+					pdp = decimalDiff(v, p.lastDS)
+					if d.typ == Counter {
+						if pdp < 0 {
+							pdp += 4294967295.0 // 2^32-1, as rrdtool does
+						}
+						if pdp < 0 {
+							pdp += 18446744069414584320.0 // 2^64-2^32
+						}
+					}
+					rate = pdp / interval
+				}
+			case Absolute:
+				pdp = v.float()
+				rate = pdp / interval
+			case Gauge:
+				f := v.float()
+				pdp = f * interval
+				rate = f
+			case DCounter, DDerive:
+				if p.lastDS[0] != 'U' {
+					newV := v.float()
+					oldV, err := parseFloatPrefix(p.lastDS)
+					if err != nil {
+						return err
+					}
+					if d.typ == DCounter && ((newV > 0 && oldV > newV) || (newV < 0 && newV > oldV)) {
+						pdp = unknownValue // a change of direction is a reset
+						break
+					}
+					pdp = newV - oldV
+					rate = pdp / interval
+				}
+			}
+			if !math.IsNaN(rate) && ((!math.IsNaN(d.max) && rate > d.max) || (!math.IsNaN(d.min) && rate < d.min)) {
+				pdp = unknownValue
+			}
+		}
+		s.pdpNew[i] = pdp
+		t := v.String()
+		if len(t) > lastDSLen-1 {
+			t = t[:lastDSLen-1]
+		}
+		p.lastDS = t
+	}
+	return nil
+}
+
+func parseFloatPrefix(s string) (float64, error) {
+	v, err := ParseValue(s)
+	if err != nil {
+		return 0, err
+	}
+	return v.float(), nil
+}
+
+// simpleUpdate is simple_update: no step boundary was crossed.
+func (s *session) simpleUpdate(interval float64) {
+	for i := range s.h.pdp {
+		p := &s.h.pdp[i]
+		if math.IsNaN(s.pdpNew[i]) {
+			p.unknSec = uint64(float64(p.unknSec) + math.Floor(interval))
+		} else if math.IsNaN(p.val) {
+			p.val = s.pdpNew[i]
+		} else {
+			p.val += s.pdpNew[i]
+		}
+	}
+}
+
+// processPDPs is process_all_pdp_st / process_pdp_st: close the step(s),
+// computing each DS's primary data point into pdpTemp, and carry the rest
+// of the interval over.
+func (s *session) processPDPs(interval, preInt, postInt float64, elapsed uint64, pdpNew []float64) {
+	h := s.h
+	diffSt := elapsed * h.step
+	for i := range h.ds {
+		p := &h.pdp[i]
+		preUnknown := 0.0
+		if math.IsNaN(pdpNew[i]) {
+			preUnknown = preInt
+		} else {
+			if math.IsNaN(p.val) {
+				p.val = 0
+			}
+			p.val += pdpNew[i] / interval * preInt
+		}
+		if interval > float64(h.ds[i].heartbeat) || float64(h.step)/2.0 < float64(int32(p.unknSec)) {
+			s.pdpTemp[i] = unknownValue
+		} else {
+			s.pdpTemp[i] = p.val / (float64(diffSt-p.unknSec) - preUnknown)
+		}
+		if math.IsNaN(pdpNew[i]) {
+			p.unknSec = uint64(math.Floor(postInt))
+			p.val = unknownValue
+		} else {
+			p.unknSec = 0
+			p.val = pdpNew[i] / interval * postInt
+		}
+	}
+}
+
+// updateCDPs is update_all_cdp_prep with update_cdp (and, for one-step
+// archives, what update_aberrant_cdps and reset_cdp do): consolidate the
+// new PDP into every archive and decide how many rows each gets.
+func (s *session) updateCDPs(elapsed, procPdpCnt uint64) {
+	h := s.h
+	nds := len(h.ds)
+	for r := range h.rra {
+		a := &h.rra[r]
+		startOff := a.pdpCnt - procPdpCnt%a.pdpCnt
+		if startOff <= elapsed {
+			s.stepCnt[r] = min((elapsed-startOff)/a.pdpCnt+1, a.rows)
+		} else {
+			s.stepCnt[r] = 0
+		}
+		for d := 0; d < nds; d++ {
+			c := &h.cdp[r*nds+d]
+			pdp := s.pdpTemp[d]
+			if a.pdpCnt == 1 {
+				// update_aberrant_cdps sets primary (and secondary when two
+				// steps passed); reset_cdp sets both for longer gaps.
+				c[cdpPrimary] = math.Float64bits(pdp)
+				if elapsed >= 2 {
+					c[cdpSecondary] = math.Float64bits(pdp)
+				}
+				continue
+			}
+			updateCDP(c, a.cf, pdp, s.stepCnt[r], elapsed, startOff, a.pdpCnt, a.xff)
+		}
+	}
+}
+
+func f64(b uint64) float64  { return math.Float64frombits(b) }
+func bits(f float64) uint64 { return math.Float64bits(f) }
+
+// updateCDP is update_cdp in rrd_update.c.
+func updateCDP(c *[10]uint64, cf string, pdp float64, rowCnt, elapsed, startOff, pdpCnt uint64, xff float64) {
+	if rowCnt > 0 {
+		if math.IsNaN(pdp) {
+			c[cdpUnknPDP] += startOff
+			c[cdpSecondary] = unknownBits
+		} else {
+			c[cdpSecondary] = bits(pdp)
+		}
+		if float64(c[cdpUnknPDP]) > float64(pdpCnt)*xff {
+			c[cdpPrimary] = unknownBits
+		} else {
+			cum := f64(c[cdpVal])
+			switch cf {
+			case Average:
+				if math.IsNaN(cum) {
+					cum = 0
+				}
+				cur := pdp
+				if math.IsNaN(cur) {
+					cur = 0
+				}
+				c[cdpPrimary] = bits((cum + cur*float64(startOff)) / float64(pdpCnt-c[cdpUnknPDP]))
+			case Max:
+				if math.IsNaN(cum) {
+					cum = math.Inf(-1)
+				}
+				cur := pdp
+				if math.IsNaN(cur) {
+					cur = math.Inf(-1)
+				}
+				if cur > cum {
+					c[cdpPrimary] = bits(cur)
+				} else {
+					c[cdpPrimary] = bits(cum)
+				}
+			case Min:
+				if math.IsNaN(cum) {
+					cum = math.Inf(1)
+				}
+				cur := pdp
+				if math.IsNaN(cur) {
+					cur = math.Inf(1)
+				}
+				if cur < cum {
+					c[cdpPrimary] = bits(cur)
+				} else {
+					c[cdpPrimary] = bits(cum)
+				}
+			default:
+				c[cdpPrimary] = bits(pdp)
+			}
+		}
+		// initialize_carry_over
+		into := (elapsed - startOff) % pdpCnt
+		var carry float64
+		if into == 0 || math.IsNaN(pdp) {
+			switch cf {
+			case Max:
+				carry = math.Inf(-1)
+			case Min:
+				carry = math.Inf(1)
+			case Average:
+				carry = 0
+			default:
+				carry = unknownValue
+			}
+		} else if cf == Average {
+			carry = pdp * float64(into)
+		} else {
+			carry = pdp
+		}
+		c[cdpVal] = bits(carry)
+		if math.IsNaN(pdp) {
+			c[cdpUnknPDP] = into
+		} else {
+			c[cdpUnknPDP] = 0
+		}
+		return
+	}
+	if math.IsNaN(pdp) {
+		c[cdpUnknPDP] += elapsed
+		return
+	}
+	// calculate_cdp_val
+	cdp := f64(c[cdpVal])
+	switch {
+	case math.IsNaN(cdp):
+		if cf == Average {
+			cdp = pdp * float64(elapsed)
+		} else {
+			cdp = pdp
+		}
+	case cf == Average:
+		cdp += pdp * float64(elapsed)
+	case cf == Min:
+		if pdp < cdp {
+			cdp = pdp
+		}
+	case cf == Max:
+		if pdp > cdp {
+			cdp = pdp
+		}
+	default:
+		cdp = pdp
+	}
+	c[cdpVal] = bits(cdp)
+}
+
+// writeRows is write_to_rras: advance each archive's current row once per
+// row due, the first getting the primary value and the rest the secondary.
+func (s *session) writeRows() {
+	h := s.h
+	nds := len(h.ds)
+	for r := range h.rra {
+		idx := cdpPrimary
+		for n := s.stepCnt[r]; n > 0; n-- {
+			h.curRow[r]++
+			if h.curRow[r] >= h.rra[r].rows {
+				h.curRow[r] = 0
+			}
+			row := s.row(h.rowOffset(r, h.curRow[r]), nds)
+			for d := 0; d < nds; d++ {
+				row[d] = f64(h.cdp[r*nds+d][idx])
+			}
+			idx = cdpSecondary
+		}
+		s.stepCnt[r] = 0
+	}
+}
+
+// row returns the buffered values of the row at file offset off.
+func (s *session) row(off int64, nds int) []float64 {
+	if i, ok := s.dirty[off]; ok {
+		return s.vals[i : i+nds]
+	}
+	i := len(s.vals)
+	s.vals = append(s.vals, make([]float64, nds)...)
+	s.dirty[off] = i
+	return s.vals[i : i+nds]
+}
+
+// extent is one contiguous write: bytes at a file offset.
+type extent struct {
+	off  int64
+	data []byte
+}
+
+// extents returns the header and the dirty rows as contiguous writes in
+// file order, adjacent rows merged. The header comes first.
+func (s *session) extents() []extent {
+	nds := len(s.h.ds)
+	offs := make([]int64, 0, len(s.dirty))
+	for off := range s.dirty {
+		offs = append(offs, off)
+	}
+	sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
+	out := []extent{{off: 0, data: s.h.encode()}}
+	rowLen := int64(nds) * 8
+	for _, off := range offs {
+		vals := s.vals[s.dirty[off] : s.dirty[off]+nds]
+		last := &out[len(out)-1]
+		if len(out) > 1 && last.off+int64(len(last.data)) == off {
+			last.data = appendRow(last.data, vals)
+			continue
+		}
+		out = append(out, extent{off: off, data: appendRow(make([]byte, 0, rowLen), vals)})
+	}
+	return out
+}
+
+func appendRow(b []byte, vals []float64) []byte {
+	for _, v := range vals {
+		bits := math.Float64bits(v)
+		if math.IsNaN(v) {
+			bits = unknownBits
+		}
+		b = le.AppendUint64(b, bits)
+	}
+	return b
+}
+
+// UpdateFile applies updates to the archive at path in order, like
+// `rrdtool update path T:v... T:v...`: it stops at the first bad update and
+// keeps the ones before it (and, as rrdtool does, any last values the bad
+// one had already recorded). The returned error is
+// "<path>: <rrdtool's message>"; a time not newer than the last update
+// wraps ErrNotNewer. The whole call is applied atomically on disk through a
+// journal (see the package doc) and is durable when it returns.
+func UpdateFile(path string, updates []Update) error {
+	f, h, err := openHeader(path, true)
+	if err != nil {
+		return fmt.Errorf("update %w", err)
+	}
+	defer f.Close()
+	s := newSession(h)
+	var applyErr error
+	for _, u := range updates {
+		if applyErr = s.apply(u); applyErr != nil {
+			break
+		}
+	}
+	if s.changed {
+		if err := commit(path, f, s.extents(), true); err != nil {
+			return fmt.Errorf("update %s: %w", path, err)
+		}
+	}
+	if applyErr != nil {
+		return fmt.Errorf("%s: %w", path, applyErr)
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package rrd
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+)
+
+type valueKind uint8
+
+const (
+	kindUnknown valueKind = iota
+	kindUint
+	kindInt
+	kindFloat
+	kindText // an integer too long for 64 bits, kept as its decimal text
+)
+
+// Value is one reading for one data source: unknown, an unsigned integer
+// (counters, carried exactly), a signed integer (DERIVE) or a float (gauges).
+// The zero Value is unknown.
+type Value struct {
+	kind valueKind
+	u    uint64
+	i    int64
+	f    float64
+	text string // the input text when parsed; what rrdtool keeps as last_ds
+}
+
+// Unknown returns the unknown value ("U").
+func Unknown() Value { return Value{} }
+
+// Uint returns an unsigned integer reading (COUNTER, DERIVE, and any other
+// type, where it is converted to the nearest float64).
+func Uint(v uint64) Value { return Value{kind: kindUint, u: v} }
+
+// Int returns a signed integer reading (DERIVE; GAUGE and others convert it).
+func Int(v int64) Value {
+	if v >= 0 {
+		return Value{kind: kindUint, u: uint64(v)}
+	}
+	return Value{kind: kindInt, i: v}
+}
+
+// Float returns a floating-point reading (GAUGE, ABSOLUTE, DCOUNTER,
+// DDERIVE). NaN is unknown. COUNTER and DERIVE refuse floats, as rrdtool
+// does.
+func Float(v float64) Value {
+	if math.IsNaN(v) {
+		return Value{}
+	}
+	return Value{kind: kindFloat, f: v}
+}
+
+// ParseValue parses one reading as rrdtool's update does: "U" (or anything
+// starting with U) is unknown, digits are an unsigned integer, '-' and
+// digits a signed one, anything else a float. The text is kept and stored as
+// the data source's last value, as rrdtool does.
+func ParseValue(s string) (Value, error) {
+	if s == "" {
+		return Value{}, fmt.Errorf("empty reading")
+	}
+	if s[0] == 'U' {
+		return Value{}, nil
+	}
+	if isDigits(s) {
+		if u, err := strconv.ParseUint(s, 10, 64); err == nil {
+			return Value{kind: kindUint, u: u, text: s}, nil
+		}
+		return Value{kind: kindText, text: s}, nil
+	}
+	if s[0] == '-' && isDigits(s[1:]) {
+		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return Value{kind: kindInt, i: i, text: s}, nil
+		}
+		return Value{kind: kindText, text: s}, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return Value{kind: kindFloat, f: f, text: s}, nil
+		}
+		return Value{}, fmt.Errorf("converting '%s' to float: %w", s, err)
+	}
+	return Value{kind: kindFloat, f: f, text: s}, nil
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// IsUnknown reports whether v is unknown.
+func (v Value) IsUnknown() bool { return v.kind == kindUnknown }
+
+// String returns the reading as rrdtool would keep it in last_ds.
+func (v Value) String() string {
+	if v.text != "" {
+		return v.text
+	}
+	switch v.kind {
+	case kindUint:
+		return strconv.FormatUint(v.u, 10)
+	case kindInt:
+		return strconv.FormatInt(v.i, 10)
+	case kindFloat:
+		return strconv.FormatFloat(v.f, 'g', -1, 64)
+	}
+	return "U"
+}
+
+// float returns the reading as rrdtool's strtod would read its text.
+func (v Value) float() float64 {
+	switch v.kind {
+	case kindUint:
+		return float64(v.u)
+	case kindInt:
+		return float64(v.i)
+	case kindFloat:
+		return v.f
+	case kindText:
+		f, _ := strconv.ParseFloat(v.text, 64)
+		return f
+	}
+	return math.NaN()
+}
+
+// integerText returns the reading as an integer in decimal (sign, digits)
+// or ok=false when it is not an integer.
+func (v Value) isInteger() bool {
+	return v.kind == kindUint || v.kind == kindInt || v.kind == kindText
+}
+
+// decimalDiff is rrd_diff: new − old computed exactly on the decimal digits
+// and rounded once to a double. As in rrdtool, numbers of different signs
+// give unknown (NaN), as do more than 30 digits or a missing number.
+func decimalDiff(newV Value, old string) float64 {
+	oldNeg, oldDigits := splitDecimal(old)
+	if oldDigits == "" {
+		return math.NaN()
+	}
+	var newNeg bool
+	var newDigits string
+	switch newV.kind {
+	case kindUint:
+		if len(oldDigits) <= 19 {
+			o, err := strconv.ParseUint(oldDigits, 10, 64)
+			if err == nil {
+				if oldNeg {
+					if o == 0 {
+						// "-0": rrd_diff sees a '-' sign; differing signs.
+						return math.NaN()
+					}
+					return math.NaN()
+				}
+				return subExact(newV.u, o)
+			}
+		}
+		newDigits = strconv.FormatUint(newV.u, 10)
+	case kindInt:
+		newNeg = true
+		newDigits = strconv.FormatUint(uint64(-(newV.i + 1))+1, 10)
+	case kindText:
+		newNeg, newDigits = splitDecimal(newV.text)
+	default:
+		return math.NaN()
+	}
+	if newDigits == "" || newNeg != oldNeg {
+		return math.NaN()
+	}
+	if max(len(newDigits), len(oldDigits)) > lastDSLen {
+		return math.NaN()
+	}
+	a, _ := new(big.Int).SetString(newDigits, 10)
+	b, _ := new(big.Int).SetString(oldDigits, 10)
+	d := new(big.Int).Sub(a, b)
+	f, _ := new(big.Float).SetInt(d).Float64()
+	if newNeg { // both negative: rrd_diff reverses the sign
+		f = -f
+	}
+	return f
+}
+
+// subExact returns a − b rounded once to float64.
+func subExact(a, b uint64) float64 {
+	if a >= b {
+		return float64(a - b)
+	}
+	return -float64(b - a)
+}
+
+// splitDecimal finds the sign and the first run of digits the way rrd_diff
+// does: skip non-digits (noting any '-'), then take the digits.
+func splitDecimal(s string) (neg bool, digits string) {
+	i := 0
+	for i < len(s) && !(s[i] >= '0' && s[i] <= '9') {
+		if s[i] == '-' {
+			neg = true
+		}
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	return neg, s[i:j]
+}
