@@ -29,9 +29,9 @@ type Collector struct {
 	Address      string              `yaml:"address"`       // host:port of the QUIC (UDP) listener
 	TCPFallback  string              `yaml:"tcp_fallback"`  // host:port of the TLS-over-TCP listener; "" disables
 	ServerName   string              `yaml:"server_name"`   // TLS name to verify; default: the host of Address
-	CA           string              `yaml:"ca"`            // PEM of the collector's CA
-	Cert         string              `yaml:"cert"`          // PEM of the agent certificate
-	Key          string              `yaml:"key"`           // PEM of the agent key
+	CA           string              `yaml:"ca"`            // PEM of the collector's CA; default /var/lib/outpost-agent/pki/ca.pem
+	Cert         string              `yaml:"cert"`          // PEM of the agent certificate; default /var/lib/outpost-agent/pki/agent.pem
+	Key          string              `yaml:"key"`           // PEM of the agent key; default /var/lib/outpost-agent/pki/agent.key
 	KeepAlive    configfile.Duration `yaml:"keepalive"`     // default 15s
 	IdleTimeout  configfile.Duration `yaml:"idle_timeout"`  // default 60s
 	ReconnectMin configfile.Duration `yaml:"reconnect_min"` // default 1s
@@ -58,7 +58,8 @@ type Metrics struct {
 	Listen string `yaml:"listen"`
 }
 
-// Log selects the log level (debug, info, warn, error) and format (text, json).
+// Log selects the log level (debug, info, warn, error; default info) and
+// format (text, json; default text), as shared/logging.New takes them.
 type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`

@@ -315,6 +315,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) error {
 		return nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != intTag {
+			if n.Kind == yaml.ScalarNode && digitsRE.MatchString(n.Value) {
+				return d.errAt(n, path, "integer %s out of range for this field", n.Value)
+			}
 			return d.errAt(n, path, "want an integer, got %s", describe(n))
 		}
 		var i int64
@@ -325,6 +328,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) error {
 		return nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != intTag {
+			if n.Kind == yaml.ScalarNode && digitsRE.MatchString(n.Value) {
+				return d.errAt(n, path, "integer %s out of range for this field", n.Value)
+			}
 			return d.errAt(n, path, "want a non-negative integer, got %s", describe(n))
 		}
 		var u uint64
@@ -476,6 +482,9 @@ func (d *decoder) key(k *yaml.Node, path string) (string, error) {
 	}
 	return k.Value, nil
 }
+
+// digitsRE matches integers too large for YAML's int resolution (they resolve as floats).
+var digitsRE = regexp.MustCompile(`^[-+]?[0-9]+$`)
 
 var plainKeyRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 

@@ -1,0 +1,179 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/errors.golden")
+
+// TestBadConfigs loads every file in testdata/bad and compares its error
+// with the line of the same name in testdata/errors.golden.
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) < 8 {
+		t.Fatalf("testdata/bad: %d files, %v", len(files), err)
+	}
+	sort.Strings(files)
+	var got strings.Builder
+	for _, f := range files {
+		_, err := Load(f)
+		if err == nil {
+			t.Errorf("%s: loaded without error", f)
+			continue
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") {
+			t.Errorf("%s: error is not one line: %q", f, msg)
+		}
+		// Every message names the file and, except for an empty file, a line.
+		if !regexp.MustCompile(`^` + regexp.QuoteMeta(f) + `:\d+(:\d+)?: `).MatchString(msg) && filepath.Base(f) != "empty.yaml" {
+			t.Errorf("%s: error does not start with file:line: %q", f, msg)
+		}
+		for _, s := range []string{"secret-auth-pass", "secret-priv-pass", "s3cr3t", "public"} {
+			if strings.Contains(msg, s) {
+				t.Errorf("%s: error reveals a secret: %q", f, msg)
+			}
+		}
+		got.WriteString(msg + "\n")
+	}
+	golden := filepath.Join("testdata", "errors.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < max(len(gl), len(wl)); i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Errorf("line %d:\n got %s\nwant %s", i+1, g, w)
+		}
+	}
+}
+
+func TestExample(t *testing.T) {
+	c, err := Load("../../configs/agent.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "site-paris" || len(c.SNMP) != 2 || len(c.NTP) != 1 {
+		t.Fatalf("loaded %+v", c)
+	}
+	sw1, sw2 := c.SNMP[0], c.SNMP[1]
+	if sw1.Version != "2c" || sw1.Community.Reveal() != "public" || sw1.Port != 161 || sw1.Interval.D() != time.Minute ||
+		sw1.Timeout.D() != 2*time.Second || *sw1.Retries != 1 || sw1.OIDs[0].Type != "gauge" {
+		t.Errorf("sw1 = %+v", sw1.SNMPSettings)
+	}
+	if sw2.Version != "3" || sw2.V3.Level != "authPriv" || sw2.V3.AuthProtocol != "SHA256" || sw2.V3.PrivProtocol != "AES" ||
+		sw2.Interval.D() != 5*time.Minute || sw2.Timeout.D() != 5*time.Second || sw2.Rediscover.D() != time.Hour {
+		t.Errorf("sw2 = %+v %+v", sw2.SNMPSettings, sw2.V3)
+	}
+	if c.Collector.ServerName != "collector.example.net" || c.Spool.SegmentBytes != 16<<20 || c.Collector.ReconnectMax.D() != 2*time.Minute {
+		t.Errorf("collector/spool defaults: %+v %+v", c.Collector, c.Spool)
+	}
+	n := c.NTP[0]
+	if n.Port != 123 || *n.Retries != 2 || n.OffsetThreshold.D() != 100*time.Millisecond || n.Timeout.D() != 2*time.Second {
+		t.Errorf("ntp = %+v", n)
+	}
+}
+
+func TestMinimalDefaults(t *testing.T) {
+	c, err := Parse("min.yaml", []byte("name: a\ncollector: {address: \"[::1]:4700\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Spool.Dir != DefaultSpoolDir || c.Spool.MaxBytes != DefaultSpoolMaxBytes || c.Spool.MaxAge.D() != DefaultSpoolMaxAge ||
+		c.Scheduler.MaxConcurrent != 64 || c.Collector.CA != DefaultPKIDir+"/ca.pem" || c.Collector.ServerName != "::1" ||
+		c.Log.Level != "info" || c.Log.Format != "text" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestSettingsPrecedence: target over snmp_defaults over built-in defaults.
+func TestSettingsPrecedence(t *testing.T) {
+	src := `name: a
+collector: {address: "c:4700"}
+snmp_defaults:
+  community: def
+  interval: 30s
+  retries: 3
+  port_match: [ifdescr]
+  v3: {user: du, level: authNoPriv, auth_protocol: sha-512, auth_passphrase: "12345678"}
+snmp:
+  - {name: a1, address: x, interval: 10s, retries: 0}
+  - {name: a2, address: y, community: own, port: 1161, max_oids: 10, port_match: [ifIndex]}
+  - {name: a3, address: z, version: v3}
+  - {name: a4, address: w, version: "3", v3: {user: own, level: noAuthNoPriv}}
+`
+	c, err := Parse("p.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1, a2, a3, a4 := c.SNMP[0], c.SNMP[1], c.SNMP[2], c.SNMP[3]
+	if a1.Interval.D() != 10*time.Second || *a1.Retries != 0 || a1.Community.Reveal() != "def" || a1.Port != 161 ||
+		a1.MaxOIDs != DefaultMaxOIDs || strings.Join(a1.PortMatch, ",") != "ifDescr" || a1.Timeout.D() != DefaultTimeout {
+		t.Errorf("a1 = %+v", a1.SNMPSettings)
+	}
+	if a2.Interval.D() != 30*time.Second || *a2.Retries != 3 || a2.Community.Reveal() != "own" || a2.Port != 1161 ||
+		a2.MaxOIDs != 10 || strings.Join(a2.PortMatch, ",") != "ifIndex" {
+		t.Errorf("a2 = %+v", a2.SNMPSettings)
+	}
+	if a3.Version != "3" || a3.V3.User != "du" || a3.V3.AuthProtocol != "SHA512" || a3.V3.Level != "authNoPriv" {
+		t.Errorf("a3 = %+v %+v", a3.SNMPSettings, a3.V3)
+	}
+	if a4.V3.User != "own" || a4.V3.AuthProtocol != "" {
+		t.Errorf("a4 v3 = %+v", a4.V3)
+	}
+	// The resolved copies share nothing with the defaults.
+	a3.V3.User = "changed"
+	if c.Defaults.V3.User != "du" || c.SNMP[0].V3.User != "du" {
+		t.Error("resolved v3 aliases the defaults")
+	}
+	// SNMPTargetSettings on a config built in code.
+	built := &Config{Defaults: SNMPDefaults{SNMPSettings{Version: "1"}}, SNMP: []SNMPTarget{{Name: "b"}}}
+	s := built.SNMPTargetSettings(0)
+	if s.Version != "1" || s.Port != 161 || s.Interval.D() != DefaultInterval || *s.Retries != 1 || len(s.PortMatch) != 4 {
+		t.Errorf("built = %+v", s)
+	}
+}
+
+func TestProtocolSpellings(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"md5", "MD5"}, {"SHA", "SHA"}, {"sha1", "SHA"}, {"SHA-224", "SHA224"}, {"SHA256", "SHA256"},
+		{"sha-384", "SHA384"}, {"SHA_512", "SHA512"},
+	} {
+		if got, ok := canonicalProtocol(tc.in, authProtocols); !ok || got != tc.want {
+			t.Errorf("auth %q = %q %v", tc.in, got, ok)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"des", "DES"}, {"AES", "AES"}, {"AES-128", "AES"}, {"AES-192", "AES192"}, {"AES256", "AES256"},
+		{"AES-192-C", "AES192C"}, {"aes256c", "AES256C"}, {"AES-256-C", "AES256C"},
+	} {
+		if got, ok := canonicalProtocol(tc.in, privProtocols); !ok || got != tc.want {
+			t.Errorf("priv %q = %q %v", tc.in, got, ok)
+		}
+	}
+	for _, bad := range []string{"SHA3", "3DES", "AES-512", ""} {
+		if _, ok := canonicalProtocol(bad, append(authProtocols, privProtocols...)); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
