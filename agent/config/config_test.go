@@ -33,7 +33,7 @@ func TestBadConfigs(t *testing.T) {
 			t.Errorf("%s: error is not one line: %q", f, msg)
 		}
 		// Every message names the file and, except for an empty file, a line.
-		if !regexp.MustCompile(`^` + regexp.QuoteMeta(f) + `:\d+(:\d+)?: `).MatchString(msg) && filepath.Base(f) != "empty.yaml" {
+		if !regexp.MustCompile(`^`+regexp.QuoteMeta(f)+`:\d+(:\d+)?: `).MatchString(msg) && filepath.Base(f) != "empty.yaml" {
 			t.Errorf("%s: error does not start with file:line: %q", f, msg)
 		}
 		for _, s := range []string{"secret-auth-pass", "secret-priv-pass", "s3cr3t", "public"} {
