@@ -21,11 +21,11 @@ type Config struct {
 type Listen struct {
 	QUIC     string          `yaml:"quic"`      // UDP address, default ":4700"
 	TCP      string          `yaml:"tcp"`       // TLS-over-TCP fallback, default ":4701"; "off" disables
-	MaxFrame configfile.Size `yaml:"max_frame"` // default 4MiB
+	MaxFrame configfile.Size `yaml:"max_frame"` // default 4MiB, at most wire.HardMaxFrame (16MiB)
 }
 
 // TLS names the collector's PKI files; defaults live under DataDir/pki
-// (written by `outpost-collector ca init`).
+// (written by `outpost-collector ca init`): ca.pem, ca.key, server.pem, server.key.
 type TLS struct {
 	CACert string `yaml:"ca_cert"`
 	CAKey  string `yaml:"ca_key"`
@@ -52,12 +52,13 @@ type Journal struct {
 	SegmentBytes configfile.Size `yaml:"segment_bytes"` // default 64MiB
 }
 
-// Metrics is the Prometheus endpoint ("" disables).
+// Metrics is the Prometheus endpoint.
 type Metrics struct {
-	Listen string `yaml:"listen"` // default 127.0.0.1:9470
+	Listen string `yaml:"listen"` // default 127.0.0.1:9470; "off" disables
 }
 
-// Log selects the log level and format.
+// Log selects the log level (debug, info, warn, error; default info) and
+// format (text, json; default text), as shared/logging.New takes them.
 type Log struct {
 	Level  string `yaml:"level"`
 	Format string `yaml:"format"`

@@ -1,0 +1,72 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/errors.golden")
+
+func TestBadConfigs(t *testing.T) {
+	files, _ := filepath.Glob("testdata/bad/*.yaml")
+	sort.Strings(files)
+	var got strings.Builder
+	for _, f := range files {
+		_, err := Load(f)
+		if err == nil {
+			t.Errorf("%s: loaded without error", f)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), f+":") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error %q", f, err)
+		}
+		got.WriteString(err.Error() + "\n")
+	}
+	golden := filepath.Join("testdata", "errors.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if got.String() != string(want) {
+		t.Errorf("errors differ from %s:\n got:\n%s\nwant:\n%s", golden, got.String(), want)
+	}
+}
+
+func TestExampleAndDefaults(t *testing.T) {
+	ex, err := Load("../../configs/collector.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := Parse("d.yaml", []byte("name: collector\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example shows the defaults: both must load to the same values.
+	for _, c := range []*Config{ex, def, Default()} {
+		if c.DataDir != DefaultDataDir || c.Listen.QUIC != ":4700" || c.Listen.TCP != ":4701" ||
+			c.Listen.MaxFrame != 4<<20 || c.Web.Listen != "127.0.0.1:8080" || c.Metrics.Listen != "127.0.0.1:9470" ||
+			c.TLS.CACert != "/var/lib/outpost-collector/pki/ca.pem" || c.TLS.CAKey != "/var/lib/outpost-collector/pki/ca.key" ||
+			c.TLS.Cert != "/var/lib/outpost-collector/pki/server.pem" || c.TLS.Key != "/var/lib/outpost-collector/pki/server.key" ||
+			c.Web.SessionTTL.D() != 12*time.Hour || c.RRD.FlushInterval.D() != 5*time.Minute || c.RRD.FlushWorkers != 2 ||
+			c.Journal.SegmentBytes != 64<<20 || c.Log.Level != "info" || c.Log.Format != "text" || c.Name != "collector" {
+			t.Errorf("config %+v", c)
+		}
+	}
+	c, err := Parse("o.yaml", []byte("data_dir: /srv/op\nlisten: {tcp: \"off\"}\nmetrics: {listen: \"off\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TLS.Cert != "/srv/op/pki/server.pem" || c.Listen.TCP != Off || c.Metrics.Listen != Off {
+		t.Errorf("config %+v", c)
+	}
+}

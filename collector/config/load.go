@@ -1,0 +1,175 @@
+package config
+
+import (
+	"net"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/outpost-nms/outpost/shared/configfile"
+	"github.com/outpost-nms/outpost/shared/logging"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+// Built-in defaults (the struct comments name them too).
+const (
+	DefaultName          = "collector"
+	DefaultDataDir       = "/var/lib/outpost-collector"
+	DefaultQUIC          = ":4700"
+	DefaultTCP           = ":4701"
+	DefaultMaxFrame      = wire.DefaultMaxFrame
+	DefaultWebListen     = "127.0.0.1:8080"
+	DefaultSessionTTL    = 12 * time.Hour
+	DefaultFlushInterval = 5 * time.Minute
+	DefaultFlushWorkers  = 2
+	DefaultJournalBytes  = 64 << 20
+	DefaultMetricsListen = "127.0.0.1:9470"
+	// Off, as the value of listen.tcp or metrics.listen, disables that listener.
+	Off = "off"
+)
+
+// Load reads the collector configuration at path strictly, fills in
+// defaults and validates it. Every error is one line:
+// file:line[:column]: field: problem.
+//
+// After Load every field holds its effective value: TLS paths default to
+// DataDir/pki/{ca.pem,ca.key,server.pem,server.key}; listen.tcp and
+// metrics.listen are either host:port or "off".
+func Load(path string) (*Config, error) {
+	var c Config
+	pos, err := configfile.LoadPositions(path, &c)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.finish(pos); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Parse is Load for a file already in memory; filename is used in errors.
+func Parse(filename string, data []byte) (*Config, error) {
+	var c Config
+	pos, err := configfile.DecodePositions(filename, data, &c)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.finish(pos); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Default returns the configuration an empty settings mapping gives.
+func Default() *Config {
+	var c Config
+	c.applyDefaults()
+	return &c
+}
+
+func (c *Config) applyDefaults() {
+	if c.Name == "" {
+		c.Name = DefaultName
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.Listen.QUIC == "" {
+		c.Listen.QUIC = DefaultQUIC
+	}
+	if c.Listen.TCP == "" {
+		c.Listen.TCP = DefaultTCP
+	}
+	c.Listen.MaxFrame = configfile.Size(c.Listen.MaxFrame.Or(DefaultMaxFrame))
+	pki := filepath.Join(c.DataDir, "pki")
+	for _, f := range []struct {
+		p    *string
+		name string
+	}{{&c.TLS.CACert, "ca.pem"}, {&c.TLS.CAKey, "ca.key"}, {&c.TLS.Cert, "server.pem"}, {&c.TLS.Key, "server.key"}} {
+		if *f.p == "" {
+			*f.p = filepath.Join(pki, f.name)
+		}
+	}
+	if c.Web.Listen == "" {
+		c.Web.Listen = DefaultWebListen
+	}
+	c.Web.SessionTTL = configfile.Duration(c.Web.SessionTTL.Or(DefaultSessionTTL))
+	c.RRD.FlushInterval = configfile.Duration(c.RRD.FlushInterval.Or(DefaultFlushInterval))
+	if c.RRD.FlushWorkers == 0 {
+		c.RRD.FlushWorkers = DefaultFlushWorkers
+	}
+	c.Journal.SegmentBytes = configfile.Size(c.Journal.SegmentBytes.Or(DefaultJournalBytes))
+	if c.Metrics.Listen == "" {
+		c.Metrics.Listen = DefaultMetricsListen
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = logging.DefaultLevel
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = logging.DefaultFormat
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+func (c *Config) finish(pos *configfile.Positions) error {
+	c.applyDefaults()
+	var first error
+	fail := func(path, format string, args ...any) {
+		if first == nil {
+			first = pos.Errorf(path, format, args...)
+		}
+	}
+	hostPort := func(path, s string, allowOff bool) {
+		if allowOff && s == Off {
+			return
+		}
+		_, port, err := net.SplitHostPort(s)
+		if err != nil {
+			fail(path, "%q is not host:port (or :port)", s)
+			return
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+			fail(path, "%q: port must be a number from 0 to 65535", s)
+		}
+	}
+	if !nameRE.MatchString(c.Name) {
+		fail("name", "%q is not a valid name (1-63 letters, digits, '.', '_', '-')", c.Name)
+	}
+	if !filepath.IsAbs(c.DataDir) {
+		fail("data_dir", "%q must be an absolute path", c.DataDir)
+	}
+	hostPort("listen.quic", c.Listen.QUIC, false)
+	hostPort("listen.tcp", c.Listen.TCP, true)
+	if mf := c.Listen.MaxFrame; mf < 64<<10 || mf > wire.HardMaxFrame {
+		fail("listen.max_frame", "%s out of range (64KiB to %s)", mf, configfile.Size(wire.HardMaxFrame))
+	}
+	hostPort("web.listen", c.Web.Listen, false)
+	if (c.Web.TLSCert == "") != (c.Web.TLSKey == "") {
+		fail("web.tls_cert", "tls_cert and tls_key must be set together")
+	}
+	if c.Web.SessionTTL.D() < time.Minute {
+		fail("web.session_ttl", "%s is too short (at least 1m)", c.Web.SessionTTL)
+	}
+	if c.RRD.FlushInterval.D() < time.Second {
+		fail("rrd.flush_interval", "%s is too short (at least 1s)", c.RRD.FlushInterval)
+	}
+	if n := c.RRD.FlushWorkers; n < 1 || n > 256 {
+		fail("rrd.flush_workers", "%d out of range (1-256)", n)
+	}
+	if c.Journal.SegmentBytes < 1<<20 {
+		fail("journal.segment_bytes", "%s is too small (at least 1MiB)", c.Journal.SegmentBytes)
+	}
+	if c.Journal.SegmentBytes < c.Listen.MaxFrame {
+		fail("journal.segment_bytes", "%s is smaller than listen.max_frame %s", c.Journal.SegmentBytes, c.Listen.MaxFrame)
+	}
+	hostPort("metrics.listen", c.Metrics.Listen, true)
+	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
+		fail("log.level", "%v", err)
+	}
+	if err := logging.CheckFormat(c.Log.Format); err != nil {
+		fail("log.format", "%v", err)
+	}
+	return first
+}
