@@ -10,6 +10,7 @@ func newProbeCmd() *cobra.Command {
 	}
 	for _, c := range []*cobra.Command{
 		// probe subcommands register here, one line each
+		newProbeSNMPCmd(),
 	} {
 		cmd.AddCommand(c)
 	}

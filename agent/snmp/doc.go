@@ -1,0 +1,30 @@
+// Package snmp polls SNMP devices (v1, v2c, v3) for the agent: discovery
+// of the system group, IF-MIB interfaces and HOST-RESOURCES storage and
+// processors; counters, statuses and reachability on every poll. A Target
+// implements poll.Target for one configured device.
+//
+// Invariants:
+//   - One *gosnmp.GoSNMP per Target, used by one goroutine at a time, with
+//     its own SecurityParameters (gosnmp writes the engine ID, boots and
+//     time into them; sharing them breaks v3).
+//   - An interface is identified by the port_match order (default ifName,
+//     ifDescr, ifAlias, ifIndex), never by its ifIndex alone: its attribute
+//     key "if:<identity>" and its history follow the name across ifIndex
+//     renumbering, and a renumbered interface's next sample is flagged as a
+//     discontinuity.
+//   - A sample's Reset flag marks the first sample after a discontinuity:
+//     device restart (sysUpTime went back other than by its 497-day wrap,
+//     or snmpEngineBoots changed), ifCounterDiscontinuityTime changed, or
+//     renumbering. A Counter32 wrap is never flagged: the archive handles it.
+//   - 64-bit HC counters are chosen per interface at discovery (present and
+//     not stuck at 0 while the 32-bit counters move); the sample's kind
+//     records the width.
+//   - Counters are read with as few requests as the device allows: GetBulk
+//     over all needed columns at once (max-repetitions halved on tooBig and
+//     remembered), or Get of known instances packed up to MaxOIDs when only
+//     a few interfaces are selected or the version is v1.
+//   - Errors name the host, port and v3 user and explain v3 Report PDUs;
+//     communities and passphrases never appear in errors or logs.
+//   - Standard objects (SNMPv2-MIB, IF-MIB, HOST-RESOURCES-MIB) are built in
+//     by name, so no MIB files are needed (ResolveOID).
+package snmp

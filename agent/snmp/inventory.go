@@ -1,0 +1,105 @@
+package snmp
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/outpost-nms/outpost/shared/sample"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+// inventory describes the host as last discovered: system group, the host
+// attribute, the selected interfaces, storage, processors and user OIDs.
+// The list is the host's whole attribute list (Complete).
+func (t *Target) inventory() *wire.Host {
+	d := t.dev
+	interval := uint32(t.Interval().Round(1e9) / 1e9)
+	nan := math.NaN()
+	h := &wire.Host{
+		Name: t.name, Address: t.address,
+		SysName: d.System.Name, SysDescr: d.System.Descr, SysObjectID: d.System.ObjectID,
+		Location: d.System.Location, Contact: d.System.Contact,
+		Complete: true,
+	}
+	h.Attrs = append(h.Attrs, wire.Attr{
+		Key: "host", Kind: wire.KindHost, Name: t.name, Descr: d.System.Descr,
+		Props:    map[string]string{"address": t.sess.addr, "version": t.set.Version},
+		Interval: interval,
+		DS: []wire.DSDef{
+			{Name: "rtt", Kind: sample.Gauge, Min: 0, Max: nan},
+			{Name: "reachable", Kind: sample.Gauge, Min: 0, Max: 1},
+		},
+	})
+	for _, s := range t.ifs {
+		name := s.Name
+		if name == "" {
+			name = s.Descr
+		}
+		descr := s.Alias
+		if descr == "" {
+			descr = s.Descr
+		}
+		width := "32"
+		if s.HC {
+			width = "64"
+		}
+		props := map[string]string{
+			"ifIndex": strconv.FormatUint(uint64(s.Index), 10),
+			"ifDescr": s.Descr,
+			"ifType":  strconv.Itoa(s.Type),
+			"speed":   strconv.FormatUint(s.Speed, 10),
+			"counter": width,
+		}
+		if s.Name != "" {
+			props["ifName"] = s.Name
+		}
+		if s.Alias != "" {
+			props["ifAlias"] = s.Alias
+		}
+		if s.PhysAddress != "" {
+			props["mac"] = s.PhysAddress
+		}
+		a := wire.Attr{Key: "if:" + s.Identity, Kind: wire.KindInterface, Name: name, Descr: descr, Props: props, Interval: interval}
+		for i := range counterDefs {
+			_, kind, ok := counterOID(&s.Interface, i)
+			if !ok {
+				kind = sample.Counter32
+			}
+			a.DS = append(a.DS, wire.DSDef{Name: counterDefs[i].ds, Kind: kind, Min: 0, Max: nan})
+		}
+		h.Attrs = append(h.Attrs, a)
+	}
+	for _, s := range d.Storage {
+		h.Attrs = append(h.Attrs, wire.Attr{
+			Key: "storage:" + s.Descr, Kind: wire.KindStorage, Name: s.Descr,
+			Props:    map[string]string{"hrStorageIndex": strconv.FormatUint(uint64(s.Index), 10), "hrStorageType": s.Type, "units": strconv.FormatUint(s.Units, 10)},
+			Interval: interval,
+			DS:       []wire.DSDef{{Name: "size", Kind: sample.Gauge, Min: 0, Max: nan}, {Name: "used", Kind: sample.Gauge, Min: 0, Max: nan}},
+		})
+	}
+	for _, p := range d.Processors {
+		idx := strconv.FormatUint(uint64(p), 10)
+		h.Attrs = append(h.Attrs, wire.Attr{
+			Key: "cpu:" + idx, Kind: wire.KindProcessor, Name: "CPU " + idx,
+			Props:    map[string]string{"hrDeviceIndex": idx},
+			Interval: interval,
+			DS:       []wire.DSDef{{Name: "load", Kind: sample.Gauge, Min: 0, Max: 100}},
+		})
+	}
+	for _, o := range t.oids {
+		minV, maxV := nan, nan
+		if o.spec.Min != nil {
+			minV = *o.spec.Min
+		}
+		if o.spec.Max != nil {
+			maxV = *o.spec.Max
+		}
+		h.Attrs = append(h.Attrs, wire.Attr{
+			Key: "oid:" + o.spec.Name, Kind: wire.KindOID, Name: o.spec.Name, Descr: o.spec.OID,
+			Props:    map[string]string{"oid": o.oid},
+			Interval: interval,
+			DS:       []wire.DSDef{{Name: "value", Kind: o.kind, Min: minV, Max: maxV}},
+		})
+	}
+	return h
+}
