@@ -65,6 +65,7 @@ mutual TLS. The agent always dials out; nothing connects to it.`,
 	for _, c := range []*cobra.Command{
 		newVersionCmd(),
 		newProbeCmd(),
+		newCheckConfigCmd(),
 	} {
 		root.AddCommand(c)
 	}
