@@ -287,11 +287,16 @@ func (d *Device) handleV3(msg []byte) []byte {
 		MsgFlags:           gosnmp.SnmpV3MsgFlags(level),
 		SecurityParameters: keys.sp.Copy(),
 	}
+	if level == byte(gosnmp.AuthPriv) && len(h.privParams) != 8 {
+		// The salt cannot be used: the only decryption failure USM can
+		// detect (RFC 3414 section 3.2 step 8).
+		return report(oidDecryptionErrors, &d.stats.decryptionErrors, nil, 0)
+	}
 	p, err := x.SnmpDecodePacket(msg)
 	if err != nil {
-		if level == byte(gosnmp.AuthPriv) {
-			return report(oidDecryptionErrors, &d.stats.decryptionErrors, nil, 0)
-		}
+		// A wrong privacy passphrase decrypts to garbage that does not
+		// parse; net-snmp's snmpd drops it (snmpInASNParseErrs), so the
+		// client times out. Do the same.
 		return nil
 	}
 	rq, ok := toRequest(p)

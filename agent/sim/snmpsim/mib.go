@@ -212,5 +212,5 @@ func (t *mibTable) after(o oid) int {
 // distinguishes noSuchInstance from noSuchObject.
 func (t *mibTable) isObject(o oid) bool {
 	i := sort.Search(len(t.objects), func(i int) bool { return compareOID(t.objects[i], o) > 0 })
-	return i > 0 && o.hasPrefix(t.objects[i-1]) && len(o) > len(t.objects[i-1])
+	return i > 0 && o.hasPrefix(t.objects[i-1])
 }
