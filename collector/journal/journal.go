@@ -194,6 +194,10 @@ func (j *Journal) newSegment(base Pos) error {
 	return nil
 }
 
+// RecordLen is the journal space a record of n data bytes takes: Append's
+// returned end minus RecordLen(len(data)) is the record's start.
+func RecordLen(n int) Pos { return Pos(headerLen + n) }
+
 // Append writes one record and returns once it is durable. pos is the
 // position just after the record: pass it to Checkpoint once the record's
 // effects are flushed.

@@ -1,0 +1,222 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/outpost-nms/outpost/shared/sample"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+// Record kinds.
+const (
+	// RecordBatch is a batch an agent sent, resolved against its series dictionary.
+	RecordBatch uint8 = 1
+	// RecordGap declares batches an agent dropped: the stream's acked seq
+	// jumps to Seq.
+	RecordGap uint8 = 2
+)
+
+// Record is one journal entry. It never refers to a connection's state:
+// series numbers are resolved to keys before it is written.
+type Record struct {
+	_        struct{} `cbor:",toarray"`
+	Kind     uint8
+	Agent    string
+	Epoch    uint64
+	Seq      uint64 // the batch's seq; for a gap, the seq the stream now stands at
+	Received int64  // Unix milliseconds, when the collector journaled it
+	Updates  []AttrUpdate
+	Statuses []wire.AttrStatus
+	Hosts    []wire.Host
+	Dropped  wire.Drops // the agent's cumulative drop counters
+	Gap      uint64     // for RecordGap: number of batches declared dropped
+}
+
+// AttrUpdate is every sample of one attribute at one time: one archive update.
+type AttrUpdate struct {
+	_      struct{} `cbor:",toarray"`
+	Host   string
+	Attr   string
+	Time   int64 // Unix milliseconds
+	Values []DSValue
+}
+
+// DSValue is one data source's reading.
+type DSValue struct {
+	_     struct{} `cbor:",toarray"`
+	DS    string
+	Kind  sample.Kind
+	Uint  uint64  // integer kinds
+	Float float64 // Gauge, Derive
+	Reset bool    // discontinuity: the archive records unknown at this time
+}
+
+// Samples counts the values in the record.
+func (r *Record) Samples() int {
+	n := 0
+	for i := range r.Updates {
+		n += len(r.Updates[i].Values)
+	}
+	return n
+}
+
+// recordCodec encodes journal records. The journal is the collector's own
+// file, but it is still decoded under limits: a damaged record that passes
+// the CRC by chance must not exhaust memory.
+type recordCodec struct {
+	enc cbor.EncMode
+	dec cbor.DecMode
+}
+
+func newRecordCodec() (*recordCodec, error) {
+	enc, err := cbor.CoreDetEncOptions().EncMode()
+	if err != nil {
+		return nil, fmt.Errorf("record encoder: %w", err)
+	}
+	dec, err := cbor.DecOptions{
+		MaxNestedLevels:  16,
+		MaxArrayElements: 1 << 22,
+		MaxMapPairs:      4096,
+		IndefLength:      cbor.IndefLengthForbidden,
+		TagsMd:           cbor.TagsForbidden,
+	}.DecMode()
+	if err != nil {
+		return nil, fmt.Errorf("record decoder: %w", err)
+	}
+	return &recordCodec{enc: enc, dec: dec}, nil
+}
+
+func (c *recordCodec) marshal(r *Record) ([]byte, error) {
+	b, err := c.enc.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("encode journal record: %w", err)
+	}
+	return b, nil
+}
+
+func (c *recordCodec) unmarshal(b []byte) (*Record, error) {
+	r := new(Record)
+	if err := c.dec.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("decode journal record: %w", err)
+	}
+	if r.Kind != RecordBatch && r.Kind != RecordGap {
+		return nil, fmt.Errorf("decode journal record: unknown kind %d", r.Kind)
+	}
+	return r, nil
+}
+
+// Dictionary is a connection's series dictionary: number → definition.
+type Dictionary struct {
+	defs map[uint32]wire.SeriesDef
+	max  int
+}
+
+// ErrDictionaryFull is returned when a connection defines more series than allowed.
+var ErrDictionaryFull = errors.New("series dictionary full")
+
+// NewDictionary returns an empty dictionary holding at most max entries.
+func NewDictionary(max int) *Dictionary {
+	return &Dictionary{defs: map[uint32]wire.SeriesDef{}, max: max}
+}
+
+// Define adds (or redefines) the numbers a Series message carries.
+func (d *Dictionary) Define(s *wire.Series) error {
+	for i, def := range s.Defs {
+		id := s.First + uint32(i)
+		if _, ok := d.defs[id]; !ok && len(d.defs) >= d.max {
+			return fmt.Errorf("%w: more than %d series on one connection", ErrDictionaryFull, d.max)
+		}
+		d.defs[id] = def
+	}
+	return nil
+}
+
+// Len returns the number of defined series.
+func (d *Dictionary) Len() int { return len(d.defs) }
+
+// ErrUnknownSeries is wrapped by Resolve for a series number never defined.
+var ErrUnknownSeries = errors.New("unknown series number")
+
+// Resolve turns a validated batch into a journal record: series numbers
+// become keys, and the samples of one attribute at one time are gathered
+// into one AttrUpdate (in first-seen order, so resolution is deterministic).
+func Resolve(b *wire.Batch, dict *Dictionary, agent string, epoch uint64, received int64) (*Record, error) {
+	rec := &Record{Kind: RecordBatch, Agent: agent, Epoch: epoch, Seq: b.Seq, Received: received,
+		Statuses: b.Statuses, Hosts: b.Hosts, Dropped: b.Dropped}
+	type attrKey struct{ host, attr string }
+	for gi := range b.Groups {
+		g := &b.Groups[gi]
+		index := map[attrKey]int{}
+		// where[id] locates a series' value in this group, for Resets.
+		where := map[uint32][2]int{}
+		add := func(id uint32, v DSValue) error {
+			def, ok := dict.defs[id]
+			if !ok {
+				return fmt.Errorf("%w %d (batch %d)", ErrUnknownSeries, id, b.Seq)
+			}
+			v.DS, v.Kind = def.DS, def.Kind
+			k := attrKey{def.Host, def.Attr}
+			i, ok := index[k]
+			if !ok {
+				i = len(rec.Updates)
+				index[k] = i
+				rec.Updates = append(rec.Updates, AttrUpdate{Host: def.Host, Attr: def.Attr, Time: g.Time})
+			}
+			where[id] = [2]int{i, len(rec.Updates[i].Values)}
+			rec.Updates[i].Values = append(rec.Updates[i].Values, v)
+			return nil
+		}
+		for j := 0; j+1 < len(g.Ints); j += 2 {
+			if g.Ints[j] > math.MaxUint32 {
+				return nil, fmt.Errorf("batch %d: series id %d out of range", b.Seq, g.Ints[j])
+			}
+			if err := add(uint32(g.Ints[j]), DSValue{Uint: g.Ints[j+1]}); err != nil {
+				return nil, err
+			}
+		}
+		for j, id := range g.FloatIDs {
+			if j >= len(g.Floats) {
+				return nil, fmt.Errorf("batch %d: float ids and values do not pair", b.Seq)
+			}
+			if err := add(id, DSValue{Float: g.Floats[j]}); err != nil {
+				return nil, err
+			}
+		}
+		for _, id := range g.Resets {
+			if w, ok := where[id]; ok {
+				rec.Updates[w[0]].Values[w[1]].Reset = true
+				continue
+			}
+			if err := add(id, DSValue{Reset: true}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rec, nil
+}
+
+// HostNames returns every host name a record writes: samples, statuses and inventory.
+func (r *Record) HostNames() []string {
+	seen := map[string]bool{}
+	var out []string
+	note := func(h string) {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	for i := range r.Updates {
+		note(r.Updates[i].Host)
+	}
+	for i := range r.Statuses {
+		note(r.Statuses[i].Host)
+	}
+	for i := range r.Hosts {
+		note(r.Hosts[i].Name)
+	}
+	return out
+}

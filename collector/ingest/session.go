@@ -1,0 +1,274 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/collector/journal"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+// session is one agent connection: one bidirectional stream.
+type session struct {
+	srv             *Server
+	rw              io.ReadWriter
+	remote          string
+	cert            string // the certificate's CN
+	setReadDeadline func(time.Time)
+	close           func(code uint16, msg string)
+	done            <-chan struct{}
+
+	agent inventory.Agent
+	epoch uint64
+	dict  *Dictionary
+	buf   []byte
+	out   []byte
+}
+
+// refusal is a session-ending error with the code sent to the agent.
+type refusal struct {
+	code   uint16
+	reason string // metric label
+	msg    string
+}
+
+func (r *refusal) Error() string { return r.msg }
+
+func refuse(code uint16, reason, format string, args ...any) error {
+	return &refusal{code: code, reason: reason, msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) run(ctx context.Context, sess *session) {
+	s.track(sess, true)
+	defer s.track(sess, false)
+	stop := context.AfterFunc(ctx, func() { sess.close(wire.ErrCodeOverloaded, "collector shutting down") })
+	defer stop()
+	err := sess.serve(ctx)
+	var r *refusal
+	switch {
+	case err == nil || errors.Is(err, io.EOF):
+		sess.close(0, "bye")
+	case errors.As(err, &r):
+		s.log.Warn("agent session refused", "agent", sess.cert, "remote", sess.remote, "code", r.code, "reason", r.msg)
+		s.refused(r.reason)
+		sess.send(&wire.Error{Code: r.code, Message: r.msg, Fatal: true})
+		sess.close(r.code, r.msg)
+	default:
+		select {
+		case <-sess.done:
+		default:
+			if ctx.Err() == nil {
+				s.log.Info("agent session ended", "agent", sess.cert, "remote", sess.remote, "err", err)
+			}
+		}
+		sess.close(wire.ErrCodeProtocol, "session ended")
+	}
+}
+
+func (sess *session) send(m wire.Message) error {
+	out, err := sess.srv.codec.AppendFrame(sess.out[:0], m)
+	if err != nil {
+		return err
+	}
+	sess.out = out
+	_, err = sess.rw.Write(out)
+	return err
+}
+
+// readMessage reads and decodes one frame. A read error ends the session
+// quietly; a bad frame is a protocol refusal.
+func (sess *session) readMessage() (wire.Message, error) {
+	t, body, err := wire.ReadFrame(sess.rw, sess.srv.cfg.MaxFrame, sess.buf)
+	if err != nil {
+		if errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrFrameEmpty) {
+			return nil, refuse(wire.ErrCodeProtocol, "protocol", "bad frame: %v", err)
+		}
+		return nil, err
+	}
+	m, err := sess.srv.codec.Decode(t, body)
+	if err != nil {
+		return nil, refuse(wire.ErrCodeProtocol, "protocol", "malformed %s frame: %v", t, err)
+	}
+	return m, nil
+}
+
+func (sess *session) serve(ctx context.Context) error {
+	s := sess.srv
+	sess.setReadDeadline(time.Now().Add(s.cfg.HelloTimeout))
+	m, err := sess.readMessage()
+	if err != nil {
+		return err
+	}
+	sess.setReadDeadline(time.Time{})
+	hello, ok := m.(*wire.Hello)
+	if !ok {
+		return refuse(wire.ErrCodeProtocol, "protocol", "expected hello, got %s", m.Type())
+	}
+	if hello.Agent != sess.cert {
+		return refuse(wire.ErrCodeUnauthorized, "unauthorized", "hello names agent %q but the certificate is %q", hello.Agent, sess.cert)
+	}
+	a, err := s.agents.LookupAgent(ctx, hello.Agent)
+	if err != nil {
+		return refuse(wire.ErrCodeUnauthorized, "unauthorized", "agent %q: %v", hello.Agent, err)
+	}
+	if a.Revoked() {
+		return refuse(wire.ErrCodeUnauthorized, "unauthorized", "agent %q is revoked", hello.Agent)
+	}
+	sess.agent = a
+	sess.epoch = hello.Epoch
+	sess.dict = NewDictionary(s.cfg.MaxSeries)
+	sess.buf = make([]byte, 64<<10) // reused for frames up to 64 KiB; larger ones allocate
+
+	st := s.streamOf(a.Name)
+	acked, err := sess.startStream(ctx, st, hello)
+	if err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	if err := s.agents.AgentSeen(ctx, a.Name, sess.remote, hello.Software, now); err != nil {
+		s.log.Warn("record agent seen", "agent", a.Name, "err", err)
+	}
+	if err := sess.send(&wire.HelloAck{Collector: s.cfg.Name, Software: s.cfg.Software, Epoch: hello.Epoch,
+		AckedSeq: acked, MaxFrame: uint32(s.cfg.MaxFrame), Hosts: a.Hosts}); err != nil {
+		return err
+	}
+	s.log.Info("agent session started", "agent", a.Name, "remote", sess.remote, "epoch", hello.Epoch, "acked", acked,
+		"first_seq", hello.FirstSeq, "last_seq", hello.LastSeq, "software", hello.Software)
+	if s.metrics != nil {
+		s.metrics.ActiveSessions.Inc()
+		defer s.metrics.ActiveSessions.Dec()
+	}
+	for {
+		m, err := sess.readMessage()
+		if err != nil {
+			return err
+		}
+		switch m := m.(type) {
+		case *wire.Series:
+			if err := sess.dict.Define(m); err != nil {
+				return refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
+			}
+		case *wire.Batch:
+			ack, err := sess.batch(ctx, st, m)
+			if err != nil {
+				return err
+			}
+			if err := sess.send(&wire.Ack{Seq: ack}); err != nil {
+				return err
+			}
+		default:
+			return refuse(wire.ErrCodeProtocol, "protocol", "unexpected %s message", m.Type())
+		}
+	}
+}
+
+// startStream takes over the agent's stream for this session and settles
+// the epoch and declared drops; it returns the acked seq for HelloAck.
+func (sess *session) startStream(ctx context.Context, st *stream, h *wire.Hello) (uint64, error) {
+	s := sess.srv
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if old := st.active; old != nil && old != sess {
+		// The agent reconnected while the old connection lingers: newest wins.
+		go old.close(wire.ErrCodeProtocol, "superseded by a new connection")
+	}
+	st.active = sess
+	acked := st.acked
+	if h.Epoch != st.epoch {
+		acked = 0 // a new spool epoch starts at 0
+	}
+	// Batches the agent's spool no longer has and that we never stored.
+	var through uint64
+	switch {
+	case h.FirstSeq > acked+1:
+		through = h.FirstSeq - 1
+	case h.FirstSeq == 0 && h.LastSeq > acked:
+		through = h.LastSeq
+	}
+	if through > acked {
+		rec := &Record{Kind: RecordGap, Agent: sess.agent.Name, Epoch: h.Epoch, Seq: through,
+			Received: s.cfg.Now().UnixMilli(), Dropped: h.Dropped, Gap: through - acked}
+		if err := s.journalRecord(ctx, rec); err != nil {
+			return 0, err
+		}
+		s.log.Warn("agent dropped batches", "agent", sess.agent.Name, "epoch", h.Epoch, "batches", through-acked,
+			"from_seq", acked+1, "to_seq", through)
+		if s.metrics != nil {
+			s.metrics.DroppedBatches.Add(float64(through - acked))
+		}
+		acked = through
+		st.dropped = h.Dropped
+	}
+	st.epoch, st.acked = h.Epoch, acked
+	return acked, nil
+}
+
+// journalRecord appends rec durably and hands it to the sink. The caller
+// holds the agent's stream lock, so an agent's records reach the sink in
+// journal order.
+func (s *Server) journalRecord(ctx context.Context, rec *Record) error {
+	data, err := s.records.marshal(rec)
+	if err != nil {
+		return refuse(wire.ErrCodeInternal, "internal", "%v", err)
+	}
+	end, err := s.journal.Append(data)
+	if err != nil {
+		s.log.Error("journal append failed", "agent", rec.Agent, "err", err)
+		return refuse(wire.ErrCodeInternal, "internal", "the collector could not store the batch")
+	}
+	if s.metrics != nil {
+		s.metrics.JournalBytes.Add(float64(journal.RecordLen(len(data))))
+	}
+	if s.sink != nil {
+		if err := s.sink.Enqueue(ctx, end-journal.RecordLen(len(data)), end, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batch stores one batch (or recognizes a duplicate) and returns the seq to ack.
+func (sess *session) batch(ctx context.Context, st *stream, b *wire.Batch) (uint64, error) {
+	s := sess.srv
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.active != sess || st.epoch != sess.epoch {
+		return 0, refuse(wire.ErrCodeProtocol, "protocol", "superseded by a newer connection of agent %s", sess.agent.Name)
+	}
+	if b.Seq <= st.acked {
+		if s.metrics != nil {
+			s.metrics.Duplicates.Inc()
+		}
+		return st.acked, nil
+	}
+	rec, err := Resolve(b, sess.dict, sess.agent.Name, sess.epoch, s.cfg.Now().UnixMilli())
+	if err != nil {
+		if errors.Is(err, ErrUnknownSeries) {
+			return 0, refuse(wire.ErrCodeUnknownSeries, "unknown-series", "%v", err)
+		}
+		return 0, refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
+	}
+	for _, h := range rec.HostNames() {
+		if !sess.agent.MayWrite(h) {
+			return 0, refuse(wire.ErrCodeForbiddenHost, "forbidden-host",
+				"batch %d names host %q, which agent %s is not assigned", b.Seq, h, sess.agent.Name)
+		}
+	}
+	if b.Seq > st.acked+1 {
+		rec.Gap = b.Seq - st.acked - 1
+	}
+	if err := s.journalRecord(ctx, rec); err != nil {
+		return 0, err
+	}
+	st.acked = b.Seq
+	st.dropped = b.Dropped
+	if s.metrics != nil {
+		s.metrics.Batches.Inc()
+		s.metrics.Samples.Add(float64(rec.Samples()))
+	}
+	return b.Seq, nil
+}
