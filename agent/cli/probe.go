@@ -11,6 +11,7 @@ func newProbeCmd() *cobra.Command {
 	for _, c := range []*cobra.Command{
 		// probe subcommands register here, one line each
 		newProbeSNMPCmd(),
+		newProbeNTPCmd(),
 	} {
 		cmd.AddCommand(c)
 	}

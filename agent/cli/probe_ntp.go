@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/outpost-nms/outpost/agent/ntp"
+)
+
+// Exit codes of `probe ntp` besides 0 and 2 (usage).
+const (
+	exitNTPTimeout     = 1 // no (complete) answer within the timeout and retries
+	exitNTPRefused     = 3 // ICMP port unreachable: nothing listens on the port
+	exitNTPServerError = 4 // the server answered with the error bit
+)
+
+// newProbeNTPCmd is `outpost-agent probe ntp`: one round of mode 6 queries,
+// printed as `ntpq -pn` prints it.
+func newProbeNTPCmd() *cobra.Command {
+	var (
+		timeout time.Duration
+		retries int
+		asJSON  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ntp [flags] HOST[:PORT]",
+		Short: "Query an NTP server with mode 6 and print its peers like ntpq -pn",
+		Long: `Query an NTP server once with mode 6 control messages (READSTAT, then
+READVAR of the system and of every association), the way the agent does,
+and print the peer table in ntpq -pn's layout, or JSON with --json.
+
+Unlike ntpq, it exits non-zero when the server cannot be queried and says
+why: exit 3 "no NTP daemon listening (ICMP port unreachable)" when the port
+is refused, exit 1 "request timed out" (with what was missing) when nothing
+complete came back, exit 4 when the server answered with an error
+(permission denied, unknown association...).`,
+		Example: `  outpost-agent probe ntp 127.0.0.1
+  outpost-agent probe ntp --json -t 500ms ntp1.example.net:123`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr, err := ntpHostPort(args[0])
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			if retries == 0 {
+				retries = -1 // ntp.Client: negative means a single attempt
+			}
+			sess, err := ntp.Client{Addr: addr, Timeout: timeout, Retries: retries}.Dial(cmd.Context())
+			if err != nil {
+				return &ExitError{Code: 2, Err: err}
+			}
+			defer sess.Close()
+			snap, err := ntp.Fetch(cmd.Context(), sess, nil)
+			if err != nil {
+				return probeNTPError(err)
+			}
+			if asJSON {
+				return writeNTPJSON(cmd.OutOrStdout(), addr, snap)
+			}
+			return ntp.WriteTable(cmd.OutOrStdout(), snap.Rows())
+		},
+	}
+	f := cmd.Flags()
+	f.DurationVarP(&timeout, "timeout", "t", ntp.DefaultTimeout, "wait for each reply (all its fragments)")
+	f.IntVarP(&retries, "retries", "r", ntp.DefaultRetries, "attempts after a timed-out one")
+	f.BoolVar(&asJSON, "json", false, "print JSON: the system variables and the table rows")
+	return cmd
+}
+
+func probeNTPError(err error) error {
+	var se *ntp.ServerError
+	switch {
+	case errors.Is(err, ntp.ErrRefused):
+		return &ExitError{Code: exitNTPRefused, Err: err}
+	case errors.As(err, &se):
+		return &ExitError{Code: exitNTPServerError, Err: err}
+	default:
+		return &ExitError{Code: exitNTPTimeout, Err: err}
+	}
+}
+
+// ntpHostPort accepts HOST, HOST:PORT, [V6] and [V6]:PORT; the port defaults to 123.
+func ntpHostPort(arg string) (string, error) {
+	host, port := arg, strconv.Itoa(ntp.DefaultPort)
+	if h, p, err := net.SplitHostPort(arg); err == nil {
+		host, port = h, p
+	} else if strings.HasPrefix(arg, "[") && strings.HasSuffix(arg, "]") {
+		host = arg[1 : len(arg)-1]
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("bad port in %q", arg)
+	}
+	if host == "" {
+		return "", fmt.Errorf("no host in %q", arg)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+type ntpProbeJSON struct {
+	Server string          `json:"server"`
+	Time   time.Time       `json:"time"`
+	System ntpSystemJSON   `json:"system"`
+	Peers  []ntp.Row       `json:"peers"`
+	Vars   []ntpVarJSONRow `json:"system_variables"`
+}
+
+type ntpSystemJSON struct {
+	Leap       int     `json:"leap"`
+	Stratum    int     `json:"stratum"`
+	RefID      string  `json:"refid"`
+	Peer       uint16  `json:"peer"`
+	OffsetMS   float64 `json:"offset_ms"`
+	JitterMS   float64 `json:"sys_jitter_ms"`
+	Synced     bool    `json:"synced"`
+	SyncReason string  `json:"sync_reason,omitempty"`
+	Version    string  `json:"version"`
+}
+
+type ntpVarJSONRow struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+func writeNTPJSON(w io.Writer, addr string, snap *ntp.Snapshot) error {
+	synced, why := snap.Synced()
+	out := ntpProbeJSON{
+		Server: addr, Time: snap.Time, Peers: snap.Rows(),
+		System: ntpSystemJSON{
+			Leap: snap.System.Leap, Stratum: snap.System.Stratum, RefID: snap.System.RefID,
+			Peer: snap.System.PeerID, OffsetMS: snap.System.OffsetMS, JitterMS: snap.System.JitterMS,
+			Synced: synced, SyncReason: why, Version: snap.System.Version,
+		},
+	}
+	for _, v := range snap.System.Vars {
+		out.Vars = append(out.Vars, ntpVarJSONRow{Name: v.Name, Value: v.Value})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
