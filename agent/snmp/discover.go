@@ -271,7 +271,7 @@ func (t *Target) discoverHostResources(dev *Device) error {
 // collides with a name. Identities are unique on the device.
 func AssignIdentities(ifs []Interface, order []string) {
 	if len(order) == 0 {
-		order = defaultPortMatch
+		order = config.DefaultPortMatch()
 	}
 	count := map[string]map[string]int{}
 	for _, key := range order {

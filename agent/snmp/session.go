@@ -12,7 +12,6 @@ import (
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/outpost-nms/outpost/agent/config"
-	"github.com/outpost-nms/outpost/shared/configfile"
 )
 
 // Errors a poll or a probe can return, for callers that branch on them
@@ -173,9 +172,6 @@ func levelName(f gosnmp.SnmpV3MsgFlags) string {
 	}
 	return "noAuthNoPriv"
 }
-
-// durationOf converts for the config's Duration type.
-func durationOf(d time.Duration) configfile.Duration { return configfile.Duration(d) }
 
 // connect opens the socket if it is not open yet.
 func (s *session) connect() error {

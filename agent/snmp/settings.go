@@ -3,95 +3,29 @@ package snmp
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gosnmp/gosnmp"
 
 	"github.com/outpost-nms/outpost/agent/config"
 )
 
-// Defaults of the SNMP settings, as documented in agent/config.
+// Defaults the poller falls back to (the same as agent/config's).
 const (
-	DefaultPort           = 161
-	DefaultVersion        = "2c"
-	DefaultInterval       = 60 * time.Second
-	DefaultTimeout        = 2 * time.Second
-	DefaultRetries        = 1
-	DefaultMaxRepetitions = 25
-	DefaultMaxOIDs        = 60
-	DefaultRediscover     = time.Hour
+	DefaultInterval       = config.DefaultInterval
+	DefaultTimeout        = config.DefaultTimeout
+	DefaultRetries        = config.DefaultSNMPRetries
+	DefaultMaxRepetitions = config.DefaultMaxRepetitions
+	DefaultMaxOIDs        = config.DefaultMaxOIDs
+	DefaultRediscover     = config.DefaultRediscover
 )
 
-// DefaultPortMatch is the default order of interface identity keys.
-var defaultPortMatch = []string{"ifName", "ifDescr", "ifAlias", "ifIndex"}
-
-// Effective merges a target's settings over the defaults section and the
-// built-in defaults: a field the target sets wins, then the defaults
-// section, then the documented default. (agent/config has no accessor for
-// this yet; this is the merge the poller uses.)
+// Effective returns a target's settings merged over the snmp_defaults
+// section and the built-in defaults, by agent/config's own rule
+// (Config.SNMPTargetSettings). Settings from config.Load are already
+// effective; this serves targets built in code (the probe command, tests).
 func Effective(defaults config.SNMPDefaults, t config.SNMPSettings) config.SNMPSettings {
-	d := defaults.SNMPSettings
-	out := t
-	if out.Port == 0 {
-		out.Port = firstInt(d.Port, DefaultPort)
-	}
-	if out.Version == "" {
-		out.Version = d.Version
-		if out.Version == "" {
-			out.Version = DefaultVersion
-		}
-	}
-	if out.Community.IsZero() {
-		out.Community = d.Community
-	}
-	if out.V3 == nil {
-		out.V3 = d.V3
-	}
-	if out.Interval == 0 {
-		out.Interval = d.Interval
-		if out.Interval == 0 {
-			out.Interval = durationOf(DefaultInterval)
-		}
-	}
-	if out.Timeout == 0 {
-		out.Timeout = d.Timeout
-		if out.Timeout == 0 {
-			out.Timeout = durationOf(DefaultTimeout)
-		}
-	}
-	if out.Retries == nil {
-		out.Retries = d.Retries
-		if out.Retries == nil {
-			r := DefaultRetries
-			out.Retries = &r
-		}
-	}
-	if out.MaxRepetitions == 0 {
-		out.MaxRepetitions = firstInt(d.MaxRepetitions, DefaultMaxRepetitions)
-	}
-	if out.MaxOIDs == 0 {
-		out.MaxOIDs = firstInt(d.MaxOIDs, DefaultMaxOIDs)
-	}
-	if out.Rediscover == 0 {
-		out.Rediscover = d.Rediscover
-		if out.Rediscover == 0 {
-			out.Rediscover = durationOf(DefaultRediscover)
-		}
-	}
-	if len(out.PortMatch) == 0 {
-		out.PortMatch = d.PortMatch
-		if len(out.PortMatch) == 0 {
-			out.PortMatch = defaultPortMatch
-		}
-	}
-	return out
-}
-
-func firstInt(v, def int) int {
-	if v != 0 {
-		return v
-	}
-	return def
+	c := config.Config{Defaults: defaults, SNMP: []config.SNMPTarget{{SNMPSettings: t}}}
+	return c.SNMPTargetSettings(0)
 }
 
 // ParseVersion accepts 1, v1, 2, 2c, v2c, 3, v3.

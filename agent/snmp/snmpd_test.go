@@ -186,11 +186,11 @@ func TestSNMPDErrorsAreClearAndSecretFree(t *testing.T) {
 	}
 	d := testpeer.StartSNMPD(t, testpeer.SNMPDConfig{})
 	cases := []struct {
-		name    string
-		tc      config.SNMPTarget
+		name     string
+		tc       config.SNMPTarget
 		sentinel error
-		want    string
-		secrets []string
+		want     string
+		secrets  []string
 	}{
 		{"wrong community", v2cTarget(d, "wrong-community-xyz"), ErrNoResponse,
 			"no response from " + d.Addr() + " (wrong community, ACL, or host down)", []string{"wrong-community-xyz"}},

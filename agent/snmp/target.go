@@ -78,6 +78,7 @@ type ifState struct {
 	disc    uint32
 	hasDisc bool
 	seen    bool
+	stuckHC bool // HC octets read 0 while the 32-bit ones move: no counters this poll
 }
 
 // New builds a Target from a config target. It validates the credentials
@@ -243,6 +244,12 @@ func (t *Target) discoverAndReport(rep *poll.Report) error {
 // a rate is never computed across two different counters.
 func (t *Target) adopt(dev *Device) {
 	old := t.byIdentity
+	renumbered := 0
+	defer func() {
+		if renumbered > 0 {
+			t.log.Info("snmp: interfaces renumbered; their next samples are flagged", "target", t.name, "interfaces", renumbered)
+		}
+	}()
 	t.dev = dev
 	t.discoveredAt = t.now()
 	t.rediscover = false
@@ -257,7 +264,8 @@ func (t *Target) adopt(dev *Device) {
 		if prev, ok := old[r.Identity]; ok {
 			s.reset = prev.reset
 			if prev.Index != r.Index || prev.HC != r.HC {
-				t.log.Info("snmp: interface renumbered; its next sample is flagged", "target", t.name,
+				renumbered++
+				t.log.Debug("snmp: interface renumbered", "target", t.name,
 					"interface", r.Identity, "old_ifIndex", prev.Index, "ifIndex", r.Index)
 				s.reset = true
 			} else if prev.HasX && r.HasX && prev.Discontinuity != r.Discontinuity {
@@ -427,6 +435,9 @@ func (t *Target) readInterfaces() error {
 	if err != nil {
 		return fmt.Errorf("read interfaces: %w", err)
 	}
+	if err := t.checkStuckHC(); err != nil {
+		return fmt.Errorf("read interfaces: %w", err)
+	}
 	for _, s := range t.ifs {
 		if !s.seen {
 			// Gone, or renumbered without a restart: look again next poll.
@@ -440,6 +451,37 @@ func (t *Target) readInterfaces() error {
 		}
 	}
 	return nil
+}
+
+// checkStuckHC looks for HC interfaces whose 64-bit octet counters read 0
+// in both directions, and reads their 32-bit octet counters: if those
+// move, the device does not implement HC counters on the port (discovery
+// could not tell when both were still 0). Such an interface reports no
+// counters this poll and is rediscovered as 32-bit on the next one (its
+// first 32-bit sample is flagged, since the width changed). Idle ports cost
+// one packed Get of two OIDs each.
+func (t *Target) checkStuckHC() error {
+	var oids []string
+	var who []*ifState
+	for _, s := range t.ifs {
+		s.stuckHC = false
+		if s.HC && s.have&3 == 3 && s.vals[0] == 0 && s.vals[1] == 0 {
+			idx := "." + strconv.FormatUint(uint64(s.Index), 10)
+			oids = append(oids, counterDefs[0].c32+idx, counterDefs[1].c32+idx)
+			who = append(who, s)
+		}
+	}
+	if len(oids) == 0 {
+		return nil
+	}
+	return t.getPacked(oids, func(i int, v *gosnmp.SnmpPDU) {
+		if u, ok := asUint(v); ok && u > 0 && !who[i/2].stuckHC {
+			s := who[i/2]
+			s.stuckHC = true
+			t.rediscover = true
+			t.log.Info("snmp: HC counters stay 0 while 32-bit counters move; switching the interface to 32-bit", "target", t.name, "interface", s.Identity)
+		}
+	})
 }
 
 func (t *Target) store(s *ifState, role colRole, v *gosnmp.SnmpPDU) {
@@ -573,7 +615,7 @@ func (t *Target) emit(rep *poll.Report, sc *scalars, at time.Time) {
 		key := "if:" + s.Identity
 		emitted := false
 		for i := range counterDefs {
-			if s.have&(1<<i) == 0 {
+			if s.have&(1<<i) == 0 || s.stuckHC {
 				continue
 			}
 			_, kind, _ := counterOID(&s.Interface, i)
