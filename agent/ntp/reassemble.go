@@ -78,20 +78,17 @@ func (r *Reassembler) Add(p Packet) (complete bool, err error) {
 // complete checks the tiling: it is called after every new fragment, and
 // fragments per response are few, so sorting each time is cheap.
 func (r *Reassembler) complete() (bool, error) {
-	if r.end < 0 {
-		return false, nil
-	}
-	pos := 0
+	pos, hole := 0, false
 	for _, off := range r.offsets() {
 		switch {
 		case int(off) < pos:
 			return false, fmt.Errorf("fragments overlap at offset %d", off)
 		case int(off) > pos:
-			return false, nil // a hole, for now
+			hole = true
 		}
-		pos += len(r.frags[off].Data)
+		pos = int(off) + len(r.frags[off].Data)
 	}
-	return pos == r.end, nil
+	return !hole && r.end >= 0 && pos == r.end, nil
 }
 
 func (r *Reassembler) offsets() []uint16 {
