@@ -14,9 +14,8 @@ import (
 //
 // The display columns follow ntpsec's PeerSummary (pylib/util.py):
 //   - Tally: the selection code's character (6 = '*');
-//   - Remote: srcadr, or the srchost name ("LOCAL(0)") for a refclock
-//     (127.127.T.U) or a pool slot; for a refclock with no srchost, the
-//     driver name and unit derived from the address;
+//   - Remote: srcadr, or the srchost name ntpd sends for a refclock
+//     127.127.T.U (driver name and unit: "LOCAL(0)", "SHM(0)") or a pool;
 //   - RefID: as sent, wrapped in dots when it is a code rather than an
 //     address (".GPS.", ".INIT."); left-truncated with '-' past 15 characters;
 //   - Type: from hmode and the address ('u', 'l', 'p', 'b', 'B', 'M', 's', 'S', 'a');
@@ -54,37 +53,6 @@ type Row struct {
 	DelayMS  float64 `json:"-"`
 	OffsetMS float64 `json:"-"`
 	JitterMS float64 `json:"-"`
-}
-
-// refclockDrivers names ntpsec's reference clock drivers by type number
-// (the T of 127.127.T.U), for refclocks reported without srchost.
-var refclockDrivers = map[int]string{
-	1: "LOCAL", 4: "SPECTRACOM", 5: "TRUETIME", 8: "GENERIC", 11: "ARBITER",
-	18: "MODEM", 20: "NMEA", 22: "PPS", 26: "HPGPS", 28: "SHM", 29: "TRIMBLE",
-	30: "ONCORE", 40: "JJY", 42: "ZYFER", 44: "NEOCLOCK", 45: "TSYNCPCI", 46: "GPSD",
-}
-
-// RefclockName turns 127.127.T.U into ntpd's "DRIVER(U)" ("LOCAL(0)"); ok is
-// false for other addresses.
-func RefclockName(addr string) (string, bool) {
-	rest, ok := strings.CutPrefix(addr, "127.127.")
-	if !ok {
-		return "", false
-	}
-	t, u, ok := strings.Cut(rest, ".")
-	if !ok {
-		return "", false
-	}
-	tn, err1 := strconv.Atoi(t)
-	un, err2 := strconv.Atoi(u)
-	if err1 != nil || err2 != nil {
-		return "", false
-	}
-	name, known := refclockDrivers[tn]
-	if !known {
-		name = "REFCLK" + strconv.Itoa(tn)
-	}
-	return fmt.Sprintf("%s(%d)", name, un), true
 }
 
 // position returns the index of the first item called name, -1 if none:
@@ -135,10 +103,8 @@ func (p Peer) Row(now time.Time) Row {
 	case haveHost:
 		r.Remote = srchost
 	case haveSrc:
+		// A refclock without srchost: ntpq shows the address itself.
 		r.Remote = srcadr
-		if name, ok := RefclockName(srcadr); ok {
-			r.Remote = name
-		}
 	}
 
 	rawRefID, _ := v.Get("refid")
