@@ -128,8 +128,11 @@ func (db *DB) ApplyIngest(ctx context.Context, u IngestUpdate) (IngestResult, er
 		}
 	}
 	for _, e := range u.Events {
-		if err := insertEvent(ctx, tx, e); err != nil {
-			return res, err
+		// Only if absent: a journal replay applies the same event again.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO events(at, kind, agent, host, message)
+			SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE at = ? AND kind = ? AND agent = ? AND message = ?)`,
+			e.At.UnixMilli(), e.Kind, e.Agent, e.Host, e.Message, e.At.UnixMilli(), e.Kind, e.Agent, e.Message); err != nil {
+			return res, fmt.Errorf("ingest event %s: %w", e.Kind, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

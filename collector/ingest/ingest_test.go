@@ -1,0 +1,457 @@
+package ingest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/binary"
+	"errors"
+	"math"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/quic-go/quic-go"
+
+	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/collector/rrd"
+	"github.com/outpost-nms/outpost/shared/status"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+const epoch1 = 0xfeedface
+
+func TestHelloBatchAckDedupeAndApply(t *testing.T) {
+	for _, transport := range []string{"quic", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			s := openStack(t, t.TempDir(), stackOptions{})
+			cert := s.addAgent(t, "edge1", "r*", "sw-*")
+			dial := dialQUIC
+			addr := s.quicAddr
+			if transport == "tcp" {
+				dial, addr = dialTCP, s.tcpAddr
+			}
+			a, err := dial(t, addr, s.clientTLS(&cert))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ack, err := a.hello("edge1", epoch1, 1, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ack.AckedSeq != 0 || ack.Epoch != epoch1 || ack.Collector != "test-collector" || strings.Join(ack.Hosts, ",") != "r*,sw-*" {
+				t.Fatalf("hello-ack %+v", ack)
+			}
+			if err := a.send(testSeries("r1")); err != nil {
+				t.Fatal(err)
+			}
+			base := int64(1_800_000_000)
+			for seq := uint64(1); seq <= 3; seq++ {
+				got, err := a.batch(testBatch(seq, base+int64(seq)*60, seq == 1, "r1", 60))
+				if err != nil || got != seq {
+					t.Fatalf("batch %d: ack %d, %v", seq, got, err)
+				}
+			}
+			// A resend of an acked batch is re-acked with the watermark and not journaled again.
+			if got, err := a.batch(testBatch(2, base+120, false, "r1", 60)); err != nil || got != 3 {
+				t.Fatalf("duplicate batch: ack %d, %v", got, err)
+			}
+			recs := s.journaled(t)
+			if len(recs) != 3 {
+				t.Fatalf("journal holds %d records, want 3", len(recs))
+			}
+			r := recs[0]
+			if r.Agent != "edge1" || r.Epoch != epoch1 || r.Seq != 1 || len(r.Updates) != 2 || len(r.Hosts) != 1 {
+				t.Fatalf("record 1: %+v", r)
+			}
+			u := r.Updates[0]
+			if u.Host != "r1" || u.Attr != "if:eth0" || len(u.Values) != 2 || u.Values[0].DS != "in_octets" || u.Values[0].Uint != uint64(base+60)*1000 {
+				t.Fatalf("record 1 update: %+v", u)
+			}
+			if got := counterValue(s.m.Duplicates); got != 1 {
+				t.Fatalf("duplicates metric %v", got)
+			}
+			a.close()
+			s.shutdown(t)
+
+			// Applied: inventory rows, a status change, archives holding each sample once.
+			ctx := context.Background()
+			attr, err := s.db.AttributeByKey(ctx, "r1", "if:eth0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if attr.Status != status.Up || attr.Archive != "rrd/r1/if%3Aeth0.rrd" || len(attr.DS) != 2 {
+				t.Fatalf("attribute %+v", attr)
+			}
+			var changes int
+			s.db.Reader().QueryRow(`SELECT count(*) FROM status_events`).Scan(&changes)
+			if changes != 1 {
+				t.Fatalf("status_events = %d, want 1 (Unknown -> Up once)", changes)
+			}
+			res, err := rrd.Fetch(s.dir+"/rrd/r1/host.rrd", rrd.Average, time.Unix(base+60, 0), time.Unix(base+180, 0), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var known []float64
+			for _, row := range res.Rows {
+				if v := row[0]; v == v {
+					known = append(known, v)
+				}
+			}
+			if len(known) != 2 || math.Abs(known[0]-0.12) > 1e-9 || math.Abs(known[1]-0.18) > 1e-9 {
+				t.Fatalf("host.rrd rtt rows %v (known %v), want [0.12 0.18] for the polls at +120 and +180", res.Rows, known)
+			}
+			if got := counterValue(s.m.RRDUpdates); got != 6 {
+				t.Fatalf("rrd updates %v, want 6 (2 attributes x 3 polls)", got)
+			}
+			st, err := s.db.LoadStreams(ctx)
+			if err != nil || st["edge1"].AckedSeq != 3 || st["edge1"].Epoch != epoch1 {
+				t.Fatalf("stored stream %+v, %v", st["edge1"], err)
+			}
+		})
+	}
+}
+
+// expectRefusedQUIC checks that a QUIC agent is refused: the dial, the
+// hello or the first read fails.
+func expectRefused(t *testing.T, a *agentConn, dialErr error, name string) error {
+	t.Helper()
+	if dialErr != nil {
+		return dialErr
+	}
+	a.rw.(interface{ SetReadDeadline(time.Time) error }).SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := a.hello(name, epoch1, 0, 0)
+	if err == nil {
+		t.Fatalf("agent %s was accepted", name)
+	}
+	return err
+}
+
+func otherCACert(t *testing.T, name string) tls.Certificate {
+	t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "evil CA"}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ca, _ := x509.ParseCertificate(caDER)
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}, ca, &k.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+}
+
+func TestRefusedAgents(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{})
+	good := s.addAgent(t, "good", "*")
+	revoked := s.addAgent(t, "gone", "*")
+	if err := s.db.RevokeAgent(context.Background(), "gone", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// A certificate from this CA for a name never registered.
+	iss, key, _ := s.ca.IssueAgentKey("stranger", time.Now(), 0)
+	stranger, _ := tls.X509KeyPair(iss.CertPEM, key)
+	// A re-issued agent: the old certificate is retired.
+	old := s.addAgent(t, "reissued", "*")
+	s.addAgent(t, "reissued", "*")
+	evil := otherCACert(t, "good")
+
+	cases := []struct {
+		name    string
+		cert    *tls.Certificate
+		hello   string
+		wantLog string
+	}{
+		{"no certificate", nil, "good", "no client certificate"},
+		{"another CA", &evil, "good", "not issued by this collector's CA"},
+		{"revoked", &revoked, "gone", `agent \"gone\" is revoked`},
+		{"unknown agent", &stranger, "stranger", `unknown agent \"stranger\"`},
+		{"retired certificate", &old, "reissued", "is not the agent's current certificate"},
+		{"hello name mismatch", &good, "someone-else", `hello names agent \"someone-else\" but the certificate is \"good\"`},
+	}
+	for _, tc := range cases {
+		for _, transport := range []string{"quic", "tcp"} {
+			t.Run(tc.name+"/"+transport, func(t *testing.T) {
+				mark := s.log.mark()
+				conf := s.clientTLS(tc.cert)
+				if tc.cert != nil && tc.name == "another CA" {
+					// Force the foreign certificate even though its issuer is not in the CA list.
+					c := *tc.cert
+					conf.Certificates = nil
+					conf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &c, nil }
+				}
+				var a *agentConn
+				var err error
+				if transport == "quic" {
+					a, err = dialQUIC(t, s.quicAddr, conf)
+				} else {
+					a, err = dialTCP(t, s.tcpAddr, conf)
+				}
+				err = expectRefused(t, a, err, tc.hello)
+				t.Logf("client saw: %v", err)
+				s.log.waitLogSince(t, mark, tc.wantLog)
+			})
+		}
+	}
+	// The mismatch is reported to the agent as an Error message on TCP.
+	a, err := dialTCP(t, s.tcpAddr, s.clientTLS(&good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.hello("other", epoch1, 0, 0)
+	var we *wire.Error
+	if !errors.As(err, &we) || we.Code != wire.ErrCodeUnauthorized {
+		t.Fatalf("hello mismatch: %v, want a wire error with code %d", err, wire.ErrCodeUnauthorized)
+	}
+	// And the good agent still gets in.
+	a, err = dialQUIC(t, s.quicAddr, s.clientTLS(&good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.hello("good", epoch1, 0, 0); err != nil {
+		t.Fatalf("good agent refused: %v", err)
+	}
+	if got := counterValue(s.m.Refused.WithLabelValues("unauthorized")); got < 10 {
+		t.Fatalf("refused{unauthorized} = %v", got)
+	}
+}
+
+func TestRevokeRefusesNextHandshake(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{})
+	cert := s.addAgent(t, "edge", "*")
+	a, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.hello("edge", epoch1, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.RevokeAgent(context.Background(), "edge", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
+	if err = expectRefused(t, b, err, "edge"); err == nil {
+		t.Fatal("revoked agent accepted")
+	}
+	s.log.waitLog(t, `agent \"edge\" is revoked`)
+}
+
+func TestForbiddenHostRefused(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{})
+	cert := s.addAgent(t, "edge", "r*")
+	tests := []struct {
+		name  string
+		batch func() *wire.Batch
+	}{
+		{"sample", func() *wire.Batch { return testBatch(1, 1_800_000_000, false, "r1", 60) }},
+		{"status", func() *wire.Batch {
+			b := testBatch(1, 1_800_000_000, false, "r1", 60)
+			b.Groups = nil
+			b.Statuses[0].Host = "core1"
+			return b
+		}},
+		{"inventory", func() *wire.Batch {
+			b := testBatch(1, 1_800_000_000, false, "r1", 60)
+			b.Groups, b.Statuses = nil, nil
+			b.Hosts = []wire.Host{testHost("core1", 60)}
+			return b
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := dialTCP(t, s.tcpAddr, s.clientTLS(&cert))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.hello("edge", epoch1, 1, 1); err != nil {
+				t.Fatal(err)
+			}
+			series := testSeries("core1")
+			series.Defs = append(series.Defs, testSeries("r1").Defs...)
+			series.First = 0
+			// ids 0-2: core1; ids 3-5: r1. The sample case names core1 through id 1.
+			if err := a.send(series); err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.batch(tc.batch())
+			var we *wire.Error
+			if !errors.As(err, &we) || we.Code != wire.ErrCodeForbiddenHost || !we.Fatal {
+				t.Fatalf("got %v, want a fatal forbidden-host error", err)
+			}
+			if _, err := a.recv(); err == nil {
+				t.Fatal("connection still open after a forbidden host")
+			}
+			s.log.waitLog(t, `names host \"core1\", which agent edge is not assigned`)
+		})
+	}
+	if n := len(s.journaled(t)); n != 0 {
+		t.Fatalf("refused batches were journaled: %d records", n)
+	}
+}
+
+func TestBadFramesCloseOnlyThatConnection(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{maxFrame: 64 << 10})
+	goodCert := s.addAgent(t, "steady", "*")
+	badCert := s.addAgent(t, "noisy", "*")
+	good, err := dialQUIC(t, s.quicAddr, s.clientTLS(&goodCert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := good.hello("steady", epoch1, 1, 100); err != nil {
+		t.Fatal(err)
+	}
+	good.send(testSeries("r1"))
+	seq := uint64(1)
+	sendGood := func() {
+		t.Helper()
+		if got, err := good.batch(testBatch(seq, 1_800_000_000+int64(seq)*60, false, "r1", 60)); err != nil || got != seq {
+			t.Fatalf("steady agent batch %d: %d, %v", seq, got, err)
+		}
+		seq++
+	}
+	sendGood()
+
+	bad := []struct {
+		name  string
+		frame []byte
+		log   string
+	}{
+		{"oversized", binary.BigEndian.AppendUint32(nil, 100<<20), "frame larger than the limit"},
+		{"malformed cbor", append(binary.BigEndian.AppendUint32(nil, 4), byte(wire.TypeBatch), 0x9f, 0xff, 0xff), "malformed batch frame"},
+		{"unknown type", append(binary.BigEndian.AppendUint32(nil, 2), 99, 0x80), "malformed type(99) frame"},
+		{"empty", binary.BigEndian.AppendUint32(nil, 0), "frame has no type byte"},
+	}
+	for _, tc := range bad {
+		for _, transport := range []string{"quic", "tcp"} {
+			t.Run(tc.name+"/"+transport, func(t *testing.T) {
+				var a *agentConn
+				var err error
+				if transport == "quic" {
+					a, err = dialQUIC(t, s.quicAddr, s.clientTLS(&badCert))
+				} else {
+					a, err = dialTCP(t, s.tcpAddr, s.clientTLS(&badCert))
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := a.hello("noisy", epoch1, 0, 0); err != nil {
+					t.Fatal(err)
+				}
+				mark := s.log.mark()
+				a.rw.Write(tc.frame)
+				// The collector answers with a protocol error or just closes.
+				for {
+					m, err := a.recv()
+					if err != nil {
+						break
+					}
+					if e, ok := m.(*wire.Error); ok && e.Code != wire.ErrCodeProtocol {
+						t.Fatalf("error code %d, want protocol", e.Code)
+					}
+				}
+				s.log.waitLogSince(t, mark, tc.log)
+				sendGood() // the other agent is unaffected
+			})
+		}
+	}
+	if got := counterValue(s.m.Refused.WithLabelValues("protocol")); got != float64(2*len(bad)) {
+		t.Fatalf("refused{protocol} = %v, want %d", got, 2*len(bad))
+	}
+}
+
+func TestUnknownSeriesRefused(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{})
+	cert := s.addAgent(t, "edge", "*")
+	a, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.hello("edge", epoch1, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.batch(testBatch(1, 1_800_000_000, false, "r1", 60)) // no Series sent
+	var we *wire.Error
+	var ae *quic.ApplicationError
+	switch {
+	case errors.As(err, &we):
+		if we.Code != wire.ErrCodeUnknownSeries {
+			t.Fatalf("code %d", we.Code)
+		}
+	case errors.As(err, &ae):
+		if ae.ErrorCode != quic.ApplicationErrorCode(wire.ErrCodeUnknownSeries) {
+			t.Fatalf("quic close code %d", ae.ErrorCode)
+		}
+	default:
+		t.Fatalf("got %v, want unknown-series", err)
+	}
+}
+
+func TestEpochsAndDeclaredDrops(t *testing.T) {
+	dir := t.TempDir()
+	s := openStack(t, dir, stackOptions{})
+	cert := s.addAgent(t, "edge", "*")
+	a, err := dialTCP(t, s.tcpAddr, s.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The spool already dropped 1..4: the collector records a gap and acks 4.
+	ack, err := a.hello("edge", epoch1, 5, 6)
+	if err != nil || ack.AckedSeq != 4 {
+		t.Fatalf("hello-ack %+v, %v", ack, err)
+	}
+	a.send(testSeries("r1"))
+	for seq := uint64(5); seq <= 6; seq++ {
+		if _, err := a.batch(testBatch(seq, 1_800_000_000+int64(seq)*60, seq == 5, "r1", 60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.close()
+	// Reconnect, same epoch: acked 6. Then a new spool epoch starts at 0.
+	a, _ = dialTCP(t, s.tcpAddr, s.clientTLS(&cert))
+	if ack, err := a.hello("edge", epoch1, 7, 7); err != nil || ack.AckedSeq != 6 {
+		t.Fatalf("reconnect: %+v, %v", ack, err)
+	}
+	a.close()
+	a, _ = dialTCP(t, s.tcpAddr, s.clientTLS(&cert))
+	if ack, err := a.hello("edge", epoch1+1, 1, 1); err != nil || ack.AckedSeq != 0 || ack.Epoch != epoch1+1 {
+		t.Fatalf("new epoch: %+v, %v", ack, err)
+	}
+	a.close()
+	s.shutdown(t)
+	var msg string
+	var n int
+	s.db.Reader().QueryRow(`SELECT count(*), max(message) FROM events WHERE kind = ?`, inventory.EventAgentDropped).Scan(&n, &msg)
+	if n != 1 || !strings.Contains(msg, "agent edge dropped 4 batches") {
+		t.Fatalf("drop events: %d %q", n, msg)
+	}
+	// After a restart the watermark comes back from the checkpoint.
+	s.srv = nil
+	s2 := openStack(t, dir, stackOptions{})
+	if e, seq := s2.srv.Acked("edge"); e != epoch1 || seq != 6 {
+		t.Fatalf("after restart: epoch %x seq %d", e, seq)
+	}
+}
+
+// counterValue reads a counter or gauge.
+func counterValue(c prometheus.Collector) float64 {
+	ch := make(chan prometheus.Metric, 1)
+	c.Collect(ch)
+	var d dto.Metric
+	if err := (<-ch).Write(&d); err != nil {
+		panic(err)
+	}
+	if d.Counter != nil {
+		return d.GetCounter().GetValue()
+	}
+	return d.GetGauge().GetValue()
+}
