@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -89,8 +90,9 @@ type stack struct {
 }
 
 type stackOptions struct {
-	maxFrame int
-	now      func() time.Time
+	maxFrame   int
+	checkpoint time.Duration // applier checkpoint interval; default 1 h (only at shutdown)
+	now        func() time.Time
 }
 
 // openStack opens (or reopens, after a crash) the collector state in dir
@@ -115,7 +117,7 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s.cache = rrd.NewCache(rrd.CacheOptions{FlushInterval: time.Hour, Logger: logger})
-	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: time.Hour}, s.j, s.db, s.cache, s.m, logger); err != nil {
+	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour)}, s.j, s.db, s.cache, s.m, logger); err != nil {
 		t.Fatal(err)
 	}
 	streams, err := s.app.Recover(ctx)
