@@ -1,0 +1,321 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/outpost-nms/outpost/collector/graph"
+	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/shared/status"
+)
+
+// attrKinds are the kinds the attribute grid filters by (shared/wire Kind*).
+var attrKinds = []string{"host", "interface", "ntp", "ntp-peer", "oid", "storage", "processor"}
+
+func (s *Server) indexPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	hosts, err := s.o.DB.Hosts(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	totals, err := s.o.DB.StatusTotals(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	kinds, err := s.o.DB.StatusByKind(ctx)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	worst := inventory.StatusCounts{}
+	for _, h := range hosts {
+		if h.Counts.Total() > 0 {
+			worst[h.Counts.Worst()]++
+		} else {
+			worst[status.Unknown]++
+		}
+	}
+	s.render(w, r, http.StatusOK, "index", struct {
+		Hosts      []inventory.HostInfo
+		Totals     inventory.StatusCounts
+		HostWorst  inventory.StatusCounts
+		Kinds      []inventory.KindCounts
+		Attributes int
+	}{hosts, totals, worst, kinds, totals.Total()})
+}
+
+// fail reports an unexpected error: logged in full, shown briefly.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, inventory.ErrNotFound) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			writeError(w, http.StatusNotFound, err.Error())
+		} else {
+			s.errorPage(w, r, http.StatusNotFound, err.Error())
+		}
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.log.Error("request failed", "path", r.URL.Path, "err", err)
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	s.errorPage(w, r, http.StatusInternalServerError, "Internal error; the collector's log has the details.")
+}
+
+// ntpRow is one line of the `ntpq -pn` style peer table.
+type ntpRow struct {
+	AttrID                                  int64
+	Status                                  status.Status
+	Tally, Remote, Refid, St, T, When, Poll string
+	Reach, Delay, Offset, Jitter            string
+	SysPeer                                 bool
+}
+
+var tallyTitles = map[string]string{
+	"*": "system peer", "#": "selected, not in the first six", "+": "candidate", "-": "outlier",
+	"x": "falseticker", ".": "excess", "o": "PPS peer", " ": "rejected",
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (s *Server) ntpRows(ctx context.Context, peers []inventory.AttrInfo) []ntpRow {
+	now := s.o.Clock()
+	var rows []ntpRow
+	for _, a := range peers {
+		p := a.Props
+		row := ntpRow{AttrID: a.ID, Status: a.Status, Tally: p["tally"], Refid: orDash(p["refid"]), St: orDash(p["st"]),
+			T: orDash(p["t"]), When: orDash(p["when"]), Poll: orDash(p["poll"]), Reach: orDash(p["reach"])}
+		if row.Tally == "" {
+			row.Tally = " "
+		}
+		row.SysPeer = row.Tally == "*" || row.Tally == "o"
+		row.Remote = p["srcadr"]
+		if row.Remote == "" {
+			row.Remote = strings.TrimPrefix(a.Key, "ntp-peer:")
+		}
+		// The last delay/offset/jitter: from the props when the agent sent
+		// them (ntpq's milliseconds), else the archive's last known row.
+		vals := map[string]string{"delay": p["delay"], "offset": p["offset"], "jitter": p["jitter"]}
+		if (vals["delay"] == "" || vals["offset"] == "" || vals["jitter"] == "") && a.Archive != "" {
+			iv := max(a.Interval, time.Minute)
+			t, err := s.o.Source.Fetch(ctx, s.archivePath(a.Archive), graph.CFAverage, now.Add(-10*iv), now, time.Second)
+			if err == nil {
+				for _, name := range []string{"delay", "offset", "jitter"} {
+					col := t.Column(name)
+					for i := len(col) - 1; i >= 0 && vals[name] == ""; i-- {
+						if !math.IsNaN(col[i]) {
+							vals[name] = strconv.FormatFloat(col[i]*1000, 'f', 3, 64)
+						}
+					}
+				}
+			}
+		}
+		row.Delay, row.Offset, row.Jitter = orDash(vals["delay"]), orDash(vals["offset"]), orDash(vals["jitter"])
+		rows = append(rows, row)
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].SysPeer && !rows[j].SysPeer })
+	return rows
+}
+
+func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	h, err := s.o.DB.HostByName(ctx, r.PathValue("host"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	peers, err := s.o.DB.NTPPeers(ctx, h.ID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	changes, err := s.o.DB.StatusChanges(ctx, inventory.ChangeQuery{Host: h.Name, Limit: 10})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "host", struct {
+		Host        inventory.HostInfo
+		Kinds       []string
+		NTP         []ntpRow
+		TallyTitles map[string]string
+		Changes     []inventory.StatusChange
+	}{h, attrKinds, s.ntpRows(ctx, peers), tallyTitles, changes})
+}
+
+// chartSpec is what the attribute page's chart draws by default: the data
+// sources, the scale and the unit.
+type chartSpec struct {
+	DS    []string
+	Scale float64
+	Unit  string
+}
+
+// defaultChart picks the chart of an attribute: an interface draws its
+// octet counters in bits per second; an attribute whose data sources are
+// all times draws seconds; anything else draws every data source.
+func defaultChart(a inventory.AttrInfo) chartSpec {
+	names := make([]string, 0, len(a.DS))
+	for _, d := range a.DS {
+		names = append(names, d.Name)
+	}
+	has := func(n string) bool {
+		for _, x := range names {
+			if x == n {
+				return true
+			}
+		}
+		return false
+	}
+	if has("in_octets") && has("out_octets") {
+		return chartSpec{DS: []string{"in_octets", "out_octets"}, Scale: 8, Unit: "bit/s"}
+	}
+	times := len(names) > 0
+	for _, n := range names {
+		switch n {
+		case "offset", "jitter", "delay", "rtt":
+		default:
+			times = false
+		}
+	}
+	if times {
+		return chartSpec{DS: names, Scale: 1, Unit: "s"}
+	}
+	return chartSpec{DS: names, Scale: 1}
+}
+
+func (s *Server) attributeByPath(r *http.Request) (inventory.AttrInfo, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return inventory.AttrInfo{}, errBadRequest("attribute id must be a number")
+	}
+	return s.o.DB.Attribute(r.Context(), id)
+}
+
+type badRequest string
+
+func (e badRequest) Error() string { return string(e) }
+
+func errBadRequest(msg string) error { return badRequest(msg) }
+
+func (s *Server) attributePage(w http.ResponseWriter, r *http.Request) {
+	a, err := s.attributeByPath(r)
+	var br badRequest
+	if errors.As(err, &br) {
+		s.errorPage(w, r, http.StatusBadRequest, br.Error())
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	changes, err := s.o.DB.StatusChanges(r.Context(), inventory.ChangeQuery{AttrID: a.ID, Limit: 20})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	props := make([][2]string, 0, len(a.Props))
+	for k, v := range a.Props {
+		props = append(props, [2]string{k, v})
+	}
+	sort.Slice(props, func(i, j int) bool { return props[i][0] < props[j][0] })
+	spec := defaultChart(a)
+	s.render(w, r, http.StatusOK, "attribute", struct {
+		Attr    inventory.AttrInfo
+		Props   [][2]string
+		Chart   chartSpec
+		DSList  string
+		Changes []inventory.StatusChange
+	}{a, props, spec, strings.Join(spec.DS, ","), changes})
+}
+
+func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	limit := 100
+	changes, err := s.o.DB.StatusChanges(r.Context(), inventory.ChangeQuery{Host: q.Get("host"), Before: before, Limit: limit})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var next int64
+	if len(changes) == limit {
+		next = changes[len(changes)-1].ID
+	}
+	s.render(w, r, http.StatusOK, "events", struct {
+		Host    string
+		Changes []inventory.StatusChange
+		Next    int64
+	}{q.Get("host"), changes, next})
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "account", struct{ Token string }{})
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r)
+	label := strings.TrimSpace(r.PostFormValue("label"))
+	if len(label) > 64 {
+		label = label[:64]
+	}
+	tok, err := s.o.DB.CreateAPIToken(r.Context(), p.User.Name, label, s.o.Clock())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.log.Info("api token created", "user", p.User.Name, "label", label)
+	s.render(w, r, http.StatusOK, "account", struct{ Token string }{tok})
+}
+
+type usersData struct {
+	Users   []inventory.User
+	Error   string
+	Created string
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
+	users, err := s.o.DB.Users(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "users", usersData{Users: users})
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	d := usersData{}
+	err := s.o.DB.CreateUser(r.Context(), name, r.PostFormValue("password"), inventory.Role(r.PostFormValue("role")), s.o.Clock())
+	code := http.StatusOK
+	if err != nil {
+		d.Error = err.Error()
+		code = http.StatusBadRequest
+	} else {
+		d.Created = name
+		s.log.Info("user created", "user", name, "by", principalOf(r).User.Name)
+	}
+	users, err := s.o.DB.Users(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d.Users = users
+	s.render(w, r, code, "users", d)
+}

@@ -1,0 +1,182 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/outpost-nms/outpost/collector/graph"
+	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/shared/status"
+)
+
+var pageNames = []string{"login", "index", "host", "attribute", "events", "account", "users", "error"}
+
+func (s *Server) parseTemplates() error {
+	funcs := template.FuncMap{
+		"statusName":  func(st status.Status) string { return st.String() },
+		"statusSlug":  func(st status.Status) string { return st.Slug() },
+		"statusColor": func(st status.Status) string { return st.Color() },
+		"statuses":    func() []status.Status { return status.All[:] },
+		"count":       func(c inventory.StatusCounts, st status.Status) int { return c[st] },
+		"pie":         pieSVG,
+		"bar":         barSVG,
+		"ago":         func(t time.Time) string { return ago(s.o.Clock(), t) },
+		"stamp": func(t time.Time) string {
+			if t.IsZero() {
+				return "-"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05Z")
+		},
+		"interval": func(d time.Duration) string {
+			if d == 0 {
+				return "-"
+			}
+			return d.String()
+		},
+		"si": graph.FormatSI,
+	}
+	s.pages = map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("web: template %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return nil
+}
+
+// pageData is what every page template receives.
+type pageData struct {
+	Title string
+	Nav   string
+	User  *inventory.User
+	CSRF  string
+	Data  any
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
+	pd := pageData{Nav: name, Data: data}
+	if p := principalOf(r); p.User.Name != "" {
+		u := p.User
+		pd.User = &u
+		if p.Session != nil {
+			pd.CSRF = p.Session.CSRF
+		}
+	}
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout", pd); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error rendering the page", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(buf.Bytes())
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	s.render(w, r, code, "error", struct {
+		Code    int
+		Status  string
+		Message string
+	}{code, http.StatusText(code), msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := now.Sub(t).Round(time.Second)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm ago", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+// pieSVG draws the status counts as an inline SVG pie (a ring) in the six
+// status colours, with a title per slice for hover text.
+func pieSVG(c inventory.StatusCounts, size int) template.HTML {
+	total := c.Total()
+	var b strings.Builder
+	r := float64(size) / 2
+	fmt.Fprintf(&b, `<svg class="pie" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="status pie">`, size, size, size, size)
+	if total == 0 {
+		fmt.Fprintf(&b, `<circle cx="%g" cy="%g" r="%g" fill="#eee"/><text x="%g" y="%g" text-anchor="middle" font-size="11" fill="#777">no data</text></svg>`, r, r, r-1, r, r+4)
+		return template.HTML(b.String())
+	}
+	angle := -math.Pi / 2
+	for _, st := range status.All {
+		n := c[st]
+		if n == 0 {
+			continue
+		}
+		frac := float64(n) / float64(total)
+		title := fmt.Sprintf("%s: %d (%.1f%%)", st, n, frac*100)
+		if n == total {
+			fmt.Fprintf(&b, `<circle cx="%g" cy="%g" r="%g" fill="%s" data-status="%s"><title>%s</title></circle>`, r, r, r-1, st.Color(), st.Slug(), title)
+			break
+		}
+		a2 := angle + frac*2*math.Pi
+		large := 0
+		if frac > 0.5 {
+			large = 1
+		}
+		x1, y1 := r+(r-1)*math.Cos(angle), r+(r-1)*math.Sin(angle)
+		x2, y2 := r+(r-1)*math.Cos(a2), r+(r-1)*math.Sin(a2)
+		fmt.Fprintf(&b, `<path d="M%.2f,%.2fL%.2f,%.2fA%.2f,%.2f 0 %d 1 %.2f,%.2fZ" fill="%s" stroke="#fff" stroke-width="1" data-status="%s"><title>%s</title></path>`,
+			r, r, x1, y1, r-1, r-1, large, x2, y2, st.Color(), st.Slug(), title)
+		angle = a2
+	}
+	fmt.Fprintf(&b, `<circle cx="%g" cy="%g" r="%g" fill="#fff"/><text x="%g" y="%g" text-anchor="middle" font-size="%d" font-weight="600" fill="#333">%d</text></svg>`,
+		r, r, r*0.55, r, r+5, max(11, size/8), total)
+	return template.HTML(b.String())
+}
+
+// barSVG draws the counts as one stacked horizontal bar.
+func barSVG(c inventory.StatusCounts, width int) template.HTML {
+	total := c.Total()
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="bar" width="%d" height="10" viewBox="0 0 %d 10">`, width, width)
+	if total == 0 {
+		fmt.Fprintf(&b, `<rect width="%d" height="10" fill="#eee"/></svg>`, width)
+		return template.HTML(b.String())
+	}
+	x := 0.0
+	for _, st := range status.All {
+		if c[st] == 0 {
+			continue
+		}
+		w := float64(width) * float64(c[st]) / float64(total)
+		fmt.Fprintf(&b, `<rect x="%.2f" width="%.2f" height="10" fill="%s"><title>%s: %d</title></rect>`, x, w, st.Color(), st, c[st])
+		x += w
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String())
+}

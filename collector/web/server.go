@@ -1,0 +1,211 @@
+// Package web is the collector's web UI and JSON API: server-rendered
+// pages (html/template, assets embedded in the binary, no CDN), JSON
+// endpoints under /api/v1, interactive charts (uPlot, vendored) fed by the
+// graph package, and PNG/SVG/CSV/JSON exports at stable URLs.
+//
+// Invariants:
+//   - every page and API endpoint needs a logged-in user (session cookie)
+//     or an API token (Authorization: Bearer); only /login and /static/ are
+//     public. Pages redirect to /login, the API answers 401 JSON;
+//   - every state-changing request (POST) carries the session's CSRF token
+//     (form field "csrf" or header X-CSRF-Token); bearer-token requests
+//     carry no cookie and need none;
+//   - admin-only actions answer 403 to viewers;
+//   - session cookies are HttpOnly, SameSite=Lax, and Secure when served
+//     over TLS; the database holds only hashes of session and API tokens.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/outpost-nms/outpost/collector/graph"
+	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/shared/status"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Options configure a Server. DB is required; the rest have defaults.
+type Options struct {
+	DB *inventory.DB
+	// DataDir is the collector's data directory; attribute archive paths
+	// are relative to it.
+	DataDir string
+	// Source reads archives; nil means graph.RRDTool (the rrdtool binary).
+	Source graph.Source
+	// Logger receives request errors; nil means slog.Default().
+	Logger *slog.Logger
+	// SessionTTL is how long a login lasts; 0 means 12h.
+	SessionTTL time.Duration
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// SecureCookies marks cookies Secure; implied by TLSCert and TLSKey.
+	SecureCookies bool
+	// TLSCert and TLSKey are PEM files; with both set Run serves HTTPS.
+	TLSCert, TLSKey string
+	// LiveInterval is how often the live tail checks an archive for new
+	// rows; 0 means 5s.
+	LiveInterval time.Duration
+}
+
+// Server serves the UI and the API. It is an http.Handler.
+type Server struct {
+	o     Options
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+	log   *slog.Logger
+}
+
+// New builds the server and parses its templates.
+func New(o Options) (*Server, error) {
+	if o.DB == nil {
+		return nil, errors.New("web: Options.DB is required")
+	}
+	if o.Source == nil {
+		o.Source = graph.RRDTool{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.TLSCert != "" && o.TLSKey != "" {
+		o.SecureCookies = true
+	}
+	if o.LiveInterval <= 0 {
+		o.LiveInterval = 5 * time.Second
+	}
+	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	static, _ := fs.Sub(staticFiles, "static")
+	m := s.mux
+	m.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	m.HandleFunc("GET /status.css", statusCSS)
+	m.HandleFunc("GET /login", s.loginPage)
+	m.HandleFunc("POST /login", s.loginSubmit)
+
+	page := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, s.requireUser(false, false, h)) }
+	admin := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, s.requireUser(false, true, h)) }
+	api := func(pattern string, h http.HandlerFunc) { m.Handle(pattern, s.requireUser(true, false, h)) }
+
+	page("POST /logout", s.logout)
+	page("GET /{$}", s.indexPage)
+	page("GET /hosts/{host}", s.hostPage)
+	page("GET /attributes/{id}", s.attributePage)
+	page("GET /events", s.eventsPage)
+	page("GET /account", s.accountPage)
+	page("POST /account/tokens", s.createToken)
+	admin("GET /admin/users", s.usersPage)
+	admin("POST /admin/users", s.createUser)
+
+	api("GET /api/v1/hosts", s.apiHosts)
+	api("GET /api/v1/hosts/{host}", s.apiHost)
+	api("GET /api/v1/hosts/{host}/attributes", s.apiHostAttributes)
+	api("GET /api/v1/attributes/{id}", s.apiAttribute)
+	api("GET /api/v1/attributes/{id}/series", s.apiSeries)
+	api("GET /api/v1/attributes/{id}/graph.png", s.apiGraphPNG)
+	api("GET /api/v1/attributes/{id}/graph.svg", s.apiGraphSVG)
+	api("GET /api/v1/attributes/{id}/export.csv", s.apiExportCSV)
+	api("GET /api/v1/attributes/{id}/export.json", s.apiExportJSON)
+	api("GET /api/v1/attributes/{id}/live", s.apiLive)
+	api("GET /api/v1/status", s.apiStatus)
+	api("GET /api/v1/events", s.apiEvents)
+	m.Handle("/api/", s.requireUser(true, false, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint")
+	}))
+	m.Handle("/", s.requireUser(false, false, func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, http.StatusNotFound, "Page not found")
+	}))
+}
+
+// statusCSS serves the status classes in the colours of shared/status, so
+// the palette has one source.
+func statusCSS(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	for _, st := range status.All {
+		fmt.Fprintf(w, ".badge.st-%[1]s{background:%[2]s}\ntd.num.st-%[1]s{color:%[2]s;font-weight:600}\n", st.Slug(), st.Color())
+	}
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP adds the security headers every response carries and dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	s.mux.ServeHTTP(w, r)
+}
+
+// archivePath resolves an attribute's archive path against the data directory.
+func (s *Server) archivePath(rel string) string {
+	if filepath.IsAbs(rel) || s.o.DataDir == "" {
+		return rel
+	}
+	return filepath.Join(s.o.DataDir, rel)
+}
+
+// Run serves on addr until ctx ends, then shuts down gracefully (10 s).
+// With Options.TLSCert and TLSKey set it serves HTTPS.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	tls := s.o.TLSCert != "" && s.o.TLSKey != ""
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("web: listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, 1)
+	go func() {
+		if tls {
+			errc <- srv.ServeTLS(ln, s.o.TLSCert, s.o.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	s.log.Info("web UI listening", "addr", ln.Addr().String(), "tls", tls)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("web: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("web: shutdown: %w", err)
+	}
+	return nil
+}

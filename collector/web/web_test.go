@@ -1,0 +1,551 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"image/png"
+	"io"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/outpost-nms/outpost/collector/graph"
+)
+
+func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, b
+}
+
+func TestAuthRequiredEverywhere(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	id := strconv.FormatInt(e.ifAttr, 10)
+	pages := []string{"/", "/hosts/r1", "/attributes/" + id, "/events", "/account", "/admin/users", "/nonexistent"}
+	for _, p := range pages {
+		res, body := get(t, c, e.ts.URL+p)
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?next=") {
+			t.Errorf("GET %s without login: %d %q", p, res.StatusCode, res.Header.Get("Location"))
+		}
+		if strings.Contains(string(body), "Juniper") || strings.Contains(string(body), "192.0.2") {
+			t.Errorf("GET %s without login leaks inventory data", p)
+		}
+	}
+	apis := []string{"/api/v1/hosts", "/api/v1/hosts/r1", "/api/v1/hosts/r1/attributes", "/api/v1/attributes/" + id,
+		"/api/v1/attributes/" + id + "/series", "/api/v1/attributes/" + id + "/graph.png", "/api/v1/attributes/" + id + "/graph.svg",
+		"/api/v1/attributes/" + id + "/export.csv", "/api/v1/attributes/" + id + "/export.json", "/api/v1/attributes/" + id + "/live",
+		"/api/v1/status", "/api/v1/events", "/api/v1/nope"}
+	for _, p := range apis {
+		for _, hdr := range [][]string{nil, {"Authorization", "Bearer opt_forged"}, {"Authorization", "Basic YWRtaW46YWRtaW4="}, {"Cookie", "outpost_session=forged"}} {
+			res, body := get(t, c, e.ts.URL+p, hdr...)
+			var msg map[string]string
+			if res.StatusCode != http.StatusUnauthorized || json.Unmarshal(body, &msg) != nil || msg["error"] == "" {
+				t.Errorf("GET %s %v: %d %s", p, hdr, res.StatusCode, body)
+			}
+		}
+	}
+	for _, p := range []string{"/login", "/static/app.css", "/static/vendor/uplot/uPlot.iife.min.js", "/status.css"} {
+		if res, _ := get(t, c, e.ts.URL+p); res.StatusCode != http.StatusOK {
+			t.Errorf("public %s: %d", p, res.StatusCode)
+		}
+	}
+	// With a token, the API answers.
+	for _, p := range apis[:len(apis)-1] {
+		if strings.HasSuffix(p, "/live") {
+			continue
+		}
+		if res, body := get(t, c, e.ts.URL+p, "Authorization", "Bearer "+e.viewerTok); res.StatusCode != http.StatusOK {
+			t.Errorf("GET %s with token: %d %s", p, res.StatusCode, body)
+		}
+	}
+}
+
+func TestLoginCookiesCSRFAndRoles(t *testing.T) {
+	e := newEnv(t)
+	// Login without the login CSRF token is refused.
+	c := e.client()
+	res, err := c.PostForm(e.ts.URL+"/login", url.Values{"user": {"admin"}, "password": {adminPass}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusForbidden {
+		t.Errorf("login without csrf: %d", res.StatusCode)
+	}
+	// Wrong password.
+	get(t, c, e.ts.URL+"/login")
+	u, _ := url.Parse(e.ts.URL)
+	var loginCSRF string
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == loginCSRFCookie {
+			loginCSRF = ck.Value
+		}
+	}
+	res, _ = c.PostForm(e.ts.URL+"/login", url.Values{"csrf": {loginCSRF}, "user": {"admin"}, "password": {"wrong-password"}})
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d", res.StatusCode)
+	}
+	// Cookie flags.
+	get(t, c, e.ts.URL+"/login")
+	for _, ck := range c.Jar.Cookies(u) {
+		if ck.Name == loginCSRFCookie {
+			loginCSRF = ck.Value
+		}
+	}
+	res, _ = c.PostForm(e.ts.URL+"/login", url.Values{"csrf": {loginCSRF}, "user": {"admin"}, "password": {adminPass}, "next": {"//evil.example/"}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/" {
+		t.Errorf("open redirect after login: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	var sess *http.Cookie
+	for _, ck := range res.Cookies() {
+		if ck.Name == sessionCookie {
+			sess = ck
+		}
+	}
+	if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode || sess.Secure {
+		t.Errorf("session cookie flags: %+v", sess)
+	}
+	secure, _ := New(Options{DB: e.db, TLSCert: "c.pem", TLSKey: "k.pem"})
+	if ck := secure.cookie(sessionCookie, "x", 1); !ck.Secure {
+		t.Error("cookie not Secure when serving TLS")
+	}
+
+	admin := e.client()
+	adminCSRF := e.login(admin, "admin", adminPass)
+	viewer := e.client()
+	viewerCSRF := e.login(viewer, "viewer", viewerPass)
+
+	post := func(c *http.Client, path string, form url.Values) int {
+		res, err := c.PostForm(e.ts.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	newUser := func(csrf, name string) url.Values {
+		return url.Values{"csrf": {csrf}, "name": {name}, "password": {"new-password-1"}, "role": {"viewer"}}
+	}
+	tests := []struct {
+		name   string
+		c      *http.Client
+		method string
+		path   string
+		form   url.Values
+		want   int
+	}{
+		{"viewer sees hosts", viewer, "GET", "/", nil, 200},
+		{"viewer opens the host page", viewer, "GET", "/hosts/r1", nil, 200},
+		{"unknown host is 404", viewer, "GET", "/hosts/nope", nil, 404},
+		{"viewer cannot list users", viewer, "GET", "/admin/users", nil, 403},
+		{"admin lists users", admin, "GET", "/admin/users", nil, 200},
+		{"admin adds a user without csrf", admin, "POST", "/admin/users", url.Values{"name": {"eve"}, "password": {"new-password-1"}, "role": {"viewer"}}, 403},
+		{"admin adds a user with another session's csrf", admin, "POST", "/admin/users", newUser(viewerCSRF, "eve"), 403},
+		{"viewer adds a user with csrf", viewer, "POST", "/admin/users", newUser(viewerCSRF, "eve"), 403},
+		{"admin adds a user", admin, "POST", "/admin/users", newUser(adminCSRF, "carol"), 200},
+		{"admin adds a duplicate user", admin, "POST", "/admin/users", newUser(adminCSRF, "carol"), 400},
+		{"token creation needs csrf", viewer, "POST", "/account/tokens", url.Values{"label": {"x"}}, 403},
+		{"viewer creates a token", viewer, "POST", "/account/tokens", url.Values{"csrf": {viewerCSRF}, "label": {"x"}}, 200},
+		{"logout needs csrf", viewer, "POST", "/logout", url.Values{}, 403},
+		{"viewer logs out", viewer, "POST", "/logout", url.Values{"csrf": {viewerCSRF}}, 303},
+		{"logged-out viewer is redirected", viewer, "GET", "/", nil, 303},
+	}
+	for _, tt := range tests {
+		var code int
+		if tt.method == "GET" {
+			res, _ := get(t, tt.c, e.ts.URL+tt.path)
+			code = res.StatusCode
+		} else {
+			code = post(tt.c, tt.path, tt.form)
+		}
+		if code != tt.want {
+			t.Errorf("%s: %s %s = %d, want %d", tt.name, tt.method, tt.path, code, tt.want)
+		}
+	}
+	if _, err := e.db.Authenticate(context.Background(), "carol", "new-password-1"); err != nil {
+		t.Errorf("created user cannot log in: %v", err)
+	}
+	if _, err := e.db.Authenticate(context.Background(), "eve", "new-password-1"); err == nil {
+		t.Error("a refused request created a user")
+	}
+}
+
+type gridPage struct {
+	Page      int        `json:"page"`
+	Rows      int        `json:"rows"`
+	TotalRows int        `json:"total_rows"`
+	LastPage  int        `json:"last_page"`
+	Items     []AttrJSON `json:"items"`
+}
+
+func TestAttributeGridEndpoint(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	tok := []string{"Authorization", "Bearer " + e.viewerTok}
+	tests := []struct {
+		query    string
+		total    int
+		last     int
+		n        int
+		firstKey string
+		check    func(p gridPage) string
+	}{
+		{"page=1&rows=10", 33, 4, 10, "host", nil},
+		{"page=4&rows=10", 33, 4, 3, "if:ge-0/0/7", nil},
+		{"page=9&rows=10", 33, 4, 0, "", nil},
+		{"rows=5&sort=name&order=desc", 33, 7, 5, "host", nil},
+		{"rows=40&sort=key", 33, 1, 33, "host", func(p gridPage) string {
+			for i := 1; i < len(p.Items); i++ {
+				if p.Items[i-1].Key > p.Items[i].Key {
+					return "not sorted by key"
+				}
+			}
+			return ""
+		}},
+		{"rows=50&sort=status&order=desc", 33, 1, 33, "", func(p gridPage) string {
+			if p.Items[0].Status.Slug() != "admin-down" {
+				return "highest status value first: " + p.Items[0].Status.Slug()
+			}
+			return ""
+		}},
+		{"status=down", 5, 1, 5, "if:ge-0/0/10", func(p gridPage) string {
+			for _, a := range p.Items {
+				if a.Status.Slug() != "down" {
+					return "status filter leaked " + a.Key
+				}
+			}
+			return ""
+		}},
+		{"status=Admin%20Down&rows=2", 5, 3, 2, "if:ge-0/0/11", nil},
+		{"kind=host", 1, 1, 1, "host", nil},
+		{"filter=SITE%20c&rows=100", 6, 1, 6, "if:ge-0/0/12", nil},
+		{"filter=ge-0/0/3", 3, 1, 3, "if:ge-0/0/3", nil}, // 3, 30, 31
+	}
+	for _, tt := range tests {
+		res, body := get(t, c, e.ts.URL+"/api/v1/hosts/r1/attributes?"+tt.query, tok...)
+		if res.StatusCode != 200 {
+			t.Errorf("%s: %d %s", tt.query, res.StatusCode, body)
+			continue
+		}
+		var p gridPage
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.TotalRows != tt.total || p.LastPage != tt.last || len(p.Items) != tt.n {
+			t.Errorf("%s: total %d last %d n %d, want %d %d %d", tt.query, p.TotalRows, p.LastPage, len(p.Items), tt.total, tt.last, tt.n)
+			continue
+		}
+		if tt.firstKey != "" && p.Items[0].Key != tt.firstKey {
+			t.Errorf("%s: first %s, want %s", tt.query, p.Items[0].Key, tt.firstKey)
+		}
+		if tt.check != nil {
+			if msg := tt.check(p); msg != "" {
+				t.Errorf("%s: %s", tt.query, msg)
+			}
+		}
+	}
+	for _, bad := range []string{"sort=password_hash", "order=sideways", "page=0", "rows=-1", "status=sideways", "sort=a.key%3BDROP"} {
+		if res, _ := get(t, c, e.ts.URL+"/api/v1/hosts/r1/attributes?"+bad, tok...); res.StatusCode != 400 {
+			t.Errorf("%s: %d, want 400", bad, res.StatusCode)
+		}
+	}
+	if res, _ := get(t, c, e.ts.URL+"/api/v1/hosts/nope/attributes", tok...); res.StatusCode != 404 {
+		t.Errorf("unknown host: %d", res.StatusCode)
+	}
+}
+
+func TestSeriesAndExportsMatchTheArchive(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	tok := []string{"Authorization", "Bearer " + e.viewerTok}
+	id := strconv.FormatInt(e.ifAttr, 10)
+	end := e.now.Unix()
+	start := end - 6*3600
+	q := fmt.Sprintf("start=%d&end=%d", start, end)
+	path := e.dir + "/rrd/r1/if_ge-0_0_1.rrd"
+	ctx := context.Background()
+	avg, err := graph.RRDTool{}.Fetch(ctx, path, "AVERAGE", time.Unix(start, 0), time.Unix(end, 0), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mx, err := graph.RRDTool{}.Fetch(ctx, path, "MAX", time.Unix(start, 0), time.Unix(end, 0), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// CSV export: bits per second = 8 x what the engine fetches, unknown empty.
+	res, body := get(t, c, e.ts.URL+"/api/v1/attributes/"+id+"/export.csv?"+q, tok...)
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("csv: %d %s", res.StatusCode, body)
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs)-1 != len(avg.Rows) {
+		t.Fatalf("csv rows %d, fetch %d", len(recs)-1, len(avg.Rows))
+	}
+	gaps := 0
+	for i, row := range avg.Rows {
+		want := []float64{row[0] * 8, mx.Rows[i][0] * 8, row[1] * 8, mx.Rows[i][1] * 8}
+		for j, w := range want {
+			cell := recs[i+1][j+1]
+			if math.IsNaN(w) {
+				gaps++
+				if cell != "" {
+					t.Fatalf("row %d col %d: unknown exported as %q", i, j, cell)
+				}
+				continue
+			}
+			if got, err := strconv.ParseFloat(cell, 64); err != nil || got != w {
+				t.Fatalf("row %d col %d: %q, want %v", i, j, cell, w)
+			}
+		}
+	}
+	if gaps == 0 {
+		t.Error("the archive's gap did not export as unknown")
+	}
+
+	// JSON export in xport's shape.
+	res, body = get(t, c, e.ts.URL+"/api/v1/attributes/"+id+"/export.json?"+q, tok...)
+	var x graph.Xport
+	if res.StatusCode != 200 || json.Unmarshal(body, &x) != nil {
+		t.Fatalf("json: %d %s", res.StatusCode, body[:min(200, len(body))])
+	}
+	if x.Meta.Step != 60 || len(x.Data) != len(avg.Rows) || x.Meta.Start != avg.Stamp(0).Unix() || x.Meta.Legend[0] != "in_octets AVERAGE" {
+		t.Errorf("xport meta %+v rows %d", x.Meta, len(x.Data))
+	}
+	if v := x.Data[10][0]; v == nil || *v != avg.Rows[10][0]*8 {
+		t.Errorf("xport row 10: %v, want %v", v, avg.Rows[10][0]*8)
+	}
+
+	// Series: reduced to the width, AVERAGE = mean of the fetched rows, MAX = max.
+	res, body = get(t, c, e.ts.URL+"/api/v1/attributes/"+id+"/series?"+q+"&width=72", tok...)
+	var ch graph.Chart
+	if res.StatusCode != 200 || json.Unmarshal(body, &ch) != nil {
+		t.Fatalf("series: %d %s", res.StatusCode, body)
+	}
+	if ch.Step != 300 || len(ch.X) < 72 || len(ch.X) > 74 || len(ch.Series) != 2 || ch.Unit != "bit/s" || ch.P95Step != 60 {
+		t.Fatalf("series step %d rows %d series %d unit %q p95 step %d", ch.Step, len(ch.X), len(ch.Series), ch.Unit, ch.P95Step)
+	}
+	nulls := 0
+	for i, x := range ch.X {
+		var sum, mxv float64
+		n := 0
+		for r := range avg.Rows {
+			st := avg.Stamp(r).Unix()
+			if st > x-300 && st <= x && !math.IsNaN(avg.Rows[r][0]) {
+				sum += avg.Rows[r][0] * 8
+				mxv = math.Max(mxv, mx.Rows[r][0]*8)
+				n++
+			}
+		}
+		got := ch.Series[0].Avg[i]
+		if n == 0 {
+			if got != nil {
+				t.Errorf("column %d: %v where the archive is unknown", i, *got)
+			}
+			nulls++
+			continue
+		}
+		if got == nil || math.Abs(*got-sum/float64(n)) > 1e-6**got {
+			t.Errorf("column %d avg %v, want %v", i, got, sum/float64(n))
+		}
+		if m := ch.Series[0].Max[i]; m == nil || math.Abs(*m-mxv) > 1e-6*mxv {
+			t.Errorf("column %d max %v, want %v", i, m, mxv)
+		}
+	}
+	if nulls < 5 {
+		t.Errorf("the 30-minute gap gave %d null columns", nulls)
+	}
+	if want := graph.Percentile(avg.Column("in_octets"), 95) * 8; ch.Series[0].P95 == nil || *ch.Series[0].P95 != want {
+		t.Errorf("p95 %v, want %v (finest archive)", ch.Series[0].P95, want)
+	}
+	if res, _ := get(t, c, e.ts.URL+"/api/v1/attributes/"+id+"/series?"+q+"&cf=MAX", tok...); res.StatusCode != 200 {
+		t.Errorf("cf=MAX: %d", res.StatusCode)
+	}
+	for _, bad := range []string{"start=yesterday", "start=100&end=50", "width=999999", "cf=MIN", "ds=nope"} {
+		if res, _ := get(t, c, e.ts.URL+"/api/v1/attributes/"+id+"/series?"+bad, tok...); res.StatusCode != 400 {
+			t.Errorf("series?%s: %d, want 400", bad, res.StatusCode)
+		}
+	}
+
+	// Images: decode and have the requested size.
+	for _, sz := range [][2]int{{640, 200}, {1000, 320}} {
+		for _, style := range []string{"steps", "lines"} {
+			iq := fmt.Sprintf("%s&width=%d&height=%d&style=%s", q, sz[0], sz[1], style)
+			res, body := get(t, c, e.ts.URL+"/api/v1/attributes/"+id+"/graph.png?"+iq, tok...)
+			if res.StatusCode != 200 || res.Header.Get("Content-Type") != "image/png" {
+				t.Fatalf("png: %d", res.StatusCode)
+			}
+			img, err := png.Decode(strings.NewReader(string(body)))
+			if err != nil || img.Bounds().Dx() != sz[0] || img.Bounds().Dy() != sz[1] {
+				t.Errorf("png %v: %v", sz, err)
+			}
+			res, body = get(t, c, e.ts.URL+"/api/v1/attributes/"+id+"/graph.svg?"+iq, tok...)
+			var doc struct {
+				Width  int `xml:"width,attr"`
+				Height int `xml:"height,attr"`
+			}
+			if res.StatusCode != 200 || xml.Unmarshal(body, &doc) != nil || doc.Width != sz[0] || doc.Height != sz[1] {
+				t.Errorf("svg %v: %d %+v", sz, res.StatusCode, doc)
+			}
+		}
+	}
+	if res, _ := get(t, c, e.ts.URL+"/api/v1/attributes/"+id+"/graph.png?style=wavy", tok...); res.StatusCode != 400 {
+		t.Errorf("bad style: %d", res.StatusCode)
+	}
+}
+
+func TestAPIHostsStatusEventsNTP(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	tok := []string{"Authorization", "Bearer " + e.adminTok}
+	_, body := get(t, c, e.ts.URL+"/api/v1/hosts", tok...)
+	var hosts struct{ Items []HostJSON }
+	if err := json.Unmarshal(body, &hosts); err != nil || len(hosts.Items) != 3 || hosts.Items[0].Name != "ntp1" || hosts.Items[1].Counts["down"] != 5 || hosts.Items[1].Status.Slug() != "down" {
+		t.Fatalf("hosts: %v %s", err, body)
+	}
+	_, body = get(t, c, e.ts.URL+"/api/v1/status", tok...)
+	var st struct {
+		Total  int
+		Counts map[string]int
+		ByKind map[string]map[string]int `json:"by_kind"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil || st.Total != 37 || st.ByKind["ntp-peer"]["alert"] != 1 {
+		t.Fatalf("status: %v %s", err, body)
+	}
+	_, body = get(t, c, e.ts.URL+"/api/v1/events?host=r1&limit=2", tok...)
+	var ev struct{ Items []ChangeJSON }
+	if err := json.Unmarshal(body, &ev); err != nil || len(ev.Items) != 2 || ev.Items[0].New.Slug() != "down" || ev.Items[0].AttrKey != "if:ge-0/0/4" {
+		t.Fatalf("events: %v %s", err, body)
+	}
+	res, body := get(t, c, e.ts.URL+"/api/v1/attributes/"+strconv.FormatInt(e.peerAttr, 10), tok...)
+	var a AttrJSON
+	if res.StatusCode != 200 || json.Unmarshal(body, &a) != nil || a.Props["tally"] != "*" || !a.HasArchive {
+		t.Fatalf("attribute: %d %s", res.StatusCode, body)
+	}
+	if res, _ := get(t, c, e.ts.URL+"/api/v1/attributes/abc", tok...); res.StatusCode != 400 {
+		t.Errorf("bad id: %d", res.StatusCode)
+	}
+	if res, _ := get(t, c, e.ts.URL+"/api/v1/attributes/999999", tok...); res.StatusCode != 404 {
+		t.Errorf("missing attribute: %d", res.StatusCode)
+	}
+	// The NTP host page shows the peer table, system peer first and marked,
+	// with delay/offset/jitter in ms from the archives' last rows.
+	admin := e.client()
+	e.login(admin, "admin", adminPass)
+	res, body = get(t, admin, e.ts.URL+"/hosts/ntp1")
+	page := string(body)
+	i := strings.Index(page, `id="ntp-peers"`)
+	if res.StatusCode != 200 || i < 0 {
+		t.Fatalf("ntp page: %d", res.StatusCode)
+	}
+	table := page[i:]
+	table = table[:strings.Index(table, "</table>")]
+	sys := strings.Index(table, `class="sys-peer"`)
+	if sys < 0 || strings.Count(table, "sys-peer") != 1 || !strings.Contains(table[sys:], "192.0.2.10") || !strings.Contains(table[sys:], "system peer") {
+		t.Errorf("system peer not marked: %s", table)
+	}
+	for _, want := range []string{".GPS.", "377", "1.230", "0.210", "-0.0", ">x<"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("peer table lacks %q", want)
+		}
+	}
+}
+
+func TestLiveTail(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.ts.URL+"/api/v1/attributes/"+strconv.FormatInt(e.ifAttr, 10)+"/live", nil)
+	req.Header.Set("Authorization", "Bearer "+e.viewerTok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("content type %q", res.Header.Get("Content-Type"))
+	}
+	sc := bufio.NewScanner(res.Body)
+	next := func() LiveRow {
+		t.Helper()
+		var ev string
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "event: "); ok {
+				ev = v
+			}
+			if v, ok := strings.CutPrefix(line, "data: "); ok && ev == "row" {
+				var row LiveRow
+				if err := json.Unmarshal([]byte(v), &row); err != nil {
+					t.Fatal(err)
+				}
+				return row
+			}
+		}
+		t.Fatalf("stream ended: %v", sc.Err())
+		return LiveRow{}
+	}
+	first := next()
+	if first.Stamp != e.now.Unix() || first.Values["in_octets"] == nil || first.Step != 60 {
+		t.Fatalf("first row %+v, want stamp %d", first, e.now.Unix())
+	}
+	// A new archive row one minute later arrives as the next event:
+	// 6e6 octets in 60 s is 1e5 octets/s, 8e5 bit/s.
+	path := e.dir + "/rrd/r1/if_ge-0_0_1.rrd"
+	e.clock.Store(e.now.Unix() + 60)
+	rrdtool(t, nil, "update", path, fmt.Sprintf("%d:%d:%d", e.now.Unix()+60, e.lastIn+6_000_000, e.lastOut+600_000))
+	second := next()
+	if second.Stamp != e.now.Unix()+60 || second.Values["in_octets"] == nil || *second.Values["in_octets"] != 8e5 || *second.Values["out_octets"] != 8e4 {
+		t.Errorf("second row %+v, want stamp %d with 800000 and 80000 bit/s", second, e.now.Unix()+60)
+	}
+}
+
+func TestVendoredAssetsMatchManifest(t *testing.T) {
+	sums, err := fs.ReadFile(staticFiles, "static/vendor/uplot/SHA256SUMS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		want, name, ok := strings.Cut(line, "  ")
+		if !ok {
+			t.Fatalf("bad manifest line %q", line)
+		}
+		b, err := fs.ReadFile(staticFiles, "static/vendor/uplot/"+name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sha256.Sum256(b)
+		if hex.EncodeToString(got[:]) != want {
+			t.Errorf("%s: sha256 %x, manifest %s", name, got, want)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Errorf("manifest lists %d files, want uPlot.iife.min.js, uPlot.min.css and LICENSE", n)
+	}
+}
