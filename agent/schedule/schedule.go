@@ -1,0 +1,250 @@
+// Package schedule runs the agent's poll targets: each on its own
+// interval, the first poll of each spread with jitter across its interval,
+// at most MaxConcurrent polls at once, every poll under a deadline.
+//
+// Invariants:
+//   - A target's polls start on a fixed grid (first + n x interval); a
+//     slow poll does not shift later ones.
+//   - A target never polls twice at once: when its next poll is due while
+//     the previous one still runs (or still waits for a slot), that
+//     occurrence is skipped and counted as an overrun (and logged).
+//   - A dead or slow target holds at most one concurrency slot, and only
+//     until its per-poll deadline; other targets keep their schedule.
+//   - Run returns only after every poll it started has returned.
+//   - Time comes from an injected Clock, so tests are deterministic.
+package schedule
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/outpost-nms/outpost/agent/poll"
+)
+
+// DefaultMaxConcurrent is the concurrency bound when Config leaves it 0.
+const DefaultMaxConcurrent = 64
+
+// Clock is the source of time. RealClock is the production one.
+type Clock interface {
+	Now() time.Time
+	// NewTimer fires once after d.
+	NewTimer(d time.Duration) Timer
+	// WithTimeout returns a context cancelled after d of this clock's time.
+	WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
+}
+
+// Timer is a one-shot timer of a Clock.
+type Timer interface {
+	C() <-chan time.Time
+	Stop() bool
+}
+
+// RealClock is the wall clock.
+type RealClock struct{}
+
+// Now returns time.Now().
+func (RealClock) Now() time.Time { return time.Now() }
+
+// NewTimer wraps time.NewTimer.
+func (RealClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+
+// WithTimeout is context.WithTimeout.
+func (RealClock) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+
+type realTimer struct{ t *time.Timer }
+
+func (r realTimer) C() <-chan time.Time { return r.t.C }
+func (r realTimer) Stop() bool          { return r.t.Stop() }
+
+// Config tunes a Scheduler. Zero values take the documented defaults.
+type Config struct {
+	// MaxConcurrent bounds the polls running at once (default 64).
+	MaxConcurrent int
+	// Deadline returns the deadline of one poll of a target (default: its
+	// interval, so a poll never runs into its next occurrence by more than
+	// the time it waits for a slot).
+	Deadline func(poll.Target) time.Duration
+	// Jitter returns the offset of a target's first poll from Run's start,
+	// in [0, interval) (default: uniformly random).
+	Jitter func(t poll.Target) time.Duration
+	// Clock is the time source (default RealClock).
+	Clock Clock
+	// Logger receives poll errors and overruns (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Stats describes one target's schedule so far.
+type Stats struct {
+	Name     string
+	Interval time.Duration
+	// Started and Finished count polls; Errors counts those that returned an error.
+	Started, Finished, Errors uint64
+	// Overruns counts due polls skipped because the previous one still ran.
+	Overruns uint64
+	// Running reports whether a poll is running or waiting for a slot.
+	Running bool
+	// NextDue is when the next poll is due.
+	NextDue time.Time
+	// LastDuration is how long the last finished poll took (slot wait excluded).
+	LastDuration time.Duration
+	// LastError is the last poll error ("" after a successful poll).
+	LastError string
+}
+
+// Scheduler runs targets until its context ends.
+type Scheduler struct {
+	targets []poll.Target
+	sink    poll.Sink
+	cfg     Config
+	sem     chan struct{}
+
+	mu    sync.Mutex
+	stats []Stats
+}
+
+// New prepares a scheduler for targets reporting to sink.
+func New(targets []poll.Target, sink poll.Sink, cfg Config) *Scheduler {
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = RealClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Deadline == nil {
+		cfg.Deadline = func(t poll.Target) time.Duration { return t.Interval() }
+	}
+	if cfg.Jitter == nil {
+		cfg.Jitter = func(t poll.Target) time.Duration {
+			if iv := t.Interval(); iv > 0 {
+				return rand.N(iv)
+			}
+			return 0
+		}
+	}
+	s := &Scheduler{targets: targets, sink: sink, cfg: cfg, sem: make(chan struct{}, cfg.MaxConcurrent)}
+	s.stats = make([]Stats, len(targets))
+	for i, t := range targets {
+		s.stats[i] = Stats{Name: t.Name(), Interval: t.Interval()}
+	}
+	return s
+}
+
+// Stats returns a snapshot of every target's schedule, in target order.
+func (s *Scheduler) Stats() []Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Stats(nil), s.stats...)
+}
+
+// Run polls every target on its schedule until ctx ends, then waits for
+// the polls in flight (they see ctx cancelled) and returns ctx's error.
+func (s *Scheduler) Run(ctx context.Context) error {
+	start := s.cfg.Clock.Now()
+	var loops, polls sync.WaitGroup
+	for i, t := range s.targets {
+		if t.Interval() <= 0 {
+			s.cfg.Logger.Error("schedule: target has no interval; not polled", "target", t.Name())
+			continue
+		}
+		loops.Add(1)
+		go func() {
+			defer loops.Done()
+			s.loop(ctx, i, t, start, &polls)
+		}()
+	}
+	loops.Wait()
+	polls.Wait()
+	return ctx.Err()
+}
+
+func (s *Scheduler) loop(ctx context.Context, i int, t poll.Target, start time.Time, polls *sync.WaitGroup) {
+	interval := t.Interval()
+	jitter := s.cfg.Jitter(t)
+	if jitter < 0 || jitter >= interval {
+		jitter = 0
+	}
+	next := start.Add(jitter)
+	s.update(i, func(st *Stats) { st.NextDue = next })
+	for {
+		timer := s.cfg.Clock.NewTimer(next.Sub(s.cfg.Clock.Now()))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C():
+		}
+		due := next
+		now := s.cfg.Clock.Now()
+		next = next.Add(interval)
+		skipped := uint64(0)
+		for !next.After(now) { // the clock jumped (suspend): skip missed slots
+			next = next.Add(interval)
+			skipped++
+		}
+		var running bool
+		s.update(i, func(st *Stats) {
+			running = st.Running
+			if running {
+				st.Overruns++
+			}
+			st.Overruns += skipped
+			if !running {
+				st.Running = true
+				st.Started++
+			}
+			st.NextDue = next
+		})
+		if running {
+			s.cfg.Logger.Warn("schedule: poll overrun: previous poll still running when the next was due; skipped",
+				"target", t.Name(), "due", due, "interval", interval)
+			continue
+		}
+		polls.Add(1)
+		go func() {
+			defer polls.Done()
+			s.pollOnce(ctx, i, t)
+		}()
+	}
+}
+
+func (s *Scheduler) pollOnce(ctx context.Context, i int, t poll.Target) {
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		s.update(i, func(st *Stats) { st.Running = false; st.Finished++ })
+		return
+	}
+	pctx, cancel := s.cfg.Clock.WithTimeout(ctx, s.cfg.Deadline(t))
+	began := s.cfg.Clock.Now()
+	err := t.Poll(pctx, s.sink)
+	cancel()
+	<-s.sem
+	took := s.cfg.Clock.Now().Sub(began)
+	if err != nil && ctx.Err() == nil {
+		s.cfg.Logger.Warn("schedule: poll failed", "target", t.Name(), "err", err, "took", took)
+	}
+	s.update(i, func(st *Stats) {
+		st.Running = false
+		st.Finished++
+		st.LastDuration = took
+		st.LastError = ""
+		if err != nil {
+			st.Errors++
+			st.LastError = err.Error()
+		}
+	})
+}
+
+func (s *Scheduler) update(i int, f func(*Stats)) {
+	s.mu.Lock()
+	f(&s.stats[i])
+	s.mu.Unlock()
+}
