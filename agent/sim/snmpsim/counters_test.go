@@ -128,7 +128,7 @@ func TestRates(t *testing.T) {
 	if math.Abs(got-numeric) > 2 {
 		t.Errorf("diurnal hour: counter delta %v, numeric integral %v", got, numeric)
 	}
-	peak := c(2, t0.Add(6*time.Hour+time.Minute)) - c(2, t0.Add(6*time.Hour))    // 15:00
+	peak := c(2, t0.Add(6*time.Hour+time.Minute)) - c(2, t0.Add(6*time.Hour))     // 15:00
 	trough := c(2, t0.Add(18*time.Hour+time.Minute)) - c(2, t0.Add(18*time.Hour)) // 03:00
 	if math.Abs(peak/60-1.5e6) > 100 || math.Abs(trough/60-0.5e6) > 100 {
 		t.Errorf("diurnal: %v B/s at 15:00 and %v B/s at 03:00, want 1.5e6 and 0.5e6", peak/60, trough/60)
