@@ -3,7 +3,6 @@ package rrd
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"time"
 )
 
@@ -15,8 +14,8 @@ func ParseUpdateTime(s string, now time.Time) (time.Time, error) {
 	if s == "N" {
 		return now.Truncate(time.Microsecond), nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	f, n := rrdStrtod(s)
+	if n != len(s) || math.IsNaN(f) || math.IsInf(f, 0) {
 		return time.Time{}, fmt.Errorf("expected a number: %q", s)
 	}
 	if f < 0 {

@@ -203,11 +203,11 @@ func (s *session) preparePDP(vals []Value, interval float64) error {
 }
 
 func parseFloatPrefix(s string) (float64, error) {
-	v, err := ParseValue(s)
-	if err != nil {
-		return 0, err
+	f, ok := strtodFull(s)
+	if !ok {
+		return 0, fmt.Errorf("cannot convert '%s' to float", s)
 	}
-	return v.float(), nil
+	return f, nil
 }
 
 // simpleUpdate is simple_update: no step boundary was crossed.

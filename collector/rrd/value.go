@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 )
 
 type valueKind uint8
@@ -76,14 +77,110 @@ func ParseValue(s string) (Value, error) {
 		}
 		return Value{kind: kindText, text: s}, nil
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
-			return Value{kind: kindFloat, f: f, text: s}, nil
-		}
-		return Value{}, fmt.Errorf("converting '%s' to float: %w", s, err)
+	f, ok := strtodFull(s)
+	if !ok {
+		return Value{}, fmt.Errorf("cannot convert '%s' to float", s)
 	}
 	return Value{kind: kindFloat, f: f, text: s}, nil
+}
+
+// strtodFull converts the whole of s the way rrd_strtodbl does (rrdtool's
+// own strtod, which is not correctly rounded, then "nan", "-nan", "inf",
+// "-inf"); ok is false when s is not entirely a number.
+func strtodFull(s string) (float64, bool) {
+	f, n := rrdStrtod(s)
+	if n == 0 {
+		switch {
+		case len(s) >= 4 && strings.EqualFold(s[:4], "-nan"):
+			return unknownValue, true
+		case len(s) >= 3 && strings.EqualFold(s[:3], "nan"):
+			return math.Float64frombits(unknownBits &^ (1 << 63)), true
+		case len(s) >= 3 && strings.EqualFold(s[:3], "inf"):
+			return math.Inf(1), true
+		case len(s) >= 4 && strings.EqualFold(s[:4], "-inf"):
+			return math.Inf(-1), true
+		}
+		return 0, false
+	}
+	return f, n == len(s)
+}
+
+// rrdStrtod is rrd_strtod (rrd_strtod.c): digits accumulated in a double,
+// then scaled by powers of ten found by repeated squaring. It returns the
+// value and how many bytes were used (0: no number).
+func rrdStrtod(s string) (float64, int) {
+	p := 0
+	for p < len(s) && (s[p] == ' ' || (s[p] >= '\t' && s[p] <= '\r')) {
+		p++
+	}
+	neg := false
+	if p < len(s) && (s[p] == '-' || s[p] == '+') {
+		neg = s[p] == '-'
+		p++
+	}
+	number := 0.0
+	exponent, digits, decimals := 0, 0, 0
+	for p < len(s) && s[p] >= '0' && s[p] <= '9' {
+		number = number*10 + float64(s[p]-'0')
+		p++
+		digits++
+	}
+	if p < len(s) && s[p] == '.' {
+		p++
+		for p < len(s) && s[p] >= '0' && s[p] <= '9' {
+			number = number*10 + float64(s[p]-'0')
+			p++
+			digits++
+			decimals++
+		}
+		exponent -= decimals
+	}
+	if digits == 0 {
+		return 0, 0
+	}
+	if neg {
+		number = -number
+	}
+	if p < len(s) && (s[p] == 'e' || s[p] == 'E') {
+		p++
+		eneg := false
+		if p < len(s) && (s[p] == '-' || s[p] == '+') {
+			eneg = s[p] == '-'
+			p++
+		}
+		n := 0
+		for p < len(s) && s[p] >= '0' && s[p] <= '9' {
+			if n < 1<<20 {
+				n = n*10 + int(s[p]-'0')
+			}
+			p++
+		}
+		if eneg {
+			exponent -= n
+		} else {
+			exponent += n
+		}
+	}
+	if exponent < -1021 || exponent > 1024 {
+		return math.Inf(1), p
+	}
+	p10 := 10.0
+	n := exponent
+	if n < 0 {
+		n = -n
+	}
+	for n != 0 {
+		if n&1 != 0 {
+			if exponent < 0 {
+				number /= p10
+			} else {
+				number *= p10
+			}
+		}
+		n >>= 1
+		p10 *= p10
+	}
+	return number, p
 }
 
 func isDigits(s string) bool {
@@ -121,13 +218,21 @@ func (v Value) String() string {
 func (v Value) float() float64 {
 	switch v.kind {
 	case kindUint:
+		if v.text != "" {
+			f, _ := rrdStrtod(v.text)
+			return f
+		}
 		return float64(v.u)
 	case kindInt:
+		if v.text != "" {
+			f, _ := rrdStrtod(v.text)
+			return f
+		}
 		return float64(v.i)
 	case kindFloat:
 		return v.f
 	case kindText:
-		f, _ := strconv.ParseFloat(v.text, 64)
+		f, _ := rrdStrtod(v.text)
 		return f
 	}
 	return math.NaN()
@@ -167,7 +272,7 @@ func decimalDiff(newV Value, old string) float64 {
 		newDigits = strconv.FormatUint(newV.u, 10)
 	case kindInt:
 		newNeg = true
-		newDigits = strconv.FormatUint(uint64(-(newV.i + 1))+1, 10)
+		newDigits = strconv.FormatUint(uint64(-(newV.i+1))+1, 10)
 	case kindText:
 		newNeg, newDigits = splitDecimal(newV.text)
 	default:
@@ -182,19 +287,31 @@ func decimalDiff(newV Value, old string) float64 {
 	a, _ := new(big.Int).SetString(newDigits, 10)
 	b, _ := new(big.Int).SetString(oldDigits, 10)
 	d := new(big.Int).Sub(a, b)
-	f, _ := new(big.Float).SetInt(d).Float64()
+	f, _ := rrdStrtod(new(big.Int).Abs(d).String())
+	if d.Sign() < 0 {
+		f = -f
+	}
 	if newNeg { // both negative: rrd_diff reverses the sign
 		f = -f
 	}
 	return f
 }
 
-// subExact returns a − b rounded once to float64.
+// subExact returns a − b as rrd_diff does: the exact difference in
+// decimal, read back with rrdtool's own strtod (exact below 2^53).
 func subExact(a, b uint64) float64 {
 	if a >= b {
-		return float64(a - b)
+		return magnitude(a - b)
 	}
-	return -float64(b - a)
+	return -magnitude(b - a)
+}
+
+func magnitude(m uint64) float64 {
+	if m < 1<<53 {
+		return float64(m)
+	}
+	f, _ := rrdStrtod(strconv.FormatUint(m, 10))
+	return f
 }
 
 // splitDecimal finds the sign and the first run of digits the way rrd_diff
