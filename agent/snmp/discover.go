@@ -14,12 +14,16 @@ import (
 
 // System is the SNMPv2-MIB system group of a device.
 type System struct {
-	Descr, ObjectID, Name, Location, Contact string
+	Descr    string `json:"descr"`
+	ObjectID string `json:"object_id"`
+	Name     string `json:"name"`
+	Location string `json:"location"`
+	Contact  string `json:"contact"`
 	// UpTime is sysUpTime in hundredths of a second (wraps after ~497 days).
-	UpTime uint32
+	UpTime uint32 `json:"uptime_ticks"`
 	// EngineBoots is snmpEngineBoots, when the device answers it (HasBoots).
-	EngineBoots uint32
-	HasBoots    bool
+	EngineBoots uint32 `json:"engine_boots"`
+	HasBoots    bool   `json:"has_engine_boots"`
 }
 
 // Interface is one row of ifTable (joined with ifXTable) as discovered.
