@@ -18,11 +18,11 @@ type Var struct {
 type VarList []Var
 
 // ParseVarList splits a READVAR reply into its items the way ntpq does:
-// items are separated by commas outside double quotes; line breaks, NULs
-// and other bytes outside 1..126 are dropped (ntpd is known to emit binary
-// garbage in some values, e.g. filtdelay); each item is split at its first
-// '='; names and values are trimmed; a value wholly in double quotes loses
-// them. Items with an empty name are skipped. It never fails: a mode 6
+// items are separated by commas outside double quotes; NULs and bytes
+// above 126 are dropped (ntpd is known to emit binary garbage in some
+// values, e.g. filtdelay); each item is split at its first '='; names and
+// values are trimmed of white space, which removes the line breaks between
+// items; a value wholly in double quotes loses them. Items with an empty name are skipped. It never fails: a mode 6
 // server's text is best-effort, and callers check the variables they need.
 func ParseVarList(b []byte) VarList {
 	var out VarList

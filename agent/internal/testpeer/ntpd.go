@@ -151,7 +151,9 @@ func startNTPD() (*NTPD, error) {
 		return nil, err
 	}
 	d.cmd = exec.Command(ntpd, "-n", "-c", conf, "-l", d.LogFile, "-p", filepath.Join(dir, "ntpd.pid"))
-	d.cmd.Stdout, d.cmd.Stderr = nil, nil
+	// If the test binary dies without cleanup, take ntpd with it: a stray
+	// daemon would hold port 123 for every later run.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		d.cleanup()
 		return nil, fmt.Errorf("start ntpd: %w", err)
