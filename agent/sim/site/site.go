@@ -1,0 +1,317 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/outpost-nms/outpost/agent/sim/ntpsim"
+	"github.com/outpost-nms/outpost/agent/sim/snmpsim"
+)
+
+// Options are the runtime choices of Start.
+type Options struct {
+	// Clock is the clock of every simulator; default time.Now.
+	Clock func() time.Time
+	// Logger receives one line per scheduled event; default discards.
+	Logger *slog.Logger
+}
+
+// Site is a running simulated site. Close stops every simulator.
+type Site struct {
+	spec    Spec
+	clock   func() time.Time
+	log     *slog.Logger
+	start   time.Time
+	devices []*runningDevice
+	ntp     []*runningNTP
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	errs    chan error
+}
+
+type runningDevice struct {
+	spec     Device
+	dev      *snmpsim.Device
+	addr     *net.UDPAddr
+	restarts int // restarts applied so far
+}
+
+type runningNTP struct {
+	spec NTP
+	srv  *ntpsim.Server
+	addr *net.UDPAddr
+}
+
+// Target is one simulator a client can poll.
+type Target struct {
+	Name string
+	Kind string // "snmp" or "ntp"
+	Addr *net.UDPAddr
+}
+
+// Start validates spec, binds every simulator on its port and serves them
+// until ctx ends or Close is called. On error nothing is left running.
+func Start(ctx context.Context, spec Spec, opts Options) (*Site, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("site: %w", err)
+	}
+	if spec.Host == "" {
+		spec.Host = "127.0.0.1"
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Site{spec: spec, clock: opts.Clock, log: opts.Logger, start: opts.Clock(), cancel: cancel,
+		errs: make(chan error, len(spec.Devices)+len(spec.NTP))}
+	fail := func(err error) (*Site, error) {
+		s.Close()
+		return nil, err
+	}
+	for _, d := range spec.Devices {
+		cfg, err := deviceConfig(d, s.clock, s.start)
+		if err != nil {
+			return fail(fmt.Errorf("site: device %s: %w", d.Name, err))
+		}
+		dev, err := snmpsim.New(cfg)
+		if err != nil {
+			return fail(fmt.Errorf("site: device %s: %w", d.Name, err))
+		}
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(spec.Host, strconv.Itoa(d.Port)))
+		if err != nil {
+			return fail(fmt.Errorf("site: device %s: %w", d.Name, err))
+		}
+		s.devices = append(s.devices, &runningDevice{spec: d, dev: dev, addr: pc.LocalAddr().(*net.UDPAddr)})
+		s.serve(func() error { return dev.Serve(ctx, pc) })
+	}
+	for _, n := range spec.NTP {
+		srv := ntpsim.New(ntpConfig(n, s.clock))
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(spec.Host, strconv.Itoa(n.Port)))
+		if err != nil {
+			return fail(fmt.Errorf("site: ntp %s: %w", n.Name, err))
+		}
+		s.ntp = append(s.ntp, &runningNTP{spec: n, srv: srv, addr: pc.LocalAddr().(*net.UDPAddr)})
+		s.serve(func() error { return srv.Serve(ctx, pc) })
+	}
+	return s, nil
+}
+
+func (s *Site) serve(f func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := f(); err != nil {
+			s.errs <- err
+		}
+	}()
+}
+
+// seedOf derives a stable seed from a name.
+func seedOf(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return int64(h.Sum64() & 0x7fffffffffffffff)
+}
+
+func deviceConfig(d Device, clock func() time.Time, start time.Time) (snmpsim.Config, error) {
+	n := d.Interfaces
+	if n == 0 {
+		n = 24
+	}
+	seed := d.Seed
+	if seed == 0 {
+		seed = seedOf(d.Name)
+	}
+	ifs := snmpsim.GenerateInterfaces(n, seed)
+	flapPeriod := d.FlapPeriod
+	if flapPeriod == 0 {
+		flapPeriod = 10 * time.Minute
+	}
+	byName := make(map[string]*snmpsim.Interface, len(ifs))
+	for i := range ifs {
+		byName[ifs[i].Name] = &ifs[i]
+	}
+	for _, name := range d.AdminDown {
+		f := byName[name]
+		if f == nil {
+			return snmpsim.Config{}, fmt.Errorf("admin_down: no interface %q among the %d generated", name, n)
+		}
+		f.AdminUp, f.Oper = false, snmpsim.OperDown
+	}
+	for _, name := range d.Flap {
+		f := byName[name]
+		if f == nil {
+			return snmpsim.Config{}, fmt.Errorf("flap: no interface %q among the %d generated", name, n)
+		}
+		f.AdminUp, f.Oper, f.FlapPeriod = true, snmpsim.OperUp, flapPeriod
+		if f.InRate == 0 {
+			f.InRate, f.OutRate = 1e6, 5e5
+		}
+	}
+	community := d.Community
+	switch community {
+	case "":
+		community = "public"
+	case "-":
+		community = ""
+	}
+	cfg := snmpsim.Config{
+		SysName: d.Name, SysDescr: "Outpost simulated router, " + strconv.Itoa(n) + " interfaces",
+		Location: d.Location, Contact: "noc@example.net", Community: community,
+		Interfaces: ifs, Clock: clock, Start: start, MaxMsgSize: d.MaxMsgSize, Seed: seed,
+	}
+	if d.V3 != nil {
+		cfg.Users = []snmpsim.User{{Name: d.V3.User, AuthProto: d.V3.AuthProto, AuthPass: d.V3.AuthPass, PrivProto: d.V3.PrivProto, PrivPass: d.V3.PrivPass}}
+	}
+	return cfg, nil
+}
+
+// ntpConfig builds a server with n.Peers unicast associations in
+// documentation address space (192.0.2.0/24), reachable, the first one the
+// system peer unless Unsynced.
+func ntpConfig(n NTP, clock func() time.Time) ntpsim.Config {
+	peers := n.Peers
+	if peers == 0 {
+		peers = 4
+	}
+	offset := n.Offset
+	if offset == 0 {
+		offset = 1500 * time.Microsecond
+	}
+	seed := seedOf(n.Name)
+	now := clock()
+	cfg := ntpsim.Config{Now: clock, System: ntpsim.System{Offset: offset, Jitter: 300 * time.Microsecond,
+		RootDelay: 12 * time.Millisecond, RootDisp: 20 * time.Millisecond}}
+	for i := 0; i < peers; i++ {
+		p := ntpsim.Peer{
+			Address:      fmt.Sprintf("192.0.2.%d", 10+i+int(seed%100)),
+			Stratum:      2,
+			RefID:        fmt.Sprintf("198.51.100.%d", 1+i),
+			Offset:       offset + time.Duration(i)*700*time.Microsecond,
+			Delay:        time.Duration(8+3*i) * time.Millisecond,
+			Jitter:       time.Duration(200+100*i) * time.Microsecond,
+			Reach:        0xff,
+			Selection:    4, // candidate
+			LastReceived: now.Add(-time.Duration(10+7*i) * time.Second),
+		}
+		if i == 0 {
+			p.Stratum, p.RefID, p.Selection = 1, "GPS", 6 // system peer
+		}
+		if n.Unsynced {
+			p.Reach, p.Selection, p.Offset = 0x0f, 0, 0
+			p.LastReceived = time.Time{}
+		}
+		cfg.Peers = append(cfg.Peers, p)
+	}
+	if n.Unsynced {
+		cfg.System = ntpsim.System{Leap: 3, Stratum: 16}
+	}
+	return cfg
+}
+
+// Targets lists every simulator with its bound address, devices first, in
+// spec order.
+func (s *Site) Targets() []Target {
+	var out []Target
+	for _, d := range s.devices {
+		out = append(out, Target{Name: d.spec.Name, Kind: "snmp", Addr: d.addr})
+	}
+	for _, n := range s.ntp {
+		out = append(out, Target{Name: n.spec.Name, Kind: "ntp", Addr: n.addr})
+	}
+	return out
+}
+
+// Device returns the named SNMP device, or nil.
+func (s *Site) Device(name string) *snmpsim.Device {
+	for _, d := range s.devices {
+		if d.spec.Name == name {
+			return d.dev
+		}
+	}
+	return nil
+}
+
+// NTPServer returns the named NTP simulator, or nil.
+func (s *Site) NTPServer(name string) *ntpsim.Server {
+	for _, n := range s.ntp {
+		if n.spec.Name == name {
+			return n.srv
+		}
+	}
+	return nil
+}
+
+// Step applies the restarts due at time now: a device with RestartEvery
+// restarts once for every period boundary (Start + k·RestartEvery) passed
+// since the last Step. It returns the names of the devices it restarted.
+func (s *Site) Step(now time.Time) []string {
+	var restarted []string
+	for _, d := range s.devices {
+		every := d.spec.RestartEvery
+		if every <= 0 {
+			continue
+		}
+		due := int(now.Sub(s.start) / every)
+		if due > d.restarts {
+			d.restarts = due
+			d.dev.Restart(d.spec.Renumber)
+			restarted = append(restarted, d.spec.Name)
+			s.log.Info("simulated device restarted", "device", d.spec.Name, "renumber", d.spec.Renumber, "boots", d.dev.Boots())
+		}
+	}
+	return restarted
+}
+
+// Run calls Step every tick until ctx ends or a simulator fails, and
+// returns that failure (nil when ctx ended).
+func (s *Site) Run(ctx context.Context, tick time.Duration) error {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-s.errs:
+			return err
+		case <-t.C:
+			s.Step(s.clock())
+		}
+	}
+}
+
+// Close stops every simulator and waits for them.
+func (s *Site) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	var errs []error
+	for {
+		select {
+		case err := <-s.errs:
+			errs = append(errs, err)
+		default:
+			return errors.Join(errs...)
+		}
+	}
+}
+
+// WriteAddresses prints one line per simulator: kind, name, address.
+func (s *Site) WriteAddresses(w io.Writer) error {
+	for _, t := range s.Targets() {
+		if _, err := fmt.Fprintf(w, "%-4s %-12s %s\n", t.Kind, t.Name, t.Addr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
