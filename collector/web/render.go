@@ -34,10 +34,15 @@ func (s *Server) parseTemplates() error {
 			return t.UTC().Format("2006-01-02 15:04:05Z")
 		},
 		"interval": func(d time.Duration) string {
-			if d == 0 {
+			switch {
+			case d == 0:
 				return "-"
+			case d%time.Hour == 0:
+				return fmt.Sprintf("%d h", d/time.Hour)
+			case d%time.Minute == 0 && d > 5*time.Minute:
+				return fmt.Sprintf("%d min", d/time.Minute)
 			}
-			return d.String()
+			return fmt.Sprintf("%d s", d/time.Second)
 		},
 		"si": graph.FormatSI,
 	}

@@ -28,6 +28,24 @@
       if (a >= p[i][0] * 0.9995 || i === p.length - 1) return +(v / p[i][0]).toPrecision(3) + (p[i][1] || unit ? " " : "") + p[i][1] + unit;
     }
   }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function day(d) { return pad(d.getMonth() + 1) + "-" + pad(d.getDate()); }
+  function hm(d) { return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  // 24-hour local time labels; dates where the day changes or the span is long.
+  function timeLabels(u, splits) {
+    var span = u.scales.x.max - u.scales.x.min;
+    return splits.map(function (t) {
+      var d = new Date(t * 1000), midnight = d.getHours() === 0 && d.getMinutes() === 0;
+      if (span <= 2 * 86400) return midnight ? day(d) : hm(d);
+      if (span <= 15 * 86400) return midnight ? day(d) : day(d) + " " + hm(d);
+      return d.getFullYear() + "-" + day(d);
+    });
+  }
+  function fullTime(u, t) {
+    if (t == null) return "-";
+    var d = new Date(t * 1000);
+    return d.getFullYear() + "-" + day(d) + " " + hm(d) + ":" + pad(d.getSeconds());
+  }
   function range() {
     if (st.start != null) return [st.start, st.end];
     var now = Math.floor(Date.now() / 1000);
@@ -70,7 +88,7 @@
     var xs = d.x.map(function (x) { return x - half; });
     var paths = st.style === "lines" ? uPlot.paths.linear() : uPlot.paths.stepped({ align: -1 });
     var data = [xs];
-    var series = [{}];
+    var series = [{ value: fullTime }];
     d.series.forEach(function (s, i) {
       var pal = palette[i % palette.length];
       data.push(s.avg);
@@ -88,7 +106,8 @@
     var opts = {
       width: box.clientWidth, height: 320,
       scales: { x: { time: true, min: r[0], max: r[1] }, y: { range: function (u, lo, hi) { return [Math.min(0, lo), hi > 0 ? hi * 1.05 : 1]; } } },
-      axes: [{ grid: { stroke: "#eceff1" } }, { size: 70, grid: { stroke: "#eceff1" }, values: function (u, vals) { return vals.map(si); } }],
+      axes: [{ grid: { stroke: "#eceff1" }, values: timeLabels, space: 70 },
+        { size: 96, grid: { stroke: "#eceff1" }, values: function (u, vals) { return vals.map(si); } }],
       series: series,
       cursor: { drag: { x: true, y: false, setScale: false } },
       legend: { live: true },

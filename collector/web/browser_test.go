@@ -1,0 +1,183 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/outpost-nms/outpost/shared/testbed"
+)
+
+// browser starts headless Chromium for one test; everything it starts is
+// stopped in t.Cleanup.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	bin := testbed.RequireTool(t, "chromium-headless-shell", "chromium")
+	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("no-first-run", true), chromedp.Flag("mute-audio", true))
+	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
+	bctx, cancelB := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelB(); cancelA(); cancel() })
+	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	return bctx
+}
+
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("OUTPOST_ARTIFACTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestBrowserEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: not in -short")
+	}
+	ctx := browser(t)
+	e := newEnv(t)
+	arts := artifactDir(t)
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return v
+	}
+	waitFor := func(what, expr string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		}
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(arts, "ui-"+name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Without a login: only the login page, and the API answers 401.
+	step("open a host page without login", chromedp.Navigate(e.ts.URL+"/hosts/r1"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if !strings.HasPrefix(loc, e.ts.URL+"/login?next=") {
+		t.Errorf("not redirected to login: %s", loc)
+	}
+	if body := eval(`document.body.innerText`); strings.Contains(body, "192.0.2") || strings.Contains(body, "ge-0/0") {
+		t.Errorf("login page shows inventory data: %q", body)
+	}
+	if got := eval(`fetch('/api/v1/hosts').then(r => String(r.status))`); got != "401" {
+		t.Errorf("API without login: %s", got)
+	}
+	shot("01-login")
+
+	// Log in; the form returns to the host page asked for.
+	step("log in", chromedp.SendKeys(chromedp.CSS("#user"), "admin"), chromedp.SendKeys(chromedp.CSS("#password"), adminPass),
+		chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#attr-grid")))
+	waitFor("the grid's first page", `document.querySelectorAll('#attr-grid tbody tr[data-key]').length === 25`)
+	if got := eval(`document.getElementById('pg-info').textContent`); got != "Page 1 of 2 · 33 rows" {
+		t.Errorf("pager: %q", got)
+	}
+	shot("02-host")
+
+	// Page forward and back.
+	step("next page", chromedp.Click(chromedp.CSS("#pg-next")))
+	waitFor("page 2", `document.getElementById('attr-grid').dataset.page === "2" && document.querySelectorAll('#attr-grid tbody tr[data-key]').length === 8`)
+	step("first page", chromedp.Click(chromedp.CSS("#pg-first")))
+	waitFor("page 1", `document.getElementById('attr-grid').dataset.page === "1"`)
+
+	// Sort by name, then descending: the server orders the rows.
+	step("sort by name", chromedp.Click(chromedp.CSS(`th[data-sort="name"]`)))
+	waitFor("sorted by name", `document.querySelector('th[data-sort="name"]').classList.contains('sorted-asc')`)
+	if got := eval(`document.querySelector('#attr-grid tbody tr').dataset.key`); got != "if:ge-0/0/0" {
+		t.Errorf("first by name asc: %s", got)
+	}
+	step("sort by name descending", chromedp.Click(chromedp.CSS(`th[data-sort="name"]`)))
+	waitFor("sorted desc", `document.querySelector('#attr-grid tbody tr').dataset.key === "host"`)
+	step("sort by status", chromedp.Click(chromedp.CSS(`th[data-sort="status"]`)))
+	waitFor("sorted by status", `document.querySelector('#attr-grid tbody tr .badge').textContent === "Unknown"`)
+
+	// Filter by status through the select.
+	step("filter down", chromedp.SetValue(chromedp.CSS("#attr-status"), "down"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('attr-status').dispatchEvent(new Event('change'))`))
+	waitFor("only down rows", `(() => { const b = [...document.querySelectorAll('#attr-grid tbody .badge')]; return b.length === 5 && b.every(x => x.textContent === "Down"); })()`)
+	shot("03-host-filtered")
+
+	// The attribute page: the chart loads, then switches from steps to lines.
+	step("open the interface graph", chromedp.Navigate(fmt.Sprintf("%s/attributes/%d", e.ts.URL, e.ifAttr)))
+	waitFor("the chart", `window.outpostChart && window.outpostChart.loads >= 1 && document.querySelector('#chart canvas') !== null`)
+	stepX := eval(`String(outpostChart.last.step)`)
+	x0Steps := eval(`String(outpostChart.u.data[0][0])`)
+	if got := eval(`String(outpostChart.last.x[0])`); got != x0Steps {
+		t.Errorf("steps: first x %s, want the row stamp %s", x0Steps, got)
+	}
+	if got := eval(`String(outpostChart.u.data[1].some(v => v === null))`); got != "true" {
+		t.Errorf("the 30-minute gap is not null in the chart data")
+	}
+	if got := eval(`String(outpostChart.u.data[1].filter(v => v === 0).length)`); got != "0" {
+		t.Errorf("%s zeros in the AVERAGE series: unknown drawn as zero?", got)
+	}
+	shot("04-attribute-steps")
+	step("switch to lines", chromedp.Click(chromedp.CSS("#style-lines")))
+	waitFor("lines style", `document.getElementById('chart').dataset.style === "lines"`)
+	x0Lines := eval(`String(outpostChart.u.data[0][0])`)
+	var s, a, b float64
+	fmt.Sscan(stepX, &s)
+	fmt.Sscan(x0Steps, &a)
+	fmt.Sscan(x0Lines, &b)
+	if a-b != s/2 {
+		t.Errorf("lines: first x %v, want the interval midpoint %v", b, a-s/2)
+	}
+	if !strings.Contains(eval(`document.getElementById('chart-info').textContent`), "midpoints") {
+		t.Error("chart info does not say lines through midpoints")
+	}
+	shot("05-attribute-lines")
+	step("switch back to steps", chromedp.Click(chromedp.CSS("#style-steps")))
+	waitFor("steps style", `document.getElementById('chart').dataset.style === "steps"`)
+
+	// A range preset reloads at a coarser step.
+	step("one week", chromedp.Click(chromedp.CSS(`button[data-range="1w"]`)))
+	waitFor("week data", `outpostChart.last && outpostChart.last.end - outpostChart.last.start === 604800`)
+	if got := eval(`document.getElementById('exp-png').getAttribute('href')`); !strings.Contains(got, "graph.png?start=") {
+		t.Errorf("export link %q", got)
+	}
+
+	// The overview and the NTP host page, for the record.
+	step("overview", chromedp.Navigate(e.ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#hosts")))
+	shot("06-overview")
+	step("ntp host", chromedp.Navigate(e.ts.URL+"/hosts/ntp1"), chromedp.WaitVisible(chromedp.CSS("#ntp-peers")))
+	if got := eval(`document.querySelector('#ntp-peers tr.sys-peer td:nth-child(2)').textContent`); !strings.Contains(got, "192.0.2.10") {
+		t.Errorf("system peer row: %q", got)
+	}
+	shot("07-ntp")
+	step("events", chromedp.Navigate(e.ts.URL+"/events"), chromedp.WaitVisible(chromedp.CSS("table.changes")))
+	shot("08-events")
+
+	// Log out: back to nothing but the login page.
+	step("log out", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	step("host page after logout", chromedp.Navigate(e.ts.URL+"/hosts/r1"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	t.Logf("screenshots in %s", arts)
+}
