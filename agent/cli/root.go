@@ -66,6 +66,7 @@ mutual TLS. The agent always dials out; nothing connects to it.`,
 		newVersionCmd(),
 		newProbeCmd(),
 		newCheckConfigCmd(),
+		newSimulateCmd(),
 	} {
 		root.AddCommand(c)
 	}
