@@ -65,6 +65,7 @@ graph exports.`,
 	for _, c := range []*cobra.Command{
 		newVersionCmd(),
 		newCheckConfigCmd(),
+		newRRDCmd(),
 	} {
 		root.AddCommand(c)
 	}
