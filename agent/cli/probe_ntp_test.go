@@ -196,6 +196,9 @@ func TestProbeNTPSimulatedJSON(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, p[k], v)
 		}
 	}
+	if o, _ := p["offset_ms"].(float64); o != 1.5 {
+		t.Errorf("offset_ms = %v", p["offset_ms"])
+	}
 	if w, _ := p["when_s"].(float64); w < 5 || w > 7 {
 		t.Errorf("when_s = %v", p["when_s"])
 	}

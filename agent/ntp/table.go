@@ -1,6 +1,7 @@
 package ntp
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -49,10 +50,29 @@ type Row struct {
 	// ReachBits is the 8-bit reachability register.
 	ReachBits uint8 `json:"reach_bits"`
 	// DelayMS, OffsetMS, JitterMS are the values in milliseconds (NaN when
-	// the server did not send them).
+	// the server did not send them). JSON: delay_ms, offset_ms, jitter_ms,
+	// omitted when NaN.
 	DelayMS  float64 `json:"-"`
 	OffsetMS float64 `json:"-"`
 	JitterMS float64 `json:"-"`
+}
+
+// MarshalJSON adds delay_ms, offset_ms and jitter_ms (when known) to the
+// row's fields.
+func (r Row) MarshalJSON() ([]byte, error) {
+	type plain Row
+	num := func(f float64) *float64 {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return &f
+	}
+	return json.Marshal(struct {
+		plain
+		DelayMS  *float64 `json:"delay_ms,omitempty"`
+		OffsetMS *float64 `json:"offset_ms,omitempty"`
+		JitterMS *float64 `json:"jitter_ms,omitempty"`
+	}{plain(r), num(r.DelayMS), num(r.OffsetMS), num(r.JitterMS)})
 }
 
 // position returns the index of the first item called name, -1 if none:

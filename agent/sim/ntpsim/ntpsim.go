@@ -69,8 +69,8 @@ type Peer struct {
 	// LastReceived is when the last packet arrived; zero means never
 	// (rec=0x00000000.00000000, "when" shows "-").
 	LastReceived time.Time
-	// AssocID is the association id; zero means assigned (from 17767 up,
-	// like ntpd's first ids... in list order).
+	// AssocID is the association id; zero means one is assigned from
+	// 17767 up (where ntpd starts numbering) in list order.
 	AssocID uint16
 }
 

@@ -105,7 +105,8 @@ func (s *Server) systemStatus() uint16 {
 			source = 5 // sync_local
 		}
 	}
-	return uint16(s.system.Leap&3)<<14 | uint16(source)<<8 | uint16(s.events&0xf)<<4 | 6 // last event: restart... kept fixed
+	const lastEvent = 6 // "restart"... any fixed code; clients read the leap and source bits
+	return uint16(s.system.Leap&3)<<14 | uint16(source)<<8 | uint16(s.events&0xf)<<4 | lastEvent
 }
 
 func (s *Server) peerStatus(p Peer) uint16 {
