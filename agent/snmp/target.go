@@ -69,7 +69,8 @@ type userOID struct {
 // ifState is the poller's memory of one interface across polls.
 type ifState struct {
 	Interface
-	reset bool // the next sample follows a discontinuity
+	key   string // attribute key, "if:" + Identity
+	reset bool   // the next sample follows a discontinuity
 	// per poll
 	vals    [numCounters]uint64
 	have    uint16
@@ -260,7 +261,7 @@ func (t *Target) adopt(dev *Device) {
 		if !r.Selected {
 			continue
 		}
-		s := &ifState{Interface: r}
+		s := &ifState{Interface: r, key: "if:" + r.Identity}
 		if prev, ok := old[r.Identity]; ok {
 			s.reset = prev.reset
 			if prev.Index != r.Index || prev.HC != r.HC {
@@ -605,6 +606,10 @@ func (t *Target) emit(rep *poll.Report, sc *scalars, at time.Time) {
 	ms := at.UnixMilli()
 	host := t.name
 	rtt := t.sess.minRTT.Seconds()
+	if rep.Points == nil {
+		rep.Points = make([]sample.Point, 0, 2+len(t.ifs)*numCounters+len(t.oids)+2*len(t.dev.Storage)+len(t.dev.Processors))
+		rep.Statuses = make([]wire.AttrStatus, 0, 1+len(t.ifs)+len(t.oids)+len(t.dev.Storage)+len(t.dev.Processors))
+	}
 	rep.Points = append(rep.Points,
 		sample.Point{Key: sample.Key{Host: host, Attr: "host", DS: "rtt"}, Kind: sample.Gauge, Time: at, Float: rtt},
 		sample.Point{Key: sample.Key{Host: host, Attr: "host", DS: "reachable"}, Kind: sample.Gauge, Time: at, Float: 1},
@@ -612,7 +617,7 @@ func (t *Target) emit(rep *poll.Report, sc *scalars, at time.Time) {
 	rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: "host", Status: status.Up,
 		Reason: fmt.Sprintf("answered in %.1f ms", rtt*1000), Time: ms})
 	for _, s := range t.ifs {
-		key := "if:" + s.Identity
+		key := s.key
 		emitted := false
 		for i := range counterDefs {
 			if s.have&(1<<i) == 0 || s.stuckHC {
