@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -181,29 +182,56 @@ func deviceConfig(d Device, clock func() time.Time, start time.Time) (snmpsim.Co
 // documentation address space (192.0.2.0/24), reachable, the first one the
 // system peer unless Unsynced.
 func ntpConfig(n NTP, clock func() time.Time) ntpsim.Config {
+	cfg := ntpsim.Config{Now: clock, Peers: ntpPeers(n, clock()), System: ntpSystem(n, clock())}
+	return cfg
+}
+
+func ntpBaseOffset(n NTP) time.Duration {
+	if n.Offset == 0 {
+		return 1500 * time.Microsecond
+	}
+	return n.Offset
+}
+
+// ntpSystem is the server's system state at now.
+func ntpSystem(n NTP, now time.Time) ntpsim.System {
+	if n.Unsynced {
+		return ntpsim.System{Leap: 3, Stratum: 16}
+	}
+	return ntpsim.System{Offset: wobble(ntpBaseOffset(n), now, 0), Jitter: 300 * time.Microsecond,
+		RootDelay: 12 * time.Millisecond, RootDisp: 20 * time.Millisecond}
+}
+
+// wobble varies d by ±20% on a one-hour sine, phase-shifted per peer, so
+// graphs of a long demo move.
+func wobble(d time.Duration, now time.Time, i int) time.Duration {
+	x := float64(now.UnixNano()%int64(time.Hour))/float64(time.Hour)*2*math.Pi + float64(i)
+	return d + time.Duration(0.2*float64(d)*math.Sin(x))
+}
+
+// ntpPeers is the association list at now: offsets wobble and the last
+// packet time cycles within the 64 s poll interval, as on a live server.
+func ntpPeers(n NTP, now time.Time) []ntpsim.Peer {
 	peers := n.Peers
 	if peers == 0 {
 		peers = 4
 	}
-	offset := n.Offset
-	if offset == 0 {
-		offset = 1500 * time.Microsecond
-	}
+	offset := ntpBaseOffset(n)
 	seed := seedOf(n.Name)
-	now := clock()
-	cfg := ntpsim.Config{Now: clock, System: ntpsim.System{Offset: offset, Jitter: 300 * time.Microsecond,
-		RootDelay: 12 * time.Millisecond, RootDisp: 20 * time.Millisecond}}
+	var out []ntpsim.Peer
 	for i := 0; i < peers; i++ {
+		age := time.Duration((now.Unix()+int64(7*i))%64) * time.Second
 		p := ntpsim.Peer{
 			Address:      fmt.Sprintf("192.0.2.%d", 10+i+int(seed%100)),
 			Stratum:      2,
 			RefID:        fmt.Sprintf("198.51.100.%d", 1+i),
-			Offset:       offset + time.Duration(i)*700*time.Microsecond,
+			Offset:       wobble(offset+time.Duration(i)*700*time.Microsecond, now, i),
 			Delay:        time.Duration(8+3*i) * time.Millisecond,
 			Jitter:       time.Duration(200+100*i) * time.Microsecond,
 			Reach:        0xff,
 			Selection:    4, // candidate
-			LastReceived: now.Add(-time.Duration(10+7*i) * time.Second),
+			LastReceived: now.Add(-age),
+			AssocID:      uint16(17767 + i),
 		}
 		if i == 0 {
 			p.Stratum, p.RefID, p.Selection = 1, "GPS", 6 // system peer
@@ -212,12 +240,9 @@ func ntpConfig(n NTP, clock func() time.Time) ntpsim.Config {
 			p.Reach, p.Selection, p.Offset = 0x0f, 0, 0
 			p.LastReceived = time.Time{}
 		}
-		cfg.Peers = append(cfg.Peers, p)
+		out = append(out, p)
 	}
-	if n.Unsynced {
-		cfg.System = ntpsim.System{Leap: 3, Stratum: 16}
-	}
-	return cfg
+	return out
 }
 
 // Targets lists every simulator with its bound address, devices first, in
@@ -254,9 +279,15 @@ func (s *Site) NTPServer(name string) *ntpsim.Server {
 }
 
 // Step applies the restarts due at time now: a device with RestartEvery
-// restarts once for every period boundary (Start + k·RestartEvery) passed
-// since the last Step. It returns the names of the devices it restarted.
+// restarts once when one or more period boundaries (Start + k·RestartEvery)
+// passed since the last Step. It also moves the NTP servers' peers (offsets
+// and last-packet times as functions of now). It returns the names of the
+// devices it restarted.
 func (s *Site) Step(now time.Time) []string {
+	for _, n := range s.ntp {
+		n.srv.SetPeers(ntpPeers(n.spec, now))
+		n.srv.SetSystem(ntpSystem(n.spec, now))
+	}
 	var restarted []string
 	for _, d := range s.devices {
 		every := d.spec.RestartEvery

@@ -278,3 +278,29 @@ func itoa(i int) string {
 	}
 	return string(b)
 }
+
+func TestNTPPeersMove(t *testing.T) {
+	s, clk := startSite(t, Spec{NTP: []NTP{{Name: "t", Peers: 2, Offset: 2 * time.Millisecond}}})
+	srv := s.NTPServer("t")
+	var offsets []time.Duration
+	for _, at := range []time.Duration{0, 15 * time.Minute, 5 * time.Hour} {
+		now := clk.Now().Add(at)
+		s.Step(now)
+		ps := srv.Peers()
+		if len(ps) != 2 || ps[0].Selection != 6 {
+			t.Fatalf("peers %+v", ps)
+		}
+		for _, p := range ps {
+			if age := now.Sub(p.LastReceived); age < 0 || age >= 64*time.Second {
+				t.Errorf("peer %s last packet %v ago, want within the 64 s poll", p.Address, age)
+			}
+			if p.Offset < 1600*time.Microsecond || p.Offset > 3300*time.Microsecond {
+				t.Errorf("peer %s offset %v outside base ±20%%", p.Address, p.Offset)
+			}
+		}
+		offsets = append(offsets, ps[0].Offset)
+	}
+	if offsets[0] == offsets[1] {
+		t.Error("offsets do not move over time")
+	}
+}
