@@ -151,6 +151,11 @@ func (s *Session) attempt(ctx context.Context, op uint8, assoc uint16, data []by
 	if err := s.conn.SetReadDeadline(deadline); err != nil {
 		return Response{}, true, err
 	}
+	// A cancellation from now on resets the deadline after ours (AfterFunc
+	// runs after ctx is done), so checking here closes the race.
+	if err := ctx.Err(); err != nil {
+		return Response{}, true, err
+	}
 	r := NewReassembler(s.c.MaxResponse)
 	var log attemptLog
 	for {

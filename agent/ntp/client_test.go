@@ -164,3 +164,34 @@ func TestQueryContext(t *testing.T) {
 		t.Errorf("took %v with a 100ms context", el)
 	}
 }
+
+// TestFetchSkipsDemobilised: an association that vanished between READSTAT
+// and its READVAR (error 4) is left out; the round still succeeds.
+func TestFetchSkipsDemobilised(t *testing.T) {
+	addr := scripted(t, func(req Packet) [][]byte {
+		switch {
+		case req.Opcode == OpReadStat:
+			return [][]byte{answer(req, "\x00\x01\x96\x1a\x00\x02\x94\x1a").Append(nil)}
+		case req.AssocID == 2:
+			p := answer(req, "")
+			p.Error, p.Status = true, uint16(CodeUnknownAssoc)<<8
+			return [][]byte{p.Append(nil)}
+		case req.AssocID == 1:
+			p := answer(req, "srcadr=192.0.2.1, reach=0x1\r\n")
+			p.Status = 0x961a
+			return [][]byte{p.Append(nil)}
+		default:
+			return [][]byte{answer(req, "leap=0, stratum=2, peer=1\r\n").Append(nil)}
+		}
+	})
+	snap, err := Fetch(context.Background(), session(t, addr, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Peers) != 1 || snap.Peers[0].Address() != "192.0.2.1" || snap.System.Stratum != 2 {
+		t.Fatalf("%+v", snap)
+	}
+	if ok, why := snap.Synced(); !ok {
+		t.Errorf("not synced: %s", why)
+	}
+}

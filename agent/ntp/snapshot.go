@@ -2,6 +2,7 @@ package ntp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -80,8 +81,10 @@ func (s *Snapshot) Synced() (bool, string) {
 }
 
 // Fetch runs one round against the server: READSTAT, READVAR of the system
-// variables, then READVAR of every association. now supplies the time
-// recorded in the snapshot (nil means time.Now).
+// variables, then READVAR of every association (one that the server no
+// longer knows — demobilised in between — is left out). Any other failure
+// fails the round. now supplies the time recorded in the snapshot (nil
+// means time.Now).
 func Fetch(ctx context.Context, s *Session, now func() time.Time) (*Snapshot, error) {
 	if now == nil {
 		now = time.Now
@@ -101,6 +104,10 @@ func Fetch(ctx context.Context, s *Session, now func() time.Time) (*Snapshot, er
 	slices.SortFunc(assocs, func(a, b Association) int { return int(a.ID) - int(b.ID) })
 	for _, a := range assocs {
 		st, vars, err := s.ReadVar(ctx, a.ID)
+		var se *ServerError
+		if errors.As(err, &se) && se.Code == CodeUnknownAssoc {
+			continue // demobilised since READSTAT: it is gone
+		}
 		if err != nil {
 			return nil, fmt.Errorf("association %d: %w", a.ID, err)
 		}
