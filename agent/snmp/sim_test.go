@@ -398,6 +398,11 @@ func TestSimGetPathAndV1TooBig(t *testing.T) {
 				t.Fatal("filter selected nothing")
 			}
 			t.Logf("v%s: %d interfaces by Get in %d requests", version, selected, tg.Requests())
+			// 15 OIDs per interface, 60 per Get: without tooBig splits it
+			// would take 1 + ceil(15n/60) requests; 484-byte answers force splits.
+			if unsplit := 1 + (15*selected+59)/60; tg.Requests() <= unsplit {
+				t.Errorf("%d requests: the 484-byte device never answered tooBig (unsplit %d)", tg.Requests(), unsplit)
+			}
 		})
 	}
 }
