@@ -26,7 +26,7 @@ func BenchmarkPNGOneDay(b *testing.B) {
 	}
 
 	b.Run("outpost-render", func(b *testing.B) {
-		d, err := Load(ctx, RRDTool{}, req)
+		d, err := Load(ctx, Engine{}, req)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -38,9 +38,9 @@ func BenchmarkPNGOneDay(b *testing.B) {
 		}
 		report(b)
 	})
-	b.Run("outpost-fetch-via-rrdtool+render", func(b *testing.B) {
+	b.Run("outpost-engine-fetch+render", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			d, err := Load(ctx, RRDTool{}, req)
+			d, err := Load(ctx, Engine{}, req)
 			if err != nil {
 				b.Fatal(err)
 			}

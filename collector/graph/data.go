@@ -20,6 +20,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/outpost-nms/outpost/collector/rrd"
 )
 
 // Consolidation functions the graphs use.
@@ -130,22 +132,8 @@ func Reduce(t *Table, cf string, pixel time.Duration) *Table {
 }
 
 // Percentile returns the p-th percentile (0-100) of the known values, as
-// rrdtool's VDEF PERCENTNAN does: sort the known values and take the one
-// at index round(p/100*(n-1)). NaN when no value is known.
-func Percentile(values []float64, p float64) float64 {
-	known := make([]float64, 0, len(values))
-	for _, v := range values {
-		if !math.IsNaN(v) {
-			known = append(known, v)
-		}
-	}
-	if len(known) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(known)
-	i := int(math.Round(p / 100 * float64(len(known)-1)))
-	return known[min(max(i, 0), len(known)-1)]
-}
+// rrdtool's VDEF PERCENTNAN does (rrd.Percentile); NaN when none is known.
+func Percentile(values []float64, p float64) float64 { return rrd.Percentile(values, p) }
 
 // Request says what to draw or export.
 type Request struct {

@@ -52,24 +52,36 @@ func (c *pngCanvas) rect(x0, y0, x1, y1 int, col color.Color) {
 	draw.Draw(c.img, image.Rect(x0, y0, x1, y1), image.NewUniform(col), image.Point{}, draw.Over)
 }
 
-// fill rasterises the polygons and paints them with col.
+// fill rasterises the polygons and paints them with col. Only the
+// polygons' bounding box is rasterised: the cost of a Draw is its area.
 func (c *pngCanvas) fill(polys [][]point, col color.Color) {
-	if len(polys) == 0 {
-		return
-	}
-	b := c.img.Bounds()
-	c.z.Reset(b.Dx(), b.Dy())
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, p := range polys {
 		if len(p) < 3 {
 			continue
 		}
-		c.z.MoveTo(float32(p[0].x), float32(p[0].y))
+		for _, q := range p {
+			minX, minY, maxX, maxY = min(minX, q.x), min(minY, q.y), max(maxX, q.x), max(maxY, q.y)
+		}
+	}
+	b := c.img.Bounds()
+	r := image.Rect(int(math.Floor(minX)), int(math.Floor(minY)), int(math.Ceil(maxX))+1, int(math.Ceil(maxY))+1).Intersect(b)
+	if r.Empty() {
+		return
+	}
+	ox, oy := float32(r.Min.X), float32(r.Min.Y)
+	c.z.Reset(r.Dx(), r.Dy())
+	for _, p := range polys {
+		if len(p) < 3 {
+			continue
+		}
+		c.z.MoveTo(float32(p[0].x)-ox, float32(p[0].y)-oy)
 		for _, q := range p[1:] {
-			c.z.LineTo(float32(q.x), float32(q.y))
+			c.z.LineTo(float32(q.x)-ox, float32(q.y)-oy)
 		}
 		c.z.ClosePath()
 	}
-	c.z.Draw(c.img, b, image.NewUniform(col), image.Point{})
+	c.z.Draw(c.img, r, image.NewUniform(col), image.Point{})
 }
 
 // stroke draws polylines of width w as one quad per segment.
@@ -152,16 +164,14 @@ func DrawImage(d *Data, o Options) *image.RGBA {
 		if math.IsNaN(s.P95) {
 			continue
 		}
-		y := f.y(s.P95)
-		var dashes [][]point
-		for x := f.x0; x < f.x1; x += 9 {
-			dashes = append(dashes, []point{{x, y}, {min(x+5, f.x1), y}})
-		}
+		y := int(math.Round(f.y(s.P95)))
 		p95 := pngP95
 		if i > 0 {
 			p95 = hexColor(seriesColors[i%len(seriesColors)].max, 0xff)
 		}
-		c.stroke(dashes, 1, p95)
+		for x := x0; x < x1; x += 9 {
+			c.rect(x, y, min(x+5, x1), y+1, p95)
+		}
 	}
 	// axes on top
 	c.rect(x0, y1, x1, y1+1, pngAxis)

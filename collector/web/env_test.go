@@ -186,7 +186,7 @@ func newEnv(t *testing.T) *env {
 	if e.adminTok, err = db.CreateAPIToken(ctx, "admin", "test", now); err != nil {
 		t.Fatal(err)
 	}
-	e.srv, err = New(Options{DB: db, DataDir: dir, Source: graph.RRDTool{}, Clock: func() time.Time { return time.Unix(e.clock.Load(), 0) },
+	e.srv, err = New(Options{DB: db, DataDir: dir, Source: graph.Engine{}, Clock: func() time.Time { return time.Unix(e.clock.Load(), 0) },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), LiveInterval: 30 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -239,9 +238,10 @@ type LiveRow struct {
 	Values map[string]*float64 `json:"values"` // per data source, scaled like the chart; null unknown
 }
 
-// apiLive streams server-sent events: "row" with the newest row of the
-// finest archive each time the archive file changes, checked every
-// LiveInterval, until the client goes away.
+// apiLive streams server-sent events: "row" with the newest known row of
+// the finest archive whenever it changes, read every LiveInterval (through
+// the Source, so rows still in the write-back cache count), until the
+// client goes away.
 func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 	a, err := s.attributeByPath(r)
 	if s.apiAttrErr(w, r, err) {
@@ -259,13 +259,11 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintf(w, "retry: %d\n\n", max(1000, s.o.LiveInterval.Milliseconds()))
 	rc.Flush()
-	var lastMod time.Time
 	var lastStamp int64
 	tick := time.NewTicker(s.o.LiveInterval)
 	defer tick.Stop()
 	for {
-		if fi, err := os.Stat(req.Path); err == nil && !fi.ModTime().Equal(lastMod) {
-			lastMod = fi.ModTime()
+		{
 			now := s.o.Clock()
 			iv := max(a.Interval, time.Minute)
 			t, err := s.o.Source.Fetch(r.Context(), req.Path, graph.CFAverage, now.Add(-5*iv), now, time.Second)

@@ -45,7 +45,9 @@ type Options struct {
 	// DataDir is the collector's data directory; attribute archive paths
 	// are relative to it.
 	DataDir string
-	// Source reads archives; nil means graph.RRDTool (the rrdtool binary).
+	// Source reads archives; nil means graph.Engine{} (the native engine
+	// reading files). The collector passes graph.Engine{Cache: c} so that
+	// graphs see updates still in the write-back cache.
 	Source graph.Source
 	// Logger receives request errors; nil means slog.Default().
 	Logger *slog.Logger
@@ -57,7 +59,7 @@ type Options struct {
 	SecureCookies bool
 	// TLSCert and TLSKey are PEM files; with both set Run serves HTTPS.
 	TLSCert, TLSKey string
-	// LiveInterval is how often the live tail checks an archive for new
+	// LiveInterval is how often the live tail reads an archive's newest
 	// rows; 0 means 5s.
 	LiveInterval time.Duration
 }
@@ -76,7 +78,7 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("web: Options.DB is required")
 	}
 	if o.Source == nil {
-		o.Source = graph.RRDTool{}
+		o.Source = graph.Engine{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

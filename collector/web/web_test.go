@@ -285,11 +285,12 @@ func TestSeriesAndExportsMatchTheArchive(t *testing.T) {
 	q := fmt.Sprintf("start=%d&end=%d", start, end)
 	path := e.dir + "/rrd/r1/if_ge-0_0_1.rrd"
 	ctx := context.Background()
-	avg, err := graph.RRDTool{}.Fetch(ctx, path, "AVERAGE", time.Unix(start, 0), time.Unix(end, 0), time.Second)
+	// What the RRD engine fetches is the reference.
+	avg, err := graph.Engine{}.Fetch(ctx, path, "AVERAGE", time.Unix(start, 0), time.Unix(end, 0), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mx, err := graph.RRDTool{}.Fetch(ctx, path, "MAX", time.Unix(start, 0), time.Unix(end, 0), time.Second)
+	mx, err := graph.Engine{}.Fetch(ctx, path, "MAX", time.Unix(start, 0), time.Unix(end, 0), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
