@@ -51,7 +51,7 @@ const lockPath = "/tmp/outpost-testpeer-ntpd.lock"
 
 // Deadlines.
 const (
-	ntpdLockWait  = 90 * time.Second // another package's daemon may hold the port
+	ntpdLockWait  = 4 * time.Minute // another test binary's daemon may hold the port
 	ntpdSyncWait  = 30 * time.Second // LOCAL(0) normally is the system peer in ~5-10 s
 	ntpdStopGrace = 5 * time.Second
 )
@@ -260,4 +260,27 @@ func (d *NTPD) cleanup() {
 		d.lock.Close() // releases the flock
 		d.lock = nil
 	}
+}
+
+// ClaimNTPPort gives the test 127.0.0.1:123 for a server of its own (the
+// simulator, to be read by the real ntpq, which only talks to port 123):
+// it takes the lock StartNTPD uses, checks that the test runs as root and
+// that the port is free, and releases the lock in t.Cleanup. Missing
+// (skip, or fail in CI) when the port cannot be had.
+func ClaimNTPPort(t testing.TB) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testbed.Missing(t, "binding 127.0.0.1:123 needs root (running as uid %d)", os.Geteuid())
+	}
+	lock, err := acquireLock(ntpdLockWait)
+	if err != nil {
+		testbed.Missing(t, "%v", err)
+	}
+	t.Cleanup(func() { lock.Close() })
+	probe, err := net.ListenPacket("udp", "127.0.0.1:123")
+	if err != nil {
+		testbed.Missing(t, "127.0.0.1:123 is taken (is a system ntpd/chronyd running? stop it): %v", err)
+	}
+	probe.Close()
+	return "127.0.0.1:123"
 }
