@@ -51,7 +51,7 @@ const lockPath = "/tmp/outpost-testpeer-ntpd.lock"
 
 // Deadlines.
 const (
-	ntpdLockWait  = 4 * time.Minute // another test binary's daemon may hold the port
+	ntpdLockWait  = 4 * time.Minute  // another test binary's daemon may hold the port
 	ntpdSyncWait  = 30 * time.Second // LOCAL(0) normally is the system peer in ~5-10 s
 	ntpdStopGrace = 5 * time.Second
 )
