@@ -127,17 +127,26 @@ func (d *Device) answer(rq request, budget int) []byte {
 	t := d.table.Load()
 	now := d.cfg.Clock()
 	vbs := make([]byte, 0, min(budget, 4096))
-	// next returns the varbind after o (GetNext semantics), and the OID to
-	// continue from; ok is false at the end of the MIB.
-	next := func(o oid) (name []byte, val value, cont oid, ok bool) {
-		for i := t.after(o); i < len(t.entries); i++ {
+	// from returns the varbind of the first entry at or after position i
+	// that the version can carry, and the position after it; ok is false at
+	// the end of the MIB.
+	from := func(i int) (name []byte, val value, nextPos int, ok bool) {
+		for ; i < len(t.entries); i++ {
 			e := &t.entries[i]
 			if v1 && isCounter64(e.obj) {
 				continue // v1 cannot carry Counter64: skip, as agents do
 			}
-			return e.enc, d.valueLocked(e.obj, e.row, now), e.oid, true
+			return e.enc, d.valueLocked(e.obj, e.row, now), i + 1, true
 		}
-		return encodeOID(o), value{tag: tagEndOfMib}, o, false
+		return nil, value{}, len(t.entries), false
+	}
+	// next is GetNext of o: the varbind after it, or endOfMibView (named o).
+	next := func(o oid) (name []byte, val value, nextPos int, ok bool) {
+		name, val, nextPos, ok = from(t.after(o))
+		if !ok {
+			return encodeOID(o), value{tag: tagEndOfMib}, nextPos, false
+		}
+		return name, val, nextPos, true
 	}
 
 	switch rq.typ {
@@ -183,19 +192,29 @@ func (d *Device) answer(rq request, budget int) []byte {
 			}
 		}
 		if rep := rq.oids[nonRep:]; len(rep) > 0 && rq.maxRep > 0 {
-			cur := append([]oid(nil), rep...)
-			ended := make([]bool, len(cur))
+			// Each repeater continues from the position after its last
+			// answer: one binary search per repeater, not per varbind.
+			pos := make([]int, len(rep))
+			for j, o := range rep {
+				pos[j] = t.after(o)
+			}
+			last := append([]oid(nil), rep...) // the OID an ended repeater repeats
 			for r := 0; r < rq.maxRep; r++ {
 				all := true
-				for j := range cur {
-					name, val, cont, ok := next(cur[j])
+				for j := range rep {
+					name, val, np, ok := from(pos[j])
+					if ok {
+						last[j] = t.entries[np-1].oid
+					} else {
+						name, val = encodeOID(last[j]), value{tag: tagEndOfMib}
+					}
 					n := len(vbs)
 					vbs = appendVarbind(vbs, name, val)
 					if len(vbs) > budget {
 						vbs = vbs[:n]
 						goto done
 					}
-					cur[j], ended[j] = cont, !ok
+					pos[j] = np
 					all = all && !ok
 				}
 				if all {
