@@ -52,7 +52,7 @@ func TestProbeSNMPListsWhatSnmpwalkLists(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
 			var got struct {
-				System struct{ Name string }
+				System     struct{ Name string }
 				Interfaces []struct {
 					Index  uint32
 					Descr  string
