@@ -79,17 +79,23 @@ func (sess *session) send(m wire.Message) error {
 	return err
 }
 
-// readMessage reads and decodes one frame. A read error ends the session
-// quietly; a bad frame is a protocol refusal.
+// readMessage reads and decodes one frame for the session.
 func (sess *session) readMessage() (wire.Message, error) {
-	t, body, err := wire.ReadFrame(sess.rw, sess.srv.cfg.MaxFrame, sess.buf)
+	return readMessage(sess.rw, sess.srv.codec, sess.srv.cfg.MaxFrame, sess.buf)
+}
+
+// readMessage reads one frame under the size cap and decodes it with the
+// limited codec (which validates it). A read error is returned as is; a bad
+// frame is a protocol refusal.
+func readMessage(r io.Reader, codec *wire.Codec, maxFrame int, buf []byte) (wire.Message, error) {
+	t, body, err := wire.ReadFrame(r, maxFrame, buf)
 	if err != nil {
 		if errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrFrameEmpty) {
 			return nil, refuse(wire.ErrCodeProtocol, "protocol", "bad frame: %v", err)
 		}
 		return nil, err
 	}
-	m, err := sess.srv.codec.Decode(t, body)
+	m, err := codec.Decode(t, body)
 	if err != nil {
 		return nil, refuse(wire.ErrCodeProtocol, "protocol", "malformed %s frame: %v", t, err)
 	}
