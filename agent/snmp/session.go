@@ -33,7 +33,22 @@ var (
 	ErrSecurityLevel = errors.New("unsupported security level")
 	// ErrUnknownEngineID: the device refused the engine ID.
 	ErrUnknownEngineID = errors.New("unknown engine ID")
+	// ErrAccessDenied: the device answered authorizationError or noAccess:
+	// its access control does not let this user, level or community read.
+	ErrAccessDenied = errors.New("access denied")
 )
+
+// agentError explains an error-status in a response to oid.
+func (s *session) agentError(e gosnmp.SNMPError, oid string) error {
+	if e == gosnmp.AuthorizationError || e == gosnmp.NoAccess {
+		if s.version == gosnmp.Version3 {
+			return fmt.Errorf("%s: %w for user %q at security level %s (the device requires another level, or its view excludes %s)",
+				s.addr, ErrAccessDenied, s.user, s.level, oid)
+		}
+		return fmt.Errorf("%s: %w for this community (its view excludes %s)", s.addr, ErrAccessDenied, oid)
+	}
+	return fmt.Errorf("%s: request for %s: agent error %s", s.addr, oid, e)
+}
 
 // session is the one *gosnmp.GoSNMP of a target. It is used by one
 // goroutine at a time (the target's poll); it is never shared.

@@ -201,6 +201,15 @@ func TestSNMPDErrorsAreClearAndSecretFree(t *testing.T) {
 		{"wrong priv passphrase", v3Target(d, "SHA", d.AuthPass, "AES", "not-the-priv-pass"), ErrWrongPriv,
 			`wrong privacy passphrase for user "` + d.User + `"`, []string{d.AuthPass, "not-the-priv-pass"}},
 	}
+	noPriv := v3Target(d, "SHA", d.AuthPass, "", "")
+	noPriv.V3.Level = "authNoPriv"
+	cases = append(cases, struct {
+		name     string
+		tc       config.SNMPTarget
+		sentinel error
+		want     string
+		secrets  []string
+	}{"level below rouser priv", noPriv, ErrAccessDenied, `access denied for user "` + d.User + `" at security level authNoPriv`, []string{d.AuthPass}})
 	unknown := v3Target(d, "SHA", d.AuthPass, "AES", d.PrivPass)
 	unknown.V3.User = "nobody-here"
 	cases = append(cases, struct {

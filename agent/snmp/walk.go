@@ -74,7 +74,7 @@ func (t *Target) walkColumns(cols []string, fn varbindFunc) error {
 			}
 			return fmt.Errorf("%s: noSuchName with error index %d", t.sess.addr, pkt.ErrorIndex)
 		default:
-			return fmt.Errorf("%s: walk of %s: agent error %s", t.sess.addr, oids[0], pkt.Error)
+			return t.sess.agentError(pkt.Error, oids[0])
 		}
 		n := len(active)
 		progressed := false
@@ -161,7 +161,7 @@ func (t *Target) getOnce(oids []string, pos []int, fn func(i int, v *gosnmp.Snmp
 			pos = append(pos[:i:i], pos[i+1:]...)
 			continue
 		default:
-			return fmt.Errorf("%s: get %s: agent error %s", t.sess.addr, req[0], pkt.Error)
+			return t.sess.agentError(pkt.Error, req[0])
 		}
 		for k := range pkt.Variables {
 			if k >= len(pos) {
