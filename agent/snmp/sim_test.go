@@ -472,3 +472,18 @@ func TestSimUnreachableReportsDown(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+func TestSimRediscoversOnInterval(t *testing.T) {
+	b := startSim(t, snmpsim.Config{Interfaces: snmpsim.GenerateInterfaces(8, 1)})
+	tg := b.target(t, func(tc *config.SNMPTarget) { tc.Rediscover = configfile.Duration(5 * time.Minute) })
+	var inventories []bool
+	for i := 0; i < 7; i++ {
+		inventories = append(inventories, pollOnce(t, tg).Inventory != nil)
+		b.clock.Advance(time.Minute)
+	}
+	// Polls at 0..6 min; discovery at 0 and again once 5 min have passed.
+	want := []bool{true, false, false, false, false, true, false}
+	if fmt.Sprint(inventories) != fmt.Sprint(want) {
+		t.Fatalf("inventory per poll %v, want %v", inventories, want)
+	}
+}
