@@ -66,6 +66,8 @@ graph exports.`,
 		newVersionCmd(),
 		newCheckConfigCmd(),
 		newRRDCmd(),
+		newUserCmd(),
+		newExportCmd(),
 	} {
 		root.AddCommand(c)
 	}

@@ -18,7 +18,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/outpost-nms/outpost/collector/rrd"
@@ -255,4 +258,51 @@ func alignTo(t *Table, col []float64, stamps []time.Time, k float64) []float64 {
 		out[i] = col[r] * k
 	}
 	return out
+}
+
+var relTime = regexp.MustCompile(`^(now)?-(\d+)(s|min|m|h|d|w|mon|y)$`)
+
+// ParseTime reads a time parameter: Unix seconds, RFC 3339, "now", or
+// "-N<unit>" / "now-N<unit>" relative to now (units s, min, h, d, w, mon
+// (30 d), y (365 d); "m" is minutes as in rrdtool's "-5m").
+func ParseTime(v string, now time.Time) (time.Time, error) {
+	v = strings.TrimSpace(v)
+	if v == "now" {
+		return now, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return time.Unix(n, 0), nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if m := relTime.FindStringSubmatch(v); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		unit := map[string]time.Duration{"s": time.Second, "min": time.Minute, "m": time.Minute, "h": time.Hour,
+			"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "mon": 30 * 24 * time.Hour, "y": 365 * 24 * time.Hour}[m[3]]
+		return now.Add(-time.Duration(n) * unit), nil
+	}
+	return time.Time{}, fmt.Errorf("time %q: want Unix seconds, RFC 3339, now or -N[s|min|h|d|w|mon|y]", v)
+}
+
+// DefaultView picks what a graph of an attribute with these data sources
+// draws: interface octet counters (in_octets and out_octets) in bits per
+// second; data sources that are all times (offset, jitter, delay, rtt) in
+// seconds; anything else every data source, unscaled.
+func DefaultView(ds []string) (names []string, scale float64, unit string) {
+	if slices.Contains(ds, "in_octets") && slices.Contains(ds, "out_octets") {
+		return []string{"in_octets", "out_octets"}, 8, "bit/s"
+	}
+	times := len(ds) > 0
+	for _, n := range ds {
+		switch n {
+		case "offset", "jitter", "delay", "rtt":
+		default:
+			times = false
+		}
+	}
+	if times {
+		return ds, 1, "s"
+	}
+	return ds, 1, ""
 }

@@ -425,3 +425,31 @@ func FuzzParseFetch(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTimeAndDefaultView(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	for _, c := range []struct {
+		in   string
+		want int64
+	}{{"now", 1_700_000_000}, {"1699990000", 1_699_990_000}, {"-1d", 1_700_000_000 - 86400}, {"now-6h", 1_700_000_000 - 21600},
+		{"-5m", 1_700_000_000 - 300}, {"-1mon", 1_700_000_000 - 30*86400}, {"2023-11-14T22:13:20Z", 1_700_000_000}} {
+		got, err := ParseTime(c.in, now)
+		if err != nil || got.Unix() != c.want {
+			t.Errorf("ParseTime(%q) = %v, %v; want %d", c.in, got.Unix(), err, c.want)
+		}
+	}
+	for _, bad := range []string{"", "yesterday", "-1x", "+1d"} {
+		if _, err := ParseTime(bad, now); err == nil {
+			t.Errorf("ParseTime(%q) accepted", bad)
+		}
+	}
+	if ds, k, u := DefaultView([]string{"in_octets", "out_octets", "in_errors"}); len(ds) != 2 || k != 8 || u != "bit/s" {
+		t.Errorf("interface view %v %v %q", ds, k, u)
+	}
+	if ds, k, u := DefaultView([]string{"offset", "jitter"}); len(ds) != 2 || k != 1 || u != "s" {
+		t.Errorf("ntp view %v %v %q", ds, k, u)
+	}
+	if ds, _, u := DefaultView([]string{"value"}); len(ds) != 1 || u != "" {
+		t.Errorf("oid view %v %q", ds, u)
+	}
+}

@@ -18,6 +18,9 @@ import (
 	"github.com/outpost-nms/outpost/shared/status"
 )
 
+// DefaultFile is the inventory's file name inside the collector's data directory.
+const DefaultFile = "inventory.db"
+
 // ErrNotFound is returned (wrapped) when a host, attribute or user does not exist.
 var ErrNotFound = errors.New("not found")
 

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -16,44 +15,19 @@ import (
 	"github.com/outpost-nms/outpost/collector/inventory"
 )
 
-var relTime = regexp.MustCompile(`^(now)?-(\d+)(s|min|m|h|d|w|mon|y)$`)
-
-// ParseTime reads a time parameter: Unix seconds, RFC 3339, "now", or
-// "-N<unit>" / "now-N<unit>" relative to now (units s, min, h, d, w, mon
-// (30 d), y (365 d); "m" is minutes as in rrdtool's "-5m").
-func ParseTime(v string, now time.Time) (time.Time, error) {
-	v = strings.TrimSpace(v)
-	if v == "now" {
-		return now, nil
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Unix(n, 0), nil
-	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, nil
-	}
-	if m := relTime.FindStringSubmatch(v); m != nil {
-		n, _ := strconv.Atoi(m[2])
-		unit := map[string]time.Duration{"s": time.Second, "min": time.Minute, "m": time.Minute, "h": time.Hour,
-			"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "mon": 30 * 24 * time.Hour, "y": 365 * 24 * time.Hour}[m[3]]
-		return now.Add(-time.Duration(n) * unit), nil
-	}
-	return time.Time{}, fmt.Errorf("time %q: want Unix seconds, RFC 3339, now or -N[s|min|h|d|w|mon|y]", v)
-}
-
 // graphRequest reads start, end, width and ds of an attribute's graph or export.
 func (s *Server) graphRequest(a inventory.AttrInfo, q url.Values, defaultWidth int) (graph.Request, error) {
 	now := s.o.Clock()
 	req := graph.Request{Path: s.archivePath(a.Archive), End: now, Title: a.Host + " " + displayName(a)}
 	var err error
 	if v := q.Get("end"); v != "" {
-		if req.End, err = ParseTime(v, now); err != nil {
+		if req.End, err = graph.ParseTime(v, now); err != nil {
 			return req, errBadRequest(err.Error())
 		}
 	}
 	req.Start = req.End.Add(-24 * time.Hour)
 	if v := q.Get("start"); v != "" {
-		if req.Start, err = ParseTime(v, now); err != nil {
+		if req.Start, err = graph.ParseTime(v, now); err != nil {
 			return req, errBadRequest(err.Error())
 		}
 	}

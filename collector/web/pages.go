@@ -167,37 +167,14 @@ type chartSpec struct {
 	Unit  string
 }
 
-// defaultChart picks the chart of an attribute: an interface draws its
-// octet counters in bits per second; an attribute whose data sources are
-// all times draws seconds; anything else draws every data source.
+// defaultChart is graph.DefaultView of the attribute's data sources.
 func defaultChart(a inventory.AttrInfo) chartSpec {
 	names := make([]string, 0, len(a.DS))
 	for _, d := range a.DS {
 		names = append(names, d.Name)
 	}
-	has := func(n string) bool {
-		for _, x := range names {
-			if x == n {
-				return true
-			}
-		}
-		return false
-	}
-	if has("in_octets") && has("out_octets") {
-		return chartSpec{DS: []string{"in_octets", "out_octets"}, Scale: 8, Unit: "bit/s"}
-	}
-	times := len(names) > 0
-	for _, n := range names {
-		switch n {
-		case "offset", "jitter", "delay", "rtt":
-		default:
-			times = false
-		}
-	}
-	if times {
-		return chartSpec{DS: names, Scale: 1, Unit: "s"}
-	}
-	return chartSpec{DS: names, Scale: 1}
+	ds, scale, unit := graph.DefaultView(names)
+	return chartSpec{DS: ds, Scale: scale, Unit: unit}
 }
 
 func (s *Server) attributeByPath(r *http.Request) (inventory.AttrInfo, error) {

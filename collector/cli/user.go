@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/outpost-nms/outpost/collector/config"
+	"github.com/outpost-nms/outpost/collector/inventory"
+)
+
+// dataDirFlags are the --config and --data-dir flags of commands that open
+// the collector's data directory without running the collector.
+type dataDirFlags struct {
+	config  string
+	dataDir string
+}
+
+func (f *dataDirFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.config, "config", "c", DefaultConfigPath, "configuration file (for its data_dir)")
+	cmd.Flags().StringVar(&f.dataDir, "data-dir", "", "data directory (overrides the configuration file's data_dir)")
+}
+
+// dir returns the data directory: --data-dir, else the configuration's.
+func (f *dataDirFlags) dir() (string, error) {
+	if f.dataDir != "" {
+		return f.dataDir, nil
+	}
+	c, err := config.Load(f.config)
+	if err != nil {
+		return "", err
+	}
+	return c.DataDir, nil
+}
+
+func (f *dataDirFlags) openInventory(ctx context.Context) (*inventory.DB, string, error) {
+	dir, err := f.dir()
+	if err != nil {
+		return nil, "", err
+	}
+	db, err := inventory.Open(ctx, filepath.Join(dir, inventory.DefaultFile))
+	return db, dir, err
+}
+
+// newUserCmd is `outpost-collector user`: accounts of the web UI and API.
+func newUserCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "user",
+		Short: "Manage web UI users and API tokens (add, list, token)",
+	}
+	c.AddCommand(newUserAddCmd(), newUserListCmd(), newUserTokenCmd())
+	return c
+}
+
+func newUserAddCmd() *cobra.Command {
+	var f dataDirFlags
+	var role, passwordFile string
+	cmd := &cobra.Command{
+		Use:   "add NAME --role admin|viewer [--password-file FILE]",
+		Short: "Add a user; the password is read from a prompt or --password-file",
+		Long: `add creates a web UI user. The password (8 to 72 bytes) comes from
+--password-file (its first line), or from standard input: a prompt without
+echo on a terminal, asked twice; otherwise the first line. Only a bcrypt hash
+is stored.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var pw string
+			var err error
+			if passwordFile != "" {
+				pw, err = readPasswordFile(passwordFile)
+			} else {
+				pw, err = promptPassword(cmd.InOrStdin(), cmd.ErrOrStderr())
+			}
+			if err != nil {
+				return err
+			}
+			db, _, err := f.openInventory(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.CreateUser(cmd.Context(), args[0], pw, inventory.Role(role), time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "user %s added (%s)\n", args[0], role)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&role, "role", "viewer", "admin (may change things) or viewer (reads)")
+	cmd.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file")
+	return cmd
+}
+
+func readPasswordFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("password file: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	return strings.TrimRight(line, "\r"), nil
+}
+
+// promptPassword reads a password from in. On a terminal it turns echo off
+// (with stty, where there is one) and asks twice.
+func promptPassword(in io.Reader, prompt io.Writer) (string, error) {
+	f, isFile := in.(*os.File)
+	tty := false
+	if isFile {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	if tty {
+		off := exec.Command("stty", "-echo")
+		off.Stdin = f
+		if off.Run() == nil {
+			defer func() {
+				on := exec.Command("stty", "echo")
+				on.Stdin = f
+				on.Run()
+			}()
+		}
+	}
+	r := bufio.NewReader(in)
+	read := func(label string) (string, error) {
+		if tty {
+			fmt.Fprint(prompt, label)
+		}
+		line, err := r.ReadString('\n')
+		if tty {
+			fmt.Fprintln(prompt)
+		}
+		if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		return strings.TrimRight(line, "\r\n"), nil
+	}
+	pw, err := read("Password: ")
+	if err != nil || !tty {
+		return pw, err
+	}
+	again, err := read("Repeat password: ")
+	if err != nil {
+		return "", err
+	}
+	if again != pw {
+		return "", errors.New("the passwords do not match")
+	}
+	return pw, nil
+}
+
+func newUserListCmd() *cobra.Command {
+	var f dataDirFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			db, _, err := f.openInventory(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			users, err := db.Users(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tSTATE")
+			for _, u := range users {
+				state := "active"
+				if u.Disabled {
+					state = "disabled"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, u.CreatedAt.Format(time.RFC3339), state)
+			}
+			return tw.Flush()
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func newUserTokenCmd() *cobra.Command {
+	var f dataDirFlags
+	var label string
+	cmd := &cobra.Command{
+		Use:   "token NAME [--label TEXT]",
+		Short: "Issue an API token for a user (printed once; send it as Authorization: Bearer)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, _, err := f.openInventory(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			tok, err := db.CreateAPIToken(cmd.Context(), args[0], label, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), tok)
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&label, "label", "cli", "what the token is for")
+	return cmd
+}
