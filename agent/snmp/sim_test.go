@@ -487,3 +487,41 @@ func TestSimRediscoversOnInterval(t *testing.T) {
 		t.Fatalf("inventory per poll %v, want %v", inventories, want)
 	}
 }
+
+func TestSimCancelledPollReportsNothing(t *testing.T) {
+	b := startSim(t, snmpsim.Config{Interfaces: snmpsim.GenerateInterfaces(4, 1)})
+	tg := b.target(t, nil)
+	pollOnce(t, tg)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	reported := false
+	if err := tg.Poll(ctx, poll.SinkFunc(func(poll.Report) { reported = true })); err == nil {
+		t.Fatal("poll with a cancelled context succeeded")
+	}
+	if reported {
+		t.Error("a poll cancelled by shutdown reported the device")
+	}
+	// A poll deadline is the device's fault: reported as Down.
+	dctx, dcancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer dcancel()
+	var rep poll.Report
+	if err := tg.Poll(dctx, poll.SinkFunc(func(r poll.Report) { rep = r })); err == nil {
+		t.Fatal("poll past its deadline succeeded")
+	}
+	if s := statusMap(rep)["host"]; s.Status != status.Down {
+		t.Errorf("host after a poll deadline: %+v", s)
+	}
+}
+
+func TestSimPackingWithLargeMessages(t *testing.T) {
+	b := startSim(t, snmpsim.Config{Interfaces: snmpsim.GenerateInterfaces(1000, 11), MaxMsgSize: 65507})
+	tg := b.target(t, nil)
+	pollOnce(t, tg)
+	b.clock.Advance(time.Minute)
+	checkAgainstTruth(t, b, pollOnce(t, tg), never)
+	// 1 Get of scalars + ceil(1000 rows / 25 repetitions) GetBulks of all
+	// 15 columns, + at most a couple for the columns' ends.
+	if n := tg.Requests(); n > 1+40+3 {
+		t.Errorf("%d requests for 1000 interfaces with 64 KB messages, want <= 44", n)
+	}
+}

@@ -171,8 +171,10 @@ func (t *Target) Discover(ctx context.Context) (*Device, error) {
 // Poll does one round: discovery when due (first poll, rediscover
 // interval, device restart, interfaces appeared or vanished), then the
 // counters, statuses and host reachability, all reported through sink.
-// An unreachable device is reported (host Down, other attributes Unknown)
-// and its error returned.
+// An unreachable device (no answer before the poll's deadline, or an
+// error) is reported (host Down, other attributes Unknown) and its error
+// returned; a poll cut short because ctx was cancelled (the agent is
+// stopping) reports nothing.
 func (t *Target) Poll(ctx context.Context, sink poll.Sink) error {
 	t.sess.setContext(ctx)
 	defer t.sess.setContext(context.Background())
@@ -181,6 +183,11 @@ func (t *Target) Poll(ctx context.Context, sink poll.Sink) error {
 
 	rep := poll.Report{Host: t.name}
 	if err := t.poll(&rep); err != nil {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			// The agent is stopping: that says nothing about the device,
+			// so nothing is reported (a Down here would be false).
+			return fmt.Errorf("poll %s: %w", t.name, err)
+		}
 		t.unreachable(&rep, err)
 		sink.Report(rep)
 		return fmt.Errorf("poll %s: %w", t.name, err)
