@@ -194,16 +194,16 @@ const (
 	boolTag  = "!!bool"
 )
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLineRE = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
 
 // syntaxError turns a yaml parser error into an *Error with its line.
 func syntaxError(file string, err error) error {
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &Error{File: file, Line: line, Msg: "not valid YAML: " + m[2]}
+		return &Error{File: file, Line: line, Msg: "not valid YAML: " + oneLine(m[2])}
 	}
-	return &Error{File: file, Msg: "not valid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+	return &Error{File: file, Msg: "not valid YAML: " + oneLine(strings.TrimPrefix(msg, "yaml: "))}
 }
 
 // firstInvalidUTF8 finds the first byte that is not valid UTF-8.
@@ -242,12 +242,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) error {
 	}
 	if n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
-			return d.errAt(n, path, "alias *%s has no anchor", n.Value)
+			return d.errAt(n, path, "alias %q has no anchor", n.Value)
 		}
 		return d.value(n.Alias, v, path)
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag != "" && !strings.HasPrefix(n.Tag, "!!") {
-		return d.errAt(n, path, "custom tag %s is not supported", n.Tag)
+		return d.errAt(n, path, "custom tag %q is not supported", n.Tag)
 	}
 	if v.Kind() == reflect.Pointer {
 		if isNull(n) {
@@ -526,7 +526,7 @@ func describe(n *yaml.Node) string {
 	case nullTag:
 		return "nothing"
 	}
-	return fmt.Sprintf("%s %q", n.ShortTag(), v)
+	return fmt.Sprintf("a value tagged %q", n.ShortTag())
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -133,7 +133,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"null document", "~\n", `t.yaml: file is empty (want a mapping of settings)`},
 		{"two documents", "name: a\n---\nname: b\n", `t.yaml:2:1: more than one YAML document (remove the "---" separator)`},
 		{"merge key", "targets:\n- &t {name: a}\n- <<: *t\n  port: 2\n", `t.yaml:3:3: targets[1]: merge keys (<<) are not supported; write the settings out (or use snmp_defaults)`},
-		{"custom tag", "name: !foo bar\n", `t.yaml:1:7: name: custom tag !foo is not supported`},
+		{"custom tag", "name: !foo bar\n", `t.yaml:1:7: name: custom tag "!foo" is not supported`},
 		{"unknown alias", "name: *nope\n", `t.yaml: not valid YAML: unknown anchor 'nope' referenced`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
