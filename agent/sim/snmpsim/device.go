@@ -23,6 +23,33 @@ type Device struct {
 	ifs       []ifState // by position in cfg.Interfaces; names never move
 	stats     usmStats
 	salt      uint64
+
+	// gets counts the Get requests answered per OID (dotted string), for
+	// end-to-end tests that check every answered poll reached the archive.
+	gets sync.Map
+}
+
+// GetCount returns how many times a Get request for the instance oid
+// (dotted, with or without the leading dot) was answered with a value.
+// GetNext and GetBulk answers are not counted.
+func (d *Device) GetCount(oid string) uint64 {
+	o, err := parseOID(oid)
+	if err != nil {
+		return 0
+	}
+	if c, ok := d.gets.Load(o.String()); ok {
+		return c.(*atomic.Uint64).Load()
+	}
+	return 0
+}
+
+func (d *Device) countGet(o oid) {
+	key := o.String()
+	c, ok := d.gets.Load(key)
+	if !ok {
+		c, _ = d.gets.LoadOrStore(key, new(atomic.Uint64))
+	}
+	c.(*atomic.Uint64).Add(1)
 }
 
 // ifState is the mutable part of an interface.

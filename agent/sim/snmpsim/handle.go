@@ -157,6 +157,7 @@ func (d *Device) answer(rq request, budget int) []byte {
 			if pos := t.exact(o); pos >= 0 && !(v1 && isCounter64(t.entries[pos].obj)) {
 				e := &t.entries[pos]
 				name, val = e.enc, d.valueLocked(e.obj, e.row, now)
+				d.countGet(o)
 			} else if v1 {
 				return echo(errNoSuchName, i+1)
 			} else if t.isObject(o) {
