@@ -525,3 +525,40 @@ func TestSimPackingWithLargeMessages(t *testing.T) {
 		t.Errorf("%d requests for 1000 interfaces with 64 KB messages, want <= 44", n)
 	}
 }
+
+func TestSimHCStuckAtZeroSwitchesTo32Bit(t *testing.T) {
+	ifs := []snmpsim.Interface{
+		{Index: 1, Name: "nohc", SpeedBps: 1e9, AdminUp: true, InRate: 1e6, OutRate: 1e6, NoHC: true},
+		{Index: 2, Name: "hc", SpeedBps: 1e9, AdminUp: true, InRate: 1e6, OutRate: 1e6},
+	}
+	// The device starts exactly when it is first discovered: every counter
+	// is still 0, so discovery cannot tell that "nohc" lacks HC counters.
+	clkStart := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	b := startSim(t, snmpsim.Config{Interfaces: ifs, Start: clkStart.Add(time.Minute)})
+	tg := b.target(t, nil)
+	pollOnce(t, tg)
+	if !tg.Device().Interfaces[0].HC {
+		t.Fatal("test premise: at uptime 0 the port looks HC")
+	}
+	b.clock.Advance(time.Minute)
+	pts := pointMap(pollOnce(t, tg))
+	if _, ok := pts["if:nohc/in_octets"]; ok {
+		t.Error("counters reported for a port whose HC counters are stuck at 0")
+	}
+	if _, ok := pts["if:hc/in_octets"]; !ok {
+		t.Error("the healthy port lost its counters")
+	}
+	b.clock.Advance(time.Minute)
+	rep := pollOnce(t, tg)
+	if rep.Inventory == nil {
+		t.Fatal("no rediscovery after the HC check")
+	}
+	for _, a := range rep.Inventory.Attrs {
+		if a.Key == "if:nohc" && (a.Props["counter"] != "32" || a.DS[0].Kind != sample.Counter32) {
+			t.Errorf("nohc attribute after rediscovery: %+v", a)
+		}
+	}
+	checkAgainstTruth(t, b, rep, func(name string) bool { return name == "nohc" })
+	b.clock.Advance(time.Minute)
+	checkAgainstTruth(t, b, pollOnce(t, tg), never)
+}

@@ -255,7 +255,7 @@ func (t *Target) adopt(dev *Device) {
 	renumbered := 0
 	defer func() {
 		if renumbered > 0 {
-			t.log.Info("snmp: interfaces renumbered; their next samples are flagged", "target", t.name, "interfaces", renumbered)
+			t.log.Info("snmp: interfaces renumbered or changed counter width; their next samples are flagged", "target", t.name, "interfaces", renumbered)
 		}
 	}()
 	t.dev = dev
