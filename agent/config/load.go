@@ -231,15 +231,33 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	return v.err
 }
 
-// validator keeps the first error.
+// validator keeps the error that is earliest in the file, so that a user
+// fixing errors one at a time goes from top to bottom.
 type validator struct {
-	pos *configfile.Positions
-	err error
+	pos  *configfile.Positions
+	err  error
+	line int
 }
 
 func (v *validator) fail(path, format string, args ...any) {
-	if v.err == nil {
-		v.err = v.pos.Errorf(path, format, args...)
+	p, _ := v.pos.Of(path)
+	if v.err == nil || p.Line < v.line {
+		v.err, v.line = v.pos.Errorf(path, format, args...), p.Line
+	}
+}
+
+var hostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$`)
+
+// address checks an IP address or DNS name (no port: it has its own field).
+func (v *validator) address(path, a string) {
+	switch {
+	case a == "":
+		v.fail(path, "required")
+	case net.ParseIP(a) != nil:
+	case strings.Contains(a, ":"):
+		v.fail(path, "%q must be an IP address or host name without a port (set port separately)", a)
+	case !hostRE.MatchString(a):
+		v.fail(path, "%q is not an IP address or host name", a)
 	}
 }
 
@@ -326,9 +344,7 @@ func (v *validator) config(c *Config) {
 		t := &c.SNMP[i]
 		p := fmt.Sprintf("snmp[%d]", i)
 		v.target(p, t.Name, names)
-		if t.Address == "" {
-			v.fail(p+".address", "required")
-		}
+		v.address(p+".address", t.Address)
 		v.snmpSettings(p, &t.SNMPSettings, true)
 		v.interfaces(p+".interfaces", t.Interfaces)
 		oidNames := map[string]bool{}
@@ -339,9 +355,7 @@ func (v *validator) config(c *Config) {
 	for i, n := range c.NTP {
 		p := fmt.Sprintf("ntp[%d]", i)
 		v.target(p, n.Name, names)
-		if n.Address == "" {
-			v.fail(p+".address", "required")
-		}
+		v.address(p+".address", n.Address)
 		v.port(p+".port", n.Port)
 		v.intervalTimeout(p, n.Interval, n.Timeout, *n.Retries)
 		if n.OffsetThreshold.D() > time.Hour {
