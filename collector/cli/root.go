@@ -64,6 +64,9 @@ graph exports.`,
 	root.CompletionOptions.HiddenDefaultCmd = true
 	for _, c := range []*cobra.Command{
 		newVersionCmd(),
+		newRunCmd(),
+		newCACmd(),
+		newAgentCmd(),
 		newCheckConfigCmd(),
 		newRRDCmd(),
 		newUserCmd(),

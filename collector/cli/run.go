@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/outpost-nms/outpost/collector/config"
+	"github.com/outpost-nms/outpost/collector/graph"
+	"github.com/outpost-nms/outpost/collector/ingest"
+	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/collector/journal"
+	"github.com/outpost-nms/outpost/collector/metrics"
+	"github.com/outpost-nms/outpost/collector/pki"
+	"github.com/outpost-nms/outpost/collector/rrd"
+	"github.com/outpost-nms/outpost/collector/web"
+	"github.com/outpost-nms/outpost/shared/buildinfo"
+	"github.com/outpost-nms/outpost/shared/logging"
+)
+
+// newRunCmd is `outpost-collector run`: the collector in the foreground.
+func newRunCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the collector: agent listeners, journal, archives, web UI, metrics",
+		Long: `run starts the collector in the foreground until SIGTERM or SIGINT.
+
+On start it replays the ingest journal from its last checkpoint, so every
+batch acknowledged before a crash reaches the archives. On SIGTERM it stops
+accepting agents, applies what is queued, flushes the archive cache and
+checkpoints the journal before it exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := config.Load(path)
+			if err != nil {
+				return &ExitError{Code: ExitConfigInvalid, Err: err}
+			}
+			log, err := logging.New(cmd.ErrOrStderr(), c.Log.Level, c.Log.Format)
+			if err != nil {
+				return err
+			}
+			return serveCollector(cmd.Context(), c, log)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", DefaultConfigPath, "configuration file")
+	return cmd
+}
+
+// serveCollector wires the collector's parts and runs them until ctx ends.
+func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (err error) {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	db, err := inventory.Open(ctx, filepath.Join(c.DataDir, inventory.DefaultFile))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ca, err := pki.Load(pki.Paths{CACert: c.TLS.CACert, CAKey: c.TLS.CAKey, Cert: c.TLS.Cert, Key: c.TLS.Key})
+	if err != nil {
+		return err
+	}
+	j, err := journal.Open(filepath.Join(c.DataDir, "journal"), journal.Options{SegmentBytes: int64(c.Journal.SegmentBytes)})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := j.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	cache := rrd.NewCache(rrd.CacheOptions{FlushInterval: c.RRD.FlushInterval.D(), Workers: c.RRD.FlushWorkers, Logger: log})
+	m := metrics.New()
+	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D()}, j, db, cache, m, log)
+	if err != nil {
+		return err
+	}
+	streams, err := app.Recover(ctx)
+	if err != nil {
+		return err
+	}
+	enr := &pki.Enroller{CA: ca, Store: db, Log: log}
+	srv, err := ingest.New(ingest.Config{Name: c.Name, Software: buildinfo.Version(), MaxFrame: int(c.Listen.MaxFrame)},
+		ca, db, j, app, streams, m, enr, log)
+	if err != nil {
+		return err
+	}
+	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
+		SessionTTL: c.Web.SessionTTL.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey})
+	if err != nil {
+		return err
+	}
+
+	udp, err := net.ListenPacket("udp", c.Listen.QUIC)
+	if err != nil {
+		return fmt.Errorf("listen.quic %s: %w", c.Listen.QUIC, err)
+	}
+	defer udp.Close()
+	var tcp net.Listener
+	if c.Listen.TCP != config.Off {
+		if tcp, err = net.Listen("tcp", c.Listen.TCP); err != nil {
+			return fmt.Errorf("listen.tcp %s: %w", c.Listen.TCP, err)
+		}
+	}
+
+	// Three lifetimes, stopped in order: the agent listeners, then the
+	// applier (which applies what they queued), then the rest.
+	ingestCtx, stopIngest := context.WithCancel(ctx)
+	defer stopIngest()
+	applyCtx, stopApply := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopApply()
+	sideCtx, stopSide := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSide()
+
+	errc := make(chan error, 5)
+	var ingestWG, applyWG, sideWG sync.WaitGroup
+	start := func(wg *sync.WaitGroup, what string, f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				errc <- fmt.Errorf("%s: %w", what, err)
+			}
+		}()
+	}
+	start(&ingestWG, "quic listener", func() error { return srv.ServeQUIC(ingestCtx, udp) })
+	if tcp != nil {
+		start(&ingestWG, "tcp listener", func() error { return srv.ServeTCP(ingestCtx, tcp) })
+	}
+	start(&applyWG, "applier", func() error { return app.Run(applyCtx) })
+	start(&sideWG, "web", func() error { return webSrv.Run(sideCtx, c.Web.Listen) })
+	if c.Metrics.Listen != config.Off {
+		start(&sideWG, "metrics", func() error { return m.Serve(sideCtx, c.Metrics.Listen, log) })
+	}
+	log.Info("collector running", "name", c.Name, "version", buildinfo.Version(), "data_dir", c.DataDir,
+		"ca_fingerprint", "sha256:"+ca.Fingerprint())
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("collector stopping")
+	case runErr = <-errc:
+		log.Error("collector stopping after a failure", "err", runErr)
+	}
+	stopIngest()
+	ingestWG.Wait()
+	stopApply()
+	applyWG.Wait()
+	cctx := context.WithoutCancel(ctx)
+	if err := app.Checkpoint(cctx); err != nil {
+		runErr = errors.Join(runErr, err)
+	}
+	if err := cache.Close(cctx); err != nil {
+		runErr = errors.Join(runErr, fmt.Errorf("close archives: %w", err))
+	}
+	stopSide()
+	sideWG.Wait()
+	if runErr == nil {
+		log.Info("collector stopped cleanly", "journal_end", j.End())
+	}
+	return runErr
+}
