@@ -1,0 +1,370 @@
+// Package demo sets up and runs a whole Outpost installation on loopback: a
+// collector with its own CA, an enrolled agent, an admin user, a simulated
+// site (SNMP devices and NTP servers from agent/sim/site) and the agent
+// polling it. It drives the two binaries through their own subcommands
+// (ca init, agent add, user add, run), the way an operator would, so the
+// demo exercises the same paths as a real installation.
+//
+// `outpost-collector demo` (and `make demo`) uses it to show the product; the
+// end-to-end and fault-injection tests use it to start, stop and kill -9
+// the real processes.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/outpost-nms/outpost/agent/sim/site"
+)
+
+// Options configure an environment. Zero values take the defaults named.
+type Options struct {
+	Dir          string        // state directory, created; default ".demo"
+	CollectorBin string        // path of outpost-collector; required
+	AgentBin     string        // path of outpost-agent; required
+	WebListen    string        // UI address; default 127.0.0.1:8080, or a free port when that is taken
+	AgentName    string        // default "demo-site"
+	Spec         site.Spec     // the simulated site; default site.DefaultSpec()
+	PollInterval time.Duration // SNMP and NTP poll interval; default 30s
+	// AgentConfig, when set, may edit the agent configuration (decoded
+	// YAML) before it is written: tests add OIDs or change spool limits.
+	AgentConfig func(cfg map[string]any)
+	// CollectorAddr, when set, replaces the collector address the agent
+	// dials (tests put a lossy relay in between).
+	CollectorAddr func(quic, tcp string) (string, string)
+	Clock         func() time.Time // for the simulators; default time.Now
+	Logger        *slog.Logger     // default discards
+}
+
+// Env is a prepared environment: configurations written, PKI and users
+// made, the site running. Start the processes with StartCollector and
+// StartAgent; Close stops everything.
+type Env struct {
+	opts Options
+	Site *site.Site
+
+	Dir             string
+	CollectorConfig string
+	AgentConfig     string
+	WebURL          string
+	QUICAddr        string
+	TCPAddr         string
+	AdminUser       string
+	AdminPassword   string
+	APIToken        string
+
+	Collector *Proc
+	Agent     *Proc
+}
+
+// Setup prepares an environment in opts.Dir: the collector configuration on
+// loopback ports, `ca init`, the agent enrolled with `agent add`, an admin
+// user and an API token, the simulated site started, and the agent
+// configuration pointing at the site and the collector.
+func Setup(ctx context.Context, opts Options) (*Env, error) {
+	if opts.Dir == "" {
+		opts.Dir = ".demo"
+	}
+	if opts.AgentName == "" {
+		opts.AgentName = "demo-site"
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(opts.Spec.Devices) == 0 && len(opts.Spec.NTP) == 0 {
+		opts.Spec = site.DefaultSpec()
+	}
+	if opts.CollectorBin == "" || opts.AgentBin == "" {
+		return nil, fmt.Errorf("demo: the collector and agent binaries are required")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	e := &Env{opts: opts, Dir: dir, AdminUser: "admin"}
+
+	web := opts.WebListen
+	if web == "" {
+		web = "127.0.0.1:8080"
+		if !tcpFree(web) {
+			web = fmt.Sprintf("127.0.0.1:%d", freeTCP())
+		}
+	}
+	e.WebURL = "http://" + web
+	e.QUICAddr = fmt.Sprintf("127.0.0.1:%d", freeUDP())
+	e.TCPAddr = fmt.Sprintf("127.0.0.1:%d", freeTCP())
+	e.CollectorConfig = filepath.Join(dir, "collector.yaml")
+	collectorYAML := fmt.Sprintf(`# Written by the Outpost demo.
+name: demo-collector
+data_dir: %s
+listen:
+  quic: %s
+  tcp: %s
+web:
+  listen: %s
+metrics:
+  listen: ""
+rrd:
+  flush_interval: 30s
+log:
+  level: info
+`, filepath.Join(dir, "collector"), e.QUICAddr, e.TCPAddr, web)
+	if err := os.WriteFile(e.CollectorConfig, []byte(collectorYAML), 0o644); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+
+	// The operator's steps: CA, enrollment, a user and an API token.
+	agentDir := filepath.Join(dir, "agent")
+	if err := os.MkdirAll(agentDir, 0o700); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if _, err := e.collector(ctx, "ca", "init"); err != nil {
+		return nil, err
+	}
+	if _, err := e.collector(ctx, "agent", "add", opts.AgentName, "--hosts", "*", "--out", agentDir); err != nil {
+		return nil, err
+	}
+	e.AdminPassword = randomWord()
+	pwFile := filepath.Join(dir, "admin.password")
+	if err := os.WriteFile(pwFile, []byte(e.AdminPassword+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	if _, err := e.collector(ctx, "user", "add", e.AdminUser, "--role", "admin", "--password-file", pwFile); err != nil {
+		return nil, err
+	}
+	tok, err := e.collector(ctx, "user", "token", e.AdminUser)
+	if err != nil {
+		return nil, err
+	}
+	e.APIToken = lastWord(tok)
+
+	siteOpts := site.Options{Clock: opts.Clock, Logger: opts.Logger}
+	e.Site, err = site.Start(ctx, opts.Spec, siteOpts)
+	if err != nil {
+		return nil, fmt.Errorf("demo: simulated site: %w", err)
+	}
+	if err := e.writeAgentConfig(agentDir); err != nil {
+		e.Site.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// writeAgentConfig composes the agent's configuration: identity, collector,
+// spool, poll interval, and the site's targets.
+func (e *Env) writeAgentConfig(agentDir string) error {
+	var targets bytes.Buffer
+	if err := e.Site.WriteAgentConfig(&targets); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	cfg := map[string]any{}
+	if err := yaml.Unmarshal(targets.Bytes(), &cfg); err != nil {
+		return fmt.Errorf("demo: site targets: %w", err)
+	}
+	quic, tcp := e.QUICAddr, e.TCPAddr
+	if e.opts.CollectorAddr != nil {
+		quic, tcp = e.opts.CollectorAddr(quic, tcp)
+	}
+	interval := e.opts.PollInterval.String()
+	cfg["name"] = e.opts.AgentName
+	cfg["collector"] = map[string]any{
+		"address":       quic,
+		"tcp_fallback":  tcp,
+		"server_name":   "localhost",
+		"ca":            filepath.Join(agentDir, "ca.pem"),
+		"cert":          filepath.Join(agentDir, "agent.pem"),
+		"key":           filepath.Join(agentDir, "agent.key"),
+		"reconnect_min": "200ms",
+		"reconnect_max": "5s",
+	}
+	cfg["spool"] = map[string]any{"dir": filepath.Join(agentDir, "spool")}
+	cfg["snmp_defaults"] = map[string]any{"interval": interval, "timeout": "2s"}
+	if ntp, ok := cfg["ntp"].([]any); ok {
+		for _, n := range ntp {
+			if m, ok := n.(map[string]any); ok {
+				m["interval"] = interval
+			}
+		}
+	}
+	if e.opts.AgentConfig != nil {
+		e.opts.AgentConfig(cfg)
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("demo: agent config: %w", err)
+	}
+	e.AgentConfig = filepath.Join(e.Dir, "agent.yaml")
+	header := "# Written by the Outpost demo: the agent of the simulated site.\n"
+	return os.WriteFile(e.AgentConfig, append([]byte(header), out...), 0o600)
+}
+
+// collector runs one outpost-collector subcommand against the environment's
+// configuration and returns its output.
+func (e *Env) collector(ctx context.Context, args ...string) (string, error) {
+	args = append(args, "-c", e.CollectorConfig)
+	out, err := exec.CommandContext(ctx, e.opts.CollectorBin, args...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("demo: outpost-collector %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// StartCollector starts `outpost-collector run` and waits until the web UI
+// answers.
+func (e *Env) StartCollector(ctx context.Context) error {
+	p, err := startProc("outpost-collector", filepath.Join(e.Dir, "logs", "collector.log"),
+		e.opts.CollectorBin, "run", "-c", e.CollectorConfig)
+	if err != nil {
+		return err
+	}
+	e.Collector = p
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	return waitFor(wctx, p, "the web UI at "+e.WebURL, func() error {
+		resp, err := http.Get(e.WebURL + "/login")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /login: %s", resp.Status)
+		}
+		return nil
+	})
+}
+
+// StartAgent starts `outpost-agent run`.
+func (e *Env) StartAgent(context.Context) error {
+	p, err := startProc("outpost-agent", filepath.Join(e.Dir, "logs", "agent.log"),
+		e.opts.AgentBin, "run", "-c", e.AgentConfig)
+	if err != nil {
+		return err
+	}
+	e.Agent = p
+	return nil
+}
+
+// Close stops the agent, then the collector (both with SIGTERM), then the
+// site. It returns the first unclean exit.
+func (e *Env) Close() error {
+	var first error
+	if e.Agent != nil {
+		if err := e.Agent.Stop(30 * time.Second); err != nil && first == nil {
+			first = fmt.Errorf("agent: %w", err)
+		}
+	}
+	if e.Collector != nil {
+		if err := e.Collector.Stop(60 * time.Second); err != nil && first == nil {
+			first = fmt.Errorf("collector: %w", err)
+		}
+	}
+	if e.Site != nil {
+		e.Site.Close()
+	}
+	return first
+}
+
+// Run sets up the demo, starts everything, prints where to look, and runs
+// until ctx ends (Ctrl-C), then stops everything cleanly.
+func Run(ctx context.Context, opts Options, out io.Writer) error {
+	fmt.Fprintf(out, "Outpost demo: preparing %s ...\n", opts.Dir)
+	e, err := Setup(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	if err := e.StartCollector(ctx); err != nil {
+		return err
+	}
+	if err := e.StartAgent(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, `
+Outpost is running on loopback:
+
+  web UI      %s
+  login       %s / %s   (also in %s)
+  API token   %s
+  collector   QUIC %s, TLS/TCP %s
+  site        %d simulated devices, %d NTP servers (polled every %v)
+  logs        %s
+
+Graphs fill as polls arrive. Press Ctrl-C to stop everything.
+`, e.WebURL, e.AdminUser, e.AdminPassword, filepath.Join(e.Dir, "admin.password"), e.APIToken,
+		e.QUICAddr, e.TCPAddr, len(e.opts.Spec.Devices), len(e.opts.Spec.NTP), e.opts.PollInterval,
+		filepath.Join(e.Dir, "logs"))
+	select {
+	case <-ctx.Done():
+	case <-e.Collector.Exited():
+		return fmt.Errorf("the collector exited: %v (see %s)", e.Collector.Err(), e.Collector.LogPath)
+	case <-e.Agent.Exited():
+		return fmt.Errorf("the agent exited: %v (see %s)", e.Agent.Err(), e.Agent.LogPath)
+	}
+	fmt.Fprintln(out, "\nstopping ...")
+	if err := e.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "stopped cleanly")
+	return nil
+}
+
+func randomWord() string {
+	b := make([]byte, 9)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func lastWord(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return ""
+	}
+	return f[len(f)-1]
+}
+
+func tcpFree(addr string) bool {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func freeTCP() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func freeUDP() int {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
