@@ -277,9 +277,13 @@ func ParseTime(v string, now time.Time) (time.Time, error) {
 		return t, nil
 	}
 	if m := relTime.FindStringSubmatch(v); m != nil {
-		n, _ := strconv.Atoi(m[2])
+		n, err := strconv.ParseInt(m[2], 10, 64)
 		unit := map[string]time.Duration{"s": time.Second, "min": time.Minute, "m": time.Minute, "h": time.Hour,
 			"d": 24 * time.Hour, "w": 7 * 24 * time.Hour, "mon": 30 * 24 * time.Hour, "y": 365 * 24 * time.Hour}[m[3]]
+		// at most 200 years back, so the product cannot overflow
+		if err != nil || n > int64(200*365*24*time.Hour/unit) {
+			return time.Time{}, fmt.Errorf("time %q: too far back", v)
+		}
 		return now.Add(-time.Duration(n) * unit), nil
 	}
 	return time.Time{}, fmt.Errorf("time %q: want Unix seconds, RFC 3339, now or -N[s|min|h|d|w|mon|y]", v)

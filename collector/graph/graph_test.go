@@ -453,3 +453,16 @@ func TestParseTimeAndDefaultView(t *testing.T) {
 		t.Errorf("oid view %v %q", ds, u)
 	}
 }
+
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"now", "-1d", "now-6h", "1700000000", "2023-11-14T22:13:20Z", "-99999999999y", "now-"} {
+		f.Add(s)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseTime(s, now)
+		if err == nil && strings.HasPrefix(strings.TrimSpace(s), "-") && got.After(now) {
+			t.Fatalf("relative %q went forward: %v", s, got)
+		}
+	})
+}

@@ -158,6 +158,26 @@ func TestBrowserEndToEnd(t *testing.T) {
 	step("switch back to steps", chromedp.Click(chromedp.CSS("#style-steps")))
 	waitFor("steps style", `document.getElementById('chart').dataset.style === "steps"`)
 
+	// Drag across the middle of the plot: the range narrows to the selection
+	// and the data reloads at a finer step.
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = outpostChart.u.over.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	if err != nil || len(box) != 4 {
+		t.Fatalf("plot box: %v %v", box, err)
+	}
+	loads := eval(`String(outpostChart.loads)`)
+	y := box[1] + box[3]/2
+	step("drag to zoom",
+		chromedp.MouseEvent("mouseMoved", box[0]+box[2]*0.4, y),
+		chromedp.MouseEvent("mousePressed", box[0]+box[2]*0.4, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent("mouseMoved", box[0]+box[2]*0.5, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent("mouseMoved", box[0]+box[2]*0.6, y, chromedp.ButtonLeft),
+		chromedp.MouseEvent("mouseReleased", box[0]+box[2]*0.6, y, chromedp.ButtonLeft))
+	waitFor("zoomed data", `String(outpostChart.loads) !== "`+loads+`" && outpostChart.start !== null && outpostChart.last.end - outpostChart.last.start < 86400 / 3`)
+	if got := eval(`String(outpostChart.last.step)`); got != "60" {
+		t.Errorf("zoomed to a fifth of a day, step %s s, want the 60 s archive", got)
+	}
+	shot("05b-attribute-zoomed")
+
 	// A range preset reloads at a coarser step.
 	step("one week", chromedp.Click(chromedp.CSS(`button[data-range="1w"]`)))
 	waitFor("week data", `outpostChart.last && outpostChart.last.end - outpostChart.last.start === 604800`)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/outpost-nms/outpost/collector/graph"
+	"github.com/outpost-nms/outpost/collector/inventory"
 )
 
 func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response, []byte) {
@@ -549,4 +550,26 @@ func TestVendoredAssetsMatchManifest(t *testing.T) {
 	if n != 3 {
 		t.Errorf("manifest lists %d files, want uPlot.iife.min.js, uPlot.min.css and LICENSE", n)
 	}
+}
+
+func FuzzParseAttrQuery(f *testing.F) {
+	for _, s := range []string{"page=2&rows=10&sort=name&order=desc", "status=admin-down&kind=ntp-peer&filter=ge-0%2F0", "sort=password_hash", "rows=999999", "filter=%25%5C_"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		aq, err := parseAttrQuery(q)
+		if err != nil {
+			return
+		}
+		if _, ok := inventory.AttrSortColumns[aq.Sort]; aq.Sort != "" && !ok {
+			t.Fatalf("sort %q outside the allow-list accepted", aq.Sort)
+		}
+		if aq.Page < 0 || aq.Rows < 0 || (aq.Status != nil && !aq.Status.Valid()) || len(aq.Text) > 200 {
+			t.Fatalf("accepted %+v", aq)
+		}
+	})
 }
