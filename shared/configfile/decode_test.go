@@ -259,3 +259,16 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodeWindowsFiles: a UTF-8 byte-order mark and CRLF line ends (files
+// written by Windows editors) decode, and lines are still counted right.
+func TestDecodeWindowsFiles(t *testing.T) {
+	var c testConfig
+	if err := Decode("w.yaml", []byte("\xef\xbb\xbfname: a\r\ncount: 3\r\n"), &c); err != nil || c.Name != "a" || c.Count != 3 {
+		t.Fatalf("BOM/CRLF: %+v %v", c, err)
+	}
+	err := Decode("w.yaml", []byte("\xef\xbb\xbfname: a\r\ncount: x\r\n"), &c)
+	if err == nil || err.Error() != `w.yaml:2:8: count: want an integer, got string "x"` {
+		t.Fatalf("err = %v", err)
+	}
+}
