@@ -348,7 +348,7 @@ func (a *Applier) ensureArchive(st *archiveState, first time.Time) bool {
 	if stepSec < 1 {
 		stepSec = 1
 	}
-	spec := rrd.Spec{Step: stepSec, Start: first.Add(-time.Second).Truncate(time.Second), RRAs: archiveLayout(stepSec)}
+	spec := rrd.Spec{Step: stepSec, Start: first.Add(-time.Second).Truncate(time.Second), RRAs: rrd.DefaultLayout(time.Duration(stepSec) * time.Second)}
 	for _, d := range st.ds {
 		spec.DS = append(spec.DS, rrd.DS{Name: d.Name, Type: d.Kind.DST(), Heartbeat: 2 * stepSec, Min: d.Min, Max: d.Max})
 	}

@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
-
-	"github.com/outpost-nms/outpost/collector/rrd"
 )
 
 // ArchivePath returns an attribute's archive path relative to the data
@@ -44,33 +42,4 @@ func EscapeName(name string) string {
 		s = s[:180] + "~" + hex.EncodeToString(sum[:8])
 	}
 	return s
-}
-
-// archiveLayout is the default set of round-robin archives for a step (in
-// seconds): AVERAGE and MAX at the step for two days, then 5-minute,
-// 30-minute, 2-hour and 1-day rows covering 2 weeks, 2 months, 1 year and 2
-// years. TODO(rrd): use rrd.DefaultLayout once collector/rrd exports it.
-func archiveLayout(step int64) []rrd.RRA {
-	type res struct{ every, cover int64 }
-	levels := []res{{step, 2 * 86400}, {300, 14 * 86400}, {1800, 62 * 86400}, {7200, 366 * 86400}, {86400, 732 * 86400}}
-	var out []rrd.RRA
-	lastSteps := int64(0)
-	for _, l := range levels {
-		steps := l.every / step
-		if steps < 1 {
-			steps = 1
-		}
-		if steps <= lastSteps {
-			continue
-		}
-		lastSteps = steps
-		rows := l.cover / (steps * step)
-		if rows < 1 {
-			rows = 1
-		}
-		for _, cf := range []string{rrd.Average, rrd.Max} {
-			out = append(out, rrd.RRA{CF: cf, XFF: 0.5, Steps: int(steps), Rows: int(rows)})
-		}
-	}
-	return out
 }
