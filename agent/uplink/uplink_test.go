@@ -1,0 +1,346 @@
+package uplink
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/outpost-nms/outpost/agent/metrics"
+	"github.com/outpost-nms/outpost/agent/spool"
+	"github.com/outpost-nms/outpost/shared/sample"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// fillSpool appends n batches, each with a sample of a new series and one
+// of an old one, so every connection must define series before batches.
+func fillSpool(t testing.TB, sp *spool.Spool, codec *wire.Codec, n int) {
+	t.Helper()
+	reg := sp.Registry()
+	for i := 0; i < n; i++ {
+		first, _ := reg.ID(sample.Key{Host: "h", Attr: "if:a", DS: "in_octets"}, sample.Counter64)
+		id, err := reg.ID(sample.Key{Host: "h", Attr: "oid:x", DS: "v" + string(rune('a'+i%26)) + string(rune('a'+i/26%26))}, sample.Gauge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = sp.Append(2, func(seq uint64) ([]byte, error) {
+			return codec.Marshal(&wire.Batch{Seq: seq, Groups: []wire.Group{{Time: int64(seq) * 1000, Ints: []uint64{uint64(first), seq}, FloatIDs: []uint32{id}, Floats: []float64{float64(seq)}}}})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type env struct {
+	pki    *pki
+	client tls.Certificate
+	sp     *spool.Spool
+	codec  *wire.Codec
+	col    *testCollector
+	events chan Event
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	p := newPKI(t, "test CA")
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), FsyncInterval: -1, SegmentBytes: 2048, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	codec, _ := wire.NewCodec()
+	return &env{pki: p, client: p.issue(t, "agent1", false), sp: sp, codec: codec, col: newTestCollector(t), events: make(chan Event, 100)}
+}
+
+func (e *env) config(addr string) Config {
+	return Config{
+		Agent: "agent1", Software: "test", Addr: addr,
+		TLS:              &tls.Config{RootCAs: e.pki.pool, Certificates: []tls.Certificate{e.client}, ServerName: "collector.test"},
+		HandshakeTimeout: 2 * time.Second,
+		BackoffMin:       10 * time.Millisecond, BackoffMax: 50 * time.Millisecond,
+		Window: 4, Logger: quiet(),
+		OnSession: func(ev Event) {
+			select {
+			case e.events <- ev:
+			default:
+			}
+		},
+	}
+}
+
+// start runs the uplink until the test ends.
+func start(t *testing.T, cfg Config, sp Spool) *Uplink {
+	t.Helper()
+	u, err := New(cfg, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); u.Run(ctx) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return u
+}
+
+func waitEvent(t *testing.T, e *env, d time.Duration, pred func(Event) bool) Event {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case ev := <-e.events:
+			if pred(ev) {
+				return ev
+			}
+		case <-deadline:
+			t.Fatal("timed out waiting for a session event")
+		}
+	}
+}
+
+func TestHelloAckAndDelivery(t *testing.T) {
+	e := newEnv(t)
+	fillSpool(t, e.sp, e.codec, 50)
+	addr := listenQUIC(t, e.col, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool))
+	m := metrics.New()
+	cfg := e.config(addr)
+	cfg.Metrics = m
+	u := start(t, cfg, e.sp)
+	ev := waitEvent(t, e, 10*time.Second, func(ev Event) bool { return ev.Up || ev.Err != nil })
+	if !ev.Up || ev.Transport != "quic" {
+		t.Fatalf("first event %+v", ev)
+	}
+	e.col.waitFor(t, "50 batches", 10*time.Second, func() bool { return e.col.acked == 50 })
+	if !u.Up() {
+		t.Fatal("Up() false while the session runs")
+	}
+	// the spool applies the acks
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, _, acked := e.sp.Bounds(); acked == 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("spool watermark did not reach 50")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.col.mu.Lock()
+	h := e.col.hellos[0]
+	if h.Agent != "agent1" || h.Epoch != e.sp.Epoch() || h.FirstSeq != 1 || h.LastSeq != 50 || h.Proto != wire.ProtocolVersion {
+		t.Errorf("hello %+v", h)
+	}
+	for i, s := range e.col.received {
+		if s != uint64(i+1) {
+			t.Fatalf("received %v", e.col.received)
+		}
+	}
+	e.col.mu.Unlock()
+	// new batches flow without reconnecting
+	fillSpool(t, e.sp, e.codec, 5)
+	e.col.waitFor(t, "55 batches", 10*time.Second, func() bool { return e.col.acked == 55 })
+	e.col.mu.Lock()
+	if len(e.col.sessions) != 1 || e.col.dups != 0 {
+		t.Errorf("sessions %d dups %d", len(e.col.sessions), e.col.dups)
+	}
+	e.col.mu.Unlock()
+}
+
+func TestResendAfterReconnectFromAckedSeq(t *testing.T) {
+	e := newEnv(t)
+	fillSpool(t, e.sp, e.codec, 40)
+	e.col.ackUpTo = 20         // the collector's journal holds 1..20 ...
+	e.col.closeOnce[30] = true // ... when the connection breaks at 30
+	addr := listenQUIC(t, e.col, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool))
+	cfg := e.config(addr)
+	cfg.Window = 64 // 21..29 are in flight, unacked, when the link breaks
+	start(t, cfg, e.sp)
+	e.col.waitFor(t, "second session", 10*time.Second, func() bool { return len(e.col.sessions) >= 2 })
+	e.col.mu.Lock()
+	e.col.ackUpTo = 0
+	e.col.mu.Unlock()
+	e.col.waitFor(t, "40 acked", 10*time.Second, func() bool { return e.col.acked == 40 })
+	e.col.mu.Lock()
+	defer e.col.mu.Unlock()
+	if got := e.col.sessions[1][0]; got != 21 {
+		t.Fatalf("second session started at %d, want 21 (AckedSeq+1); sessions %v", got, e.col.sessions)
+	}
+	// 21..29 arrived twice (unacked when the link broke); nothing is lost
+	seen := map[uint64]bool{}
+	for _, s := range e.col.received {
+		seen[s] = true
+	}
+	for s := uint64(1); s <= 40; s++ {
+		if !seen[s] {
+			t.Fatalf("seq %d never stored", s)
+		}
+	}
+}
+
+func TestRejectedClientCertIsNotUp(t *testing.T) {
+	e := newEnv(t)
+	fillSpool(t, e.sp, e.codec, 3)
+	other := newPKI(t, "another CA") // the collector trusts a different CA
+	addr := listenQUIC(t, e.col, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), other.pool))
+	m := metrics.New()
+	cfg := e.config(addr)
+	cfg.Metrics = m
+	u := start(t, cfg, e.sp)
+	for i := 0; i < 2; i++ {
+		ev := waitEvent(t, e, 10*time.Second, func(Event) bool { return true })
+		if ev.Up || ev.Err == nil {
+			t.Fatalf("event %+v: the link must not come up", ev)
+		}
+		t.Logf("attempt %d: %v", i, ev.Err)
+	}
+	if u.Up() {
+		t.Fatal("Up() true")
+	}
+	e.col.mu.Lock()
+	defer e.col.mu.Unlock()
+	if len(e.col.hellos) != 0 {
+		t.Fatal("the collector saw a hello")
+	}
+}
+
+func TestBackoffSchedule(t *testing.T) {
+	min, max := time.Second, 30*time.Second
+	for _, tc := range []struct {
+		n    int
+		r    float64
+		want time.Duration
+	}{
+		{0, 0, 500 * time.Millisecond},
+		{0, 0.999999, 999999500 * time.Nanosecond},
+		{1, 0, time.Second},
+		{3, 0.5, 6 * time.Second},
+		{5, 0, 15 * time.Second},
+		{5, 0.5, 22500 * time.Millisecond},
+		{40, 0.5, 22500 * time.Millisecond},
+		{100, 0, 15 * time.Second},
+	} {
+		if got := Backoff(tc.n, min, max, tc.r); got != tc.want {
+			t.Errorf("Backoff(%d, r=%v) = %v, want %v", tc.n, tc.r, got, tc.want)
+		}
+	}
+}
+
+func TestReconnectUsesBackoffClock(t *testing.T) {
+	e := newEnv(t)
+	// nothing listens: every dial fails fast (TCP fallback disabled, QUIC
+	// handshake to a closed port times out quickly)
+	addr := blackholeUDP(t)
+	cfg := e.config(addr)
+	cfg.HandshakeTimeout = 50 * time.Millisecond
+	cfg.BackoffMin, cfg.BackoffMax = time.Second, 8*time.Second
+	cfg.Rand = func() float64 { return 0.5 }
+	waits := make(chan time.Duration, 100)
+	cfg.After = func(d time.Duration) <-chan time.Time {
+		waits <- d
+		c := make(chan time.Time, 1)
+		c <- time.Now() // the injected clock fires at once
+		return c
+	}
+	start(t, cfg, e.sp)
+	want := []time.Duration{750 * time.Millisecond, 1500 * time.Millisecond, 3 * time.Second, 6 * time.Second, 6 * time.Second}
+	for i, w := range want {
+		select {
+		case d := <-waits:
+			if d != w {
+				t.Fatalf("wait %d = %v, want %v", i, d, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no wait %d", i)
+		}
+	}
+}
+
+func TestTCPFallbackWhenUDPBlackholed(t *testing.T) {
+	e := newEnv(t)
+	fillSpool(t, e.sp, e.codec, 10)
+	tcpAddr := listenTCP(t, e.col, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool))
+	cfg := e.config(blackholeUDP(t))
+	cfg.TCPAddr = tcpAddr
+	cfg.HandshakeTimeout = 300 * time.Millisecond
+	start(t, cfg, e.sp)
+	ev := waitEvent(t, e, 10*time.Second, func(ev Event) bool { return ev.Up && ev.Err == nil })
+	if ev.Transport != "tcp" {
+		t.Fatalf("came up over %q", ev.Transport)
+	}
+	e.col.waitFor(t, "10 batches over TCP", 10*time.Second, func() bool { return e.col.acked == 10 })
+}
+
+func TestQUICRetriedAfterFallback(t *testing.T) {
+	e := newEnv(t)
+	fillSpool(t, e.sp, e.codec, 10)
+	stc := serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool)
+	tcpAddr := listenTCP(t, e.col, stc)
+	udpAddr, unblock := blackholeUDPPort(t)
+	cfg := e.config(udpAddr)
+	cfg.TCPAddr = tcpAddr
+	cfg.HandshakeTimeout = 300 * time.Millisecond
+	cfg.QUICRetry = 100 * time.Millisecond
+	start(t, cfg, e.sp)
+	if ev := waitEvent(t, e, 10*time.Second, func(ev Event) bool { return ev.Up && ev.Err == nil }); ev.Transport != "tcp" {
+		t.Fatalf("came up over %q", ev.Transport)
+	}
+	e.col.waitFor(t, "10 batches over TCP", 10*time.Second, func() bool { return e.col.acked == 10 })
+	// UDP opens: the collector now answers QUIC on the same port
+	unblock()
+	listenQUICOn(t, udpAddr, stc, e.col.serve)
+	time.Sleep(cfg.QUICRetry) // let the TCP preference expire (no assertion depends on the exact time)
+	e.col.mu.Lock()
+	e.col.closeOnce[15] = true // the TCP session breaks
+	e.col.mu.Unlock()
+	fillSpool(t, e.sp, e.codec, 10)
+	if ev := waitEvent(t, e, 10*time.Second, func(ev Event) bool { return ev.Up && ev.Err == nil }); ev.Transport != "quic" {
+		t.Fatalf("after the retry period the link came up over %q, want quic", ev.Transport)
+	}
+	e.col.waitFor(t, "20 batches", 10*time.Second, func() bool { return e.col.acked == 20 })
+}
+
+func TestOversizedFrameClosesConnection(t *testing.T) {
+	e := newEnv(t)
+	fillSpool(t, e.sp, e.codec, 3)
+	e.col.oversized = true
+	addr := listenQUIC(t, e.col, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool))
+	start(t, e.config(addr), e.sp)
+	ev := waitEvent(t, e, 10*time.Second, func(ev Event) bool { return ev.Err != nil })
+	if !ev.Up || !errors.Is(ev.Err, wire.ErrFrameTooLarge) {
+		t.Fatalf("event %+v, want a session that ended with ErrFrameTooLarge", ev)
+	}
+	// and the uplink reconnects
+	waitEvent(t, e, 10*time.Second, func(ev Event) bool { return ev.Up && ev.Err == nil })
+}
+
+func TestCollectorErrorEndsSession(t *testing.T) {
+	e := newEnv(t)
+	// a collector that refuses with a wire.Error instead of HelloAck
+	refuse := &refuser{codec: e.codec}
+	raddr := listenQUICFunc(t, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool), refuse.serve)
+	start(t, e.config(raddr), e.sp)
+	ev := waitEvent(t, e, 10*time.Second, func(ev Event) bool { return ev.Err != nil })
+	var we *wire.Error
+	if ev.Up || !errors.As(ev.Err, &we) || we.Code != wire.ErrCodeUnauthorized {
+		t.Fatalf("event %+v", ev)
+	}
+}
+
+type refuser struct{ codec *wire.Codec }
+
+func (r *refuser) serve(rw io.ReadWriter) error {
+	if _, _, err := wire.ReadFrame(rw, wire.DefaultMaxFrame, nil); err != nil {
+		return err
+	}
+	f, _ := r.codec.AppendFrame(nil, &wire.Error{Code: wire.ErrCodeUnauthorized, Message: "unknown agent", Fatal: true})
+	rw.Write(f)
+	io.Copy(io.Discard, rw)
+	return nil
+}
