@@ -137,7 +137,8 @@ func (a *Applier) Recover(ctx context.Context) (map[string]inventory.Stream, err
 			return nil
 		}
 		n++
-		return a.apply(ctx, rec)
+		a.apply(ctx, rec)
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("replay journal: %w", err)
@@ -192,13 +193,7 @@ func (a *Applier) Run(ctx context.Context) error {
 }
 
 func (a *Applier) applyQueued(ctx context.Context, q queued) {
-	if err := a.apply(ctx, q.rec); err != nil {
-		// The record stays in the journal; the checkpoint cannot pass it
-		// until it is applied, so a restart retries it.
-		a.m.ApplyErrors.Inc()
-		a.log.Error("apply journal record", "agent", q.rec.Agent, "seq", q.rec.Seq, "err", err)
-		return
-	}
+	a.apply(ctx, q.rec)
 	a.mu.Lock()
 	a.pending[q.start] = q.end
 	for {
@@ -210,6 +205,7 @@ func (a *Applier) applyQueued(ctx context.Context, q queued) {
 		a.frontier = end
 	}
 	a.mu.Unlock()
+	a.m.JournalLag.Set(float64(a.j.End() - a.j.Checkpointed()))
 }
 
 // Drain applies everything queued now (for tests and shutdown).
@@ -252,7 +248,10 @@ func (a *Applier) Checkpoint(ctx context.Context) error {
 }
 
 // apply writes one record. Called from Recover and Run only (one goroutine).
-func (a *Applier) apply(ctx context.Context, rec *Record) error {
+// Failures are logged and counted (ApplyErrors), never returned: a record
+// that cannot be applied must not stop the journal from being checkpointed
+// or the collector from starting.
+func (a *Applier) apply(ctx context.Context, rec *Record) {
 	now := a.cfg.Now()
 	var events []inventory.Event
 	if rec.Gap > 0 {
@@ -261,10 +260,17 @@ func (a *Applier) apply(ctx context.Context, rec *Record) error {
 				rec.Agent, rec.Gap, rec.Epoch, rec.Seq-boolToUint(rec.Kind == RecordBatch), rec.Dropped.Batches, rec.Dropped.Samples, rec.Dropped.Corrupt)})
 	}
 	if len(rec.Hosts) > 0 || len(rec.Statuses) > 0 || len(events) > 0 {
-		res, err := a.db.ApplyIngest(ctx, inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: rec.Hosts,
-			Statuses: rec.Statuses, Events: events, Archive: ArchivePath})
+		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: rec.Hosts, Statuses: rec.Statuses, Events: events, Archive: ArchivePath}
+		res, err := a.db.ApplyIngest(ctx, u)
+		for try := 1; err != nil && try < 3 && ctx.Err() == nil; try++ {
+			time.Sleep(time.Duration(try) * 100 * time.Millisecond)
+			res, err = a.db.ApplyIngest(ctx, u)
+		}
 		if err != nil {
-			return err
+			// Samples still go to the archives; the inventory part of this
+			// record is lost (the next discovery of the host repeats it).
+			a.m.ApplyErrors.Inc()
+			a.log.Error("inventory update failed, skipped", "agent", rec.Agent, "seq", rec.Seq, "err", err)
 		}
 		first := a.firstTime(rec)
 		for _, sp := range res.Specs {
@@ -286,7 +292,6 @@ func (a *Applier) apply(ctx context.Context, rec *Record) error {
 	}
 	a.streams[rec.Agent] = st
 	a.mu.Unlock()
-	return nil
 }
 
 func boolToUint(b bool) uint64 {

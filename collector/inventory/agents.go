@@ -104,9 +104,11 @@ func (db *DB) AddAgent(ctx context.Context, name string, hosts []string, now tim
 }
 
 // LookupAgent returns one agent, or ErrNotFound. It reads through the
-// writer, so a handshake sees a revocation committed a moment before.
+// read pool (WAL mode: it sees every transaction committed before it
+// starts, e.g. a revocation by another process), so handshakes never wait
+// for the writer.
 func (db *DB) LookupAgent(ctx context.Context, name string) (Agent, error) {
-	a, err := scanAgent(db.w.QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE name = ?`, name))
+	a, err := scanAgent(db.r.QueryRowContext(ctx, `SELECT `+agentCols+` FROM agents WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Agent{}, fmt.Errorf("agent %s: %w", name, ErrNotFound)
 	}

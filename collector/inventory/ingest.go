@@ -282,7 +282,7 @@ func (db *DB) LookupArchiveSpec(ctx context.Context, host, key string) (ArchiveS
 	var interval int64
 	var ds string
 	spec := ArchiveSpec{Host: host, Key: key}
-	err := db.w.QueryRowContext(ctx, `SELECT a.interval_s, a.ds, a.archive FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE h.name = ? AND a.key = ?`,
+	err := db.r.QueryRowContext(ctx, `SELECT a.interval_s, a.ds, a.archive FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE h.name = ? AND a.key = ?`,
 		host, key).Scan(&interval, &ds, &spec.Archive)
 	if errors.Is(err, sql.ErrNoRows) {
 		return spec, fmt.Errorf("attribute %s/%s: %w", host, key, ErrNotFound)
