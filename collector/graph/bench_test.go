@@ -38,6 +38,19 @@ func BenchmarkPNGOneDay(b *testing.B) {
 		}
 		report(b)
 	})
+	b.Run("outpost-svg-render", func(b *testing.B) {
+		d, err := Load(ctx, Engine{}, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := RenderSVG(io.Discard, d, opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
 	b.Run("outpost-engine-fetch+render", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			d, err := Load(ctx, Engine{}, req)
