@@ -50,10 +50,17 @@ func (s *session) agentError(e gosnmp.SNMPError, oid string) error {
 	return fmt.Errorf("%s: request for %s: agent error %s", s.addr, oid, e)
 }
 
-// session is the one *gosnmp.GoSNMP of a target. It is used by one
-// goroutine at a time (the target's poll); it is never shared.
+// session is a target's SNMP client. proto holds the settings and the
+// target's own SecurityParameters (gosnmp stores the discovered engine ID,
+// boots and time there); it never sends. connect builds the one live
+// *gosnmp.GoSNMP from it for the length of a poll, and close drops it, so
+// an idle target holds no socket and no 64 KB receive buffer (1,000
+// targets would otherwise pin 64 MB). It is used by one goroutine at a
+// time (the target's poll); it is never shared between targets.
 type session struct {
-	g       *gosnmp.GoSNMP
+	proto   *gosnmp.GoSNMP
+	g       *gosnmp.GoSNMP // live during a poll, nil between polls
+	ctx     context.Context
 	addr    string // host:port, for messages
 	version gosnmp.SnmpVersion
 	user    string // v3 user name ("" for v1/v2c)
@@ -174,7 +181,8 @@ func newSession(address string, s config.SNMPSettings) (*session, error) {
 			ss.minRTT = rtt
 		}
 	}
-	ss.g = g
+	ss.proto = g
+	ss.ctx = context.Background()
 	return ss, nil
 }
 
@@ -188,16 +196,24 @@ func levelName(f gosnmp.SnmpV3MsgFlags) string {
 	return "noAuthNoPriv"
 }
 
-// connect opens the socket if it is not open yet.
+// connect builds the live client and opens its socket, unless it is open.
 func (s *session) connect() error {
-	if s.g.Conn != nil {
+	if s.g != nil {
 		return nil
 	}
-	if err := s.g.Connect(); err != nil {
+	p := s.proto
+	g := &gosnmp.GoSNMP{
+		Target: p.Target, Port: p.Port, Transport: "udp", Community: p.Community, Version: p.Version,
+		Context: s.ctx, Timeout: p.Timeout, Retries: p.Retries, MaxOids: p.MaxOids, MaxRepetitions: p.MaxRepetitions,
+		SecurityModel: p.SecurityModel, MsgFlags: p.MsgFlags, SecurityParameters: p.SecurityParameters,
+		ContextName: p.ContextName, PreSend: p.PreSend, OnRecv: p.OnRecv,
+	}
+	if err := g.Connect(); err != nil {
 		return fmt.Errorf("%s: %w", s.addr, err)
 	}
-	s.rec = &recordingConn{Conn: s.g.Conn}
-	s.g.Conn = s.rec
+	s.rec = &recordingConn{Conn: g.Conn}
+	g.Conn = s.rec
+	s.g = g
 	return nil
 }
 
@@ -221,16 +237,21 @@ func (c *recordingConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// close closes the socket; the next request reconnects.
+// close closes the socket and drops the live client; connect builds a new one.
 func (s *session) close() {
-	if s.g.Conn != nil {
-		_ = s.g.Conn.Close()
-		s.g.Conn = nil
+	if s.g != nil {
+		_ = s.g.Close()
+		s.g = nil
 	}
 }
 
 // setContext makes every request of this poll honour ctx.
-func (s *session) setContext(ctx context.Context) { s.g.Context = ctx }
+func (s *session) setContext(ctx context.Context) {
+	s.ctx = ctx
+	if s.g != nil {
+		s.g.Context = ctx
+	}
+}
 
 // explain turns a gosnmp error into one a user understands: v3 Report PDUs
 // are named, silence is "no response from HOST:PORT (...)". Secrets never
@@ -292,14 +313,14 @@ func (s *session) diagnoseV3(err error) error {
 			return r
 		}
 	}
-	if isTimeout(err) && s.g.MsgFlags&gosnmp.AuthPriv == gosnmp.AuthPriv && s.g.Context.Err() == nil {
-		usm, _ := s.g.SecurityParameters.(*gosnmp.UsmSecurityParameters)
+	if isTimeout(err) && s.proto.MsgFlags&gosnmp.AuthPriv == gosnmp.AuthPriv && s.ctx.Err() == nil {
+		usm, _ := s.proto.SecurityParameters.(*gosnmp.UsmSecurityParameters)
 		if usm == nil {
 			return err
 		}
 		probe := &gosnmp.GoSNMP{
-			Target: s.g.Target, Port: s.g.Port, Transport: "udp", Version: gosnmp.Version3,
-			Timeout: s.g.Timeout, Retries: 0, Context: s.g.Context, MaxOids: 1,
+			Target: s.proto.Target, Port: s.proto.Port, Transport: "udp", Version: gosnmp.Version3,
+			Timeout: s.proto.Timeout, Retries: 0, Context: s.ctx, MaxOids: 1,
 			SecurityModel: gosnmp.UserSecurityModel, MsgFlags: gosnmp.AuthNoPriv,
 			SecurityParameters: &gosnmp.UsmSecurityParameters{UserName: usm.UserName,
 				AuthenticationProtocol: usm.AuthenticationProtocol, AuthenticationPassphrase: usm.AuthenticationPassphrase},

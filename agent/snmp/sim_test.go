@@ -417,6 +417,10 @@ func TestSimV3Protocols(t *testing.T) {
 		{Name: "authonly", AuthProto: "SHA", AuthPass: "auth-pass-6"},
 	}
 	b := startSim(t, snmpsim.Config{Interfaces: snmpsim.GenerateInterfaces(6, 2), Users: users})
+	v2 := b.target(t, nil)
+	pollOnce(t, v2)
+	pollOnce(t, v2)
+	steady := v2.Requests()
 	for _, u := range users {
 		t.Run(u.Name, func(t *testing.T) {
 			tg := b.target(t, func(tc *config.SNMPTarget) {
@@ -429,6 +433,16 @@ func TestSimV3Protocols(t *testing.T) {
 				t.Fatalf("%d interfaces", len(tg.Device().Interfaces))
 			}
 			checkAgainstTruth(t, b, rep, never)
+			// The socket is closed between polls, but the engine ID, boots
+			// and time learnt stay with the target: no rediscovery request.
+			if tg.sess.g != nil {
+				t.Error("the target holds a socket between polls")
+			}
+			rep = pollOnce(t, tg)
+			checkAgainstTruth(t, b, rep, never)
+			if tg.Requests() != steady {
+				t.Errorf("second v3 poll sent %d requests, v2c sends %d: engine discovery repeated?", tg.Requests(), steady)
+			}
 		})
 	}
 	t.Run("wrong priv passphrase", func(t *testing.T) {

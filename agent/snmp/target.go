@@ -149,7 +149,8 @@ func (t *Target) MaxRepetitions() int { return t.reps }
 // Device returns the last discovery, or nil before the first.
 func (t *Target) Device() *Device { return t.dev }
 
-// Close releases the socket. The target can still poll afterwards (it reconnects).
+// Close releases the socket if a poll left one open (Poll and Discover
+// close theirs when they return). The target can still poll afterwards.
 func (t *Target) Close() error { t.sess.close(); return nil }
 
 // Discover runs a discovery now and returns it (the probe command uses
@@ -157,6 +158,7 @@ func (t *Target) Close() error { t.sess.close(); return nil }
 func (t *Target) Discover(ctx context.Context) (*Device, error) {
 	t.sess.setContext(ctx)
 	defer t.sess.setContext(context.Background())
+	defer t.sess.close()
 	if err := t.sess.connect(); err != nil {
 		return nil, err
 	}
@@ -178,6 +180,7 @@ func (t *Target) Discover(ctx context.Context) (*Device, error) {
 func (t *Target) Poll(ctx context.Context, sink poll.Sink) error {
 	t.sess.setContext(ctx)
 	defer t.sess.setContext(context.Background())
+	defer t.sess.close()
 	t.sess.requests, t.sess.minRTT = 0, 0
 	defer func() { t.lastRequests = t.sess.requests }()
 

@@ -44,8 +44,8 @@ func (t *Target) walkColumns(cols []string, fn varbindFunc) error {
 		if len(active) == 0 {
 			return nil
 		}
-		if len(active) > t.sess.g.MaxOids {
-			active, oids = active[:t.sess.g.MaxOids], oids[:t.sess.g.MaxOids]
+		if len(active) > t.sess.proto.MaxOids {
+			active, oids = active[:t.sess.proto.MaxOids], oids[:t.sess.proto.MaxOids]
 		}
 		var pkt *gosnmp.SnmpPacket
 		var err error
@@ -117,7 +117,7 @@ func (t *Target) walkColumns(cols []string, fn varbindFunc) error {
 // (noSuchObject/noSuchInstance, or SNMPv1's noSuchName) are skipped. A
 // tooBig answer splits the request in halves.
 func (t *Target) getPacked(oids []string, fn func(i int, v *gosnmp.SnmpPDU)) error {
-	max := t.sess.g.MaxOids
+	max := t.sess.proto.MaxOids
 	for start := 0; start < len(oids); start += max {
 		end := min(start+max, len(oids))
 		pos := make([]int, 0, end-start)
