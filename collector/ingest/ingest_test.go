@@ -455,3 +455,107 @@ func counterValue(c prometheus.Collector) float64 {
 	}
 	return d.GetGauge().GetValue()
 }
+
+// TestResetAndMissingDSAreUnknown checks the archive semantics of a
+// discontinuity (the interval ending at the reset is unknown, not a wrap
+// spike) and of a data source missing from a poll (unknown). As in
+// rrdtool, a counter has no baseline after an unknown reading, so the
+// interval after it is unknown too.
+func TestResetAndMissingDSAreUnknown(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{})
+	cert := s.addAgent(t, "edge", "*")
+	a, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.hello("edge", epoch1, 1, 7); err != nil {
+		t.Fatal(err)
+	}
+	a.send(testSeries("r1"))
+	base := int64(1_800_000_000)
+	for seq := uint64(1); seq <= 7; seq++ {
+		ts := base + int64(seq)*60
+		b := testBatch(seq, ts, seq == 1, "r1", 60)
+		if seq >= 3 { // the device restarted before poll 3: in_octets starts again at 5
+			b.Groups[0].Ints[1] = 5 + (seq-3)*60*1000
+		}
+		if seq == 3 {
+			b.Groups[0].Resets = []uint32{1}
+		}
+		if seq == 5 { // out_octets missing from this poll
+			b.Groups[0].Ints = b.Groups[0].Ints[:2]
+		}
+		if _, err := a.batch(b); err != nil {
+			t.Fatalf("batch %d: %v", seq, err)
+		}
+	}
+	a.close()
+	s.shutdown(t)
+	res, err := rrd.Fetch(s.dir+"/rrd/r1/if%3Aeth0.rrd", rrd.Average, time.Unix(base+60, 0), time.Unix(base+420, 0), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64][]float64{}
+	for i, row := range res.Rows {
+		got[(res.Start.Unix()+int64(i+1)*60-base)/60] = row
+	}
+	nan := math.NaN()
+	want := map[int64][]float64{
+		2: {1000, 10},
+		3: {nan, 10},   // reset: unknown instead of a wrap spike
+		4: {nan, 10},   // no baseline after the unknown reading
+		5: {1000, nan}, // out_octets missing
+		6: {1000, nan}, // no baseline
+		7: {1000, 10},
+	}
+	for poll := int64(2); poll <= 7; poll++ {
+		for ds := 0; ds < 2; ds++ {
+			w, g := want[poll][ds], got[poll][ds]
+			if math.IsNaN(w) != math.IsNaN(g) || !math.IsNaN(w) && math.Abs(w-g) > 1e-9 {
+				t.Errorf("poll %d ds %d: %v, want %v (rows %v)", poll, ds, g, w, got)
+			}
+		}
+	}
+}
+
+// TestSlowAgentDoesNotBlockOthers: an agent stalled in the middle of a
+// frame holds only its own goroutine.
+func TestSlowAgentDoesNotBlockOthers(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{})
+	slowCert := s.addAgent(t, "slow", "*")
+	fastCert := s.addAgent(t, "fast", "*")
+	for _, transport := range []string{"quic", "tcp"} {
+		var slow *agentConn
+		var err error
+		if transport == "quic" {
+			slow, err = dialQUIC(t, s.quicAddr, s.clientTLS(&slowCert))
+		} else {
+			slow, err = dialTCP(t, s.tcpAddr, s.clientTLS(&slowCert))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := slow.hello("slow", epoch1, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		// Half a frame, then silence.
+		slow.rw.Write(append(binary.BigEndian.AppendUint32(nil, 1000), byte(wire.TypeBatch), 0x85))
+	}
+	fast, err := dialQUIC(t, s.quicAddr, s.clientTLS(&fastCert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fast.hello("fast", epoch1, 1, 50); err != nil {
+		t.Fatal(err)
+	}
+	fast.send(testSeries("r1"))
+	deadline := time.Now().Add(20 * time.Second)
+	for seq := uint64(1); seq <= 50; seq++ {
+		if got, err := fast.batch(testBatch(seq, 1_800_000_000+int64(seq)*60, false, "r1", 60)); err != nil || got != seq {
+			t.Fatalf("batch %d: %d %v", seq, got, err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fast agent was held up")
+		}
+	}
+}
