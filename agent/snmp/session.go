@@ -320,7 +320,7 @@ func (s *session) diagnoseV3(err error) error {
 		}
 		probe := &gosnmp.GoSNMP{
 			Target: s.proto.Target, Port: s.proto.Port, Transport: "udp", Version: gosnmp.Version3,
-			Timeout: s.proto.Timeout, Retries: 0, Context: s.ctx, MaxOids: 1,
+			Timeout: max(s.proto.Timeout, time.Second), Retries: 1, Context: s.ctx, MaxOids: 1,
 			SecurityModel: gosnmp.UserSecurityModel, MsgFlags: gosnmp.AuthNoPriv,
 			SecurityParameters: &gosnmp.UsmSecurityParameters{UserName: usm.UserName,
 				AuthenticationProtocol: usm.AuthenticationProtocol, AuthenticationPassphrase: usm.AuthenticationPassphrase},

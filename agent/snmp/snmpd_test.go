@@ -26,8 +26,14 @@ func intp(v int) *int { return &v }
 func v2cTarget(d *testpeer.SNMPD, community string) config.SNMPTarget {
 	return config.SNMPTarget{Name: "dev", Address: d.Host, SNMPSettings: config.SNMPSettings{
 		Port: d.Port, Version: "2c", Community: secret.New(community),
-		Timeout: configfile.Duration(300 * time.Millisecond), Retries: intp(0),
+		Timeout: configfile.Duration(2 * time.Second), Retries: intp(1),
 	}}
+}
+
+// failFast shortens the timeouts of a target that is expected to fail.
+func failFast(tc config.SNMPTarget) config.SNMPTarget {
+	tc.Timeout, tc.Retries = configfile.Duration(500*time.Millisecond), intp(0)
+	return tc
 }
 
 func v3Target(d *testpeer.SNMPD, auth, authPass, priv, privPass string) config.SNMPTarget {
@@ -35,7 +41,7 @@ func v3Target(d *testpeer.SNMPD, auth, authPass, priv, privPass string) config.S
 		Port: d.Port, Version: "3",
 		V3: &config.SNMPv3{User: d.User, Level: "authPriv", AuthProtocol: auth, AuthPassphrase: secret.New(authPass),
 			PrivProtocol: priv, PrivPassphrase: secret.New(privPass)},
-		Timeout: configfile.Duration(time.Second), Retries: intp(0),
+		Timeout: configfile.Duration(2 * time.Second), Retries: intp(1),
 	}}
 }
 
@@ -221,7 +227,7 @@ func TestSNMPDErrorsAreClearAndSecretFree(t *testing.T) {
 	}{"unknown user", unknown, ErrUnknownUser, `unknown SNMPv3 user "nobody-here"`, []string{d.AuthPass, d.PrivPass}})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tg, err := New(c.tc, Options{})
+			tg, err := New(failFast(c.tc), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -139,7 +139,9 @@ func (t *Target) Name() string { return t.name }
 // Interval returns the effective poll interval.
 func (t *Target) Interval() time.Duration { return t.set.Interval.Or(DefaultInterval) }
 
-// Requests returns how many SNMP requests the last Poll sent (retries included).
+// Requests returns how many SNMP requests the last Poll sent (retries
+// included). Like MaxRepetitions and Device, call it from the goroutine
+// that polls, or after Poll returned.
 func (t *Target) Requests() int { return t.lastRequests }
 
 // MaxRepetitions returns the GetBulk max-repetitions the target uses now
