@@ -225,6 +225,11 @@ func readHeader(r io.ReaderAt, fileSize int64) (*header, error) {
 		if a.rows == 0 || a.pdpCnt == 0 || a.pdpCnt > 1<<40 {
 			return nil, formatErr("archive %d has %d rows of %d steps", i, a.rows, a.pdpCnt)
 		}
+		// The span of the archive, step*pdp_cnt*rows seconds, must not
+		// overflow the time arithmetic of update and fetch.
+		if a.pdpCnt > (1<<52)/step || a.rows > (1<<52)/(step*a.pdpCnt) {
+			return nil, formatErr("archive %d spans more than 2^52 seconds", i)
+		}
 		// rows*ds*8 must fit in what is left of the file.
 		left := fileSize - total
 		if a.rows > uint64(left)/(dsCnt*8) {

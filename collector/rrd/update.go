@@ -480,6 +480,13 @@ func appendRow(b []byte, vals []float64) []byte {
 // wraps ErrNotNewer. The whole call is applied atomically on disk through a
 // journal (see the package doc) and is durable when it returns.
 func UpdateFile(path string, updates []Update) error {
+	return updateFile(path, updates, true)
+}
+
+// updateFile is UpdateFile; without sync the order of the journal and the
+// in-place writes is kept but not forced to stable storage (safe against a
+// process crash, not against power loss).
+func updateFile(path string, updates []Update, sync bool) error {
 	f, h, err := openHeader(path, true)
 	if err != nil {
 		return fmt.Errorf("update %w", err)
@@ -493,7 +500,7 @@ func UpdateFile(path string, updates []Update) error {
 		}
 	}
 	if s.changed {
-		if err := commit(path, f, s.extents(), true); err != nil {
+		if err := commit(path, f, s.extents(), sync); err != nil {
 			return fmt.Errorf("update %s: %w", path, err)
 		}
 	}
