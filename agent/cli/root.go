@@ -67,6 +67,8 @@ mutual TLS. The agent always dials out; nothing connects to it.`,
 		newProbeCmd(),
 		newCheckConfigCmd(),
 		newSimulateCmd(),
+		newRunCmd(),
+		newEnrollCmd(),
 	} {
 		root.AddCommand(c)
 	}

@@ -1,0 +1,184 @@
+// Package run wires the agent together: configuration → targets (SNMP,
+// NTP) → scheduler → batcher → spool → uplink, plus the optional metrics
+// endpoint.
+//
+// Shutdown order on cancel: the scheduler stops starting polls and waits
+// for those in flight; the batcher cuts the last batch; the uplink closes
+// its connection; the spool fsyncs and closes. Nothing polled before the
+// cancel is lost: it is in the spool, sent on the next start.
+package run
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/outpost-nms/outpost/agent/batch"
+	"github.com/outpost-nms/outpost/agent/config"
+	"github.com/outpost-nms/outpost/agent/metrics"
+	"github.com/outpost-nms/outpost/agent/ntp"
+	"github.com/outpost-nms/outpost/agent/poll"
+	"github.com/outpost-nms/outpost/agent/schedule"
+	"github.com/outpost-nms/outpost/agent/snmp"
+	"github.com/outpost-nms/outpost/agent/spool"
+	"github.com/outpost-nms/outpost/agent/uplink"
+	"github.com/outpost-nms/outpost/shared/buildinfo"
+)
+
+// Options are what Run takes besides the configuration (tests).
+type Options struct {
+	// Metrics to fill; default a new set.
+	Metrics *metrics.Agent
+	// OnSession observes the uplink's sessions.
+	OnSession func(uplink.Event)
+}
+
+// Run runs the agent until ctx ends. It returns an error when a part cannot
+// start (certificates, spool directory, a target's settings, the metrics
+// address); once running, failures are logged and retried, not returned.
+func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	return RunWith(ctx, cfg, log, Options{})
+}
+
+// RunWith is Run with Options.
+func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (err error) {
+	tc, err := ClientTLS(cfg.Collector)
+	if err != nil {
+		return err
+	}
+	m := opt.Metrics
+	if m == nil {
+		m = metrics.New()
+	}
+	sp, err := spool.Open(spool.Options{
+		Dir:           cfg.Spool.Dir,
+		SegmentBytes:  int64(cfg.Spool.SegmentBytes),
+		MaxBytes:      int64(cfg.Spool.MaxBytes),
+		MaxAge:        cfg.Spool.MaxAge.D(),
+		FsyncInterval: cfg.Spool.FsyncInterval.D(),
+		Logger:        log,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := sp.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if err := m.WatchSpool(sp); err != nil {
+		return err
+	}
+	first, last, acked := sp.Bounds()
+	log.Info("spool open", "dir", cfg.Spool.Dir, "epoch", fmt.Sprintf("%016x", sp.Epoch()), "first_seq", first, "last_seq", last, "acked_seq", acked, "series", sp.Registry().Len())
+
+	targets, err := Targets(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, t := range targets {
+			if c, ok := t.(io.Closer); ok {
+				c.Close()
+			}
+		}
+	}()
+	b, err := batch.New(sp, batch.Options{Interval: cfg.Spool.BatchInterval.D(), Logger: log, Metrics: m})
+	if err != nil {
+		return err
+	}
+	up, err := uplink.New(uplink.Config{
+		Agent: cfg.Name, Software: buildinfo.String("outpost-agent"),
+		Addr: cfg.Collector.Address, TCPAddr: cfg.Collector.TCPFallback, TLS: tc,
+		KeepAlive: cfg.Collector.KeepAlive.D(), IdleTimeout: cfg.Collector.IdleTimeout.D(),
+		BackoffMin: cfg.Collector.ReconnectMin.D(), BackoffMax: cfg.Collector.ReconnectMax.D(),
+		Logger: log, Metrics: m, OnSession: opt.OnSession,
+	}, sp)
+	if err != nil {
+		return err
+	}
+	sched := schedule.New(targets, b, schedule.Config{MaxConcurrent: cfg.Scheduler.MaxConcurrent, Logger: log})
+
+	var wg sync.WaitGroup
+	metricsErr := make(chan error, 1)
+	mctx, stopMetrics := context.WithCancel(context.Background())
+	defer func() { stopMetrics(); wg.Wait() }()
+	if cfg.Metrics.Listen != "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); metricsErr <- m.Serve(mctx, cfg.Metrics.Listen, log) }()
+	}
+	bctx, stopBatcher := context.WithCancel(context.Background())
+	bdone := make(chan struct{})
+	go func() { defer close(bdone); b.Run(bctx) }()
+	uctx, stopUplink := context.WithCancel(context.Background())
+	udone := make(chan struct{})
+	go func() { defer close(udone); up.Run(uctx) }()
+	log.Info("agent running", "name", cfg.Name, "collector", cfg.Collector.Address, "tcp_fallback", cfg.Collector.TCPFallback, "targets", len(targets))
+
+	sctx, stopSched := context.WithCancel(ctx)
+	sdone := make(chan struct{})
+	go func() { defer close(sdone); sched.Run(sctx) }()
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case e := <-metricsErr:
+		if e != nil {
+			runErr = e
+		}
+	}
+	stopSched()
+	<-sdone // polls in flight have reported
+	stopBatcher()
+	<-bdone // the last batch is in the spool
+	stopUplink()
+	<-udone
+	log.Info("agent stopped", "lost_batches", b.Lost())
+	return runErr
+}
+
+// Targets builds the pollers of the configuration, SNMP devices first.
+func Targets(cfg *config.Config, log *slog.Logger) ([]poll.Target, error) {
+	var out []poll.Target
+	for _, tc := range cfg.SNMP {
+		t, err := snmp.New(tc, snmp.Options{Defaults: cfg.Defaults, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	for _, tc := range cfg.NTP {
+		t, err := ntp.NewTarget(tc, ntp.TargetOptions{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// ClientTLS loads the agent's certificate and the collector CA named in the
+// configuration.
+func ClientTLS(c config.Collector) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(c.Cert, c.Key)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("agent certificate %s / key %s: %w (enroll first: outpost-agent enroll)", c.Cert, c.Key, err)
+		}
+		return nil, fmt.Errorf("agent certificate %s / key %s: %w", c.Cert, c.Key, err)
+	}
+	caPEM, err := os.ReadFile(c.CA)
+	if err != nil {
+		return nil, fmt.Errorf("collector CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("collector CA %s: no PEM certificate", c.CA)
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, ServerName: c.ServerName, MinVersion: tls.VersionTLS13}, nil
+}
