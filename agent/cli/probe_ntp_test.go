@@ -33,6 +33,11 @@ func ntpqColumns(line string) (prefix string, fields []string) {
 	return line[:33], strings.Fields(line[33:])
 }
 
+// lostSrchost: a refclock row that shows its address instead of its name.
+func lostSrchost(prefix string) bool {
+	return len(prefix) > 1 && strings.HasPrefix(prefix[1:], "127.127.")
+}
+
 // stable reports whether two ntpq outputs agree on every column but when,
 // delay, offset and jitter (reach shifts every poll while ntpd warms up).
 func stable(a, b string) bool {
@@ -48,6 +53,9 @@ func stable(a, b string) bool {
 		}
 		if len(fa) == 8 && (fa[0] != fb[0] || fa[1] != fb[1] || fa[3] != fb[3] || fa[4] != fb[4]) {
 			return false
+		}
+		if lostSrchost(pa) {
+			return false // look again: ntpq may read a clean reply next time
 		}
 	}
 	return true
@@ -71,11 +79,19 @@ func compareTables(t *testing.T, ours, ntpq string) {
 		}
 		po, fo := ntpqColumns(lo[i])
 		pn, fn := ntpqColumns(ln[i])
+		cols := []int{0, 1, 3, 4} // st t poll reach
+		if lostSrchost(pn) && !lostSrchost(po) {
+			// ntpd's garbage had a quote and ntpq lost srchost (see
+			// ntp.ParseVarList): compare all but remote and type.
+			t.Logf("row %d: ntpq lost the refclock name to ntpd's garbage bytes: %q", i, ln[i])
+			po, pn = po[:1]+po[17:], pn[:1]+pn[17:]
+			cols = []int{0, 3, 4}
+		}
 		if po != pn || len(fo) != 8 || len(fn) != 8 {
 			t.Errorf("row %d differs in tally/remote/refid:\n probe %q\n ntpq  %q", i, lo[i], ln[i])
 			continue
 		}
-		for _, c := range []int{0, 1, 3, 4} { // st t poll reach
+		for _, c := range cols {
 			if fo[c] != fn[c] {
 				t.Errorf("row %d column %d: probe %q, ntpq %q", i, c, fo[c], fn[c])
 			}

@@ -112,8 +112,8 @@ func (l attemptLog) String(missing string) string {
 // timeout (a new sequence number each attempt), and fails with:
 // ErrRefused at once when the port is unreachable; *ServerError at once
 // when the server sets the error bit; an error wrapping ErrTimeout, saying
-// what was missing or ignored, when no attempt completed; ctx.Err() when ctx
-// ends first. Replies with another sequence number, opcode or association,
+// what was missing or ignored, when no attempt completed; an error wrapping
+// ctx.Err() (context.DeadlineExceeded or Canceled) when ctx ends first. Replies with another sequence number, opcode or association,
 // and packets that do not parse, are ignored (and counted in the timeout
 // error): a stray datagram never ends a query early.
 func (s *Session) Query(ctx context.Context, op uint8, assoc uint16, data []byte) (Response, error) {
@@ -145,8 +145,9 @@ func (s *Session) attempt(ctx context.Context, op uint8, assoc uint16, data []by
 		return Response{}, true, s.netErr(op, assoc, err)
 	}
 	deadline := time.Now().Add(s.c.Timeout)
+	ctxBound := false // the caller's deadline comes first: no point retrying
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+		deadline, ctxBound = d, true
 	}
 	if err := s.conn.SetReadDeadline(deadline); err != nil {
 		return Response{}, true, err
@@ -167,6 +168,11 @@ func (s *Session) attempt(ctx context.Context, op uint8, assoc uint16, data []by
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				*why = log.String(r.Missing())
+				if ctxBound {
+					// The socket deadline may fire a moment before ctx's own timer.
+					return Response{}, true, fmt.Errorf("ntp %s: %s assoc %d: %w: %s",
+						s.c.Addr, opName(op), assoc, context.DeadlineExceeded, *why)
+				}
 				return Response{}, false, nil
 			}
 			return Response{}, true, s.netErr(op, assoc, err)

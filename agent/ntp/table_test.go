@@ -148,3 +148,20 @@ func TestTableFromCapture(t *testing.T) {
 		t.Errorf("table differs from %s:\n got:\n%s\nwant:\n%s", golden, b.String(), want)
 	}
 }
+
+// TestGarbageQuote: ntpsec 1.2.2 sends uninitialised bytes in filtdelay;
+// when they include a double quote, ntpq loses the rest of the reply. The
+// parser keeps srchost, so LOCAL(0) stays LOCAL(0) with type 'l'.
+func TestGarbageQuote(t *testing.T) {
+	data := reply(t, "readvar-17767-0.bin", "readvar-17767-1.bin")
+	i := strings.Index(string(data), "filtdelay=") + len("filtdelay=") + 2
+	data[i] = '"' // inside the garbage, not at the start of the value
+	p := Peer{AssocID: 17767, Status: 0x961a, Vars: ParseVarList(data)}
+	row := p.Row(time.Now())
+	if row.Remote != "LOCAL(0)" || row.Type != "l" {
+		t.Errorf("remote %q type %q, want LOCAL(0) l", row.Remote, row.Type)
+	}
+	if last := p.Vars[len(p.Vars)-1]; last.Name != "ntscookies" {
+		t.Errorf("last variable %q", last.Name)
+	}
+}

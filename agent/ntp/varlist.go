@@ -17,20 +17,33 @@ type Var struct {
 // VarList is a parsed variable list, in the order the server sent it.
 type VarList []Var
 
-// ParseVarList splits a READVAR reply into its items the way ntpq does:
-// items are separated by commas outside double quotes; NULs and bytes
-// above 126 are dropped (ntpd is known to emit binary garbage in some
-// values, e.g. filtdelay); each item is split at its first '='; names and
-// values are trimmed of white space, which removes the line breaks between
-// items; a value wholly in double quotes loses them. Items with an empty name are skipped. It never fails: a mode 6
-// server's text is best-effort, and callers check the variables they need.
+// ParseVarList splits a READVAR reply into its items the way ntpq does,
+// with one difference for robustness: items are separated by commas
+// outside quoted strings; NULs and bytes above 126 are dropped; each item
+// is split at its first '='; names and values are trimmed of white space
+// (which removes the line breaks between items); a value wholly in double
+// quotes loses them.
+//
+// The difference: a double quote opens a quoted string only where a value
+// starts (right after the item's first '=', spaces allowed), as ntpd
+// writes strings. ntpq toggles on every quote, and ntpsec 1.2.2 sends
+// uninitialised bytes in filtdelay/filtoffset/filtdisp that sometimes
+// include one: ntpq then swallows the rest of the reply (srchost with it,
+// printing 127.127.1.0 and type 'u' for LOCAL(0)); this parser does not.
+// On well-formed text both agree exactly.
+//
+// It never fails: a mode 6 server's text is best-effort, and callers check
+// the variables they need. Items with an empty name are skipped.
 func ParseVarList(b []byte) VarList {
 	var out VarList
 	var cur strings.Builder
 	inString := false
+	seenEq := false     // the current item has had its '='
+	valueStart := false // only spaces since that '=': a quote here opens a string
 	flush := func() {
 		item := strings.TrimSpace(cur.String())
 		cur.Reset()
+		seenEq, valueStart = false, false
 		if item == "" {
 			return
 		}
@@ -46,12 +59,30 @@ func ParseVarList(b []byte) VarList {
 	}
 	for _, c := range b {
 		switch {
-		case c == '"':
-			inString = !inString
-			cur.WriteByte(c)
-		case c == ',' && !inString:
+		case inString:
+			if c == '"' {
+				inString = false
+			}
+			if c > 0 && c < 127 {
+				cur.WriteByte(c)
+			}
+		case c == ',':
 			flush()
-		case c > 0 && c < 127:
+		case c == 0 || c > 126:
+			valueStart = false // dropped; a value starting with binary is no string
+		default:
+			switch {
+			case c == '"' && valueStart:
+				inString = true
+			case c == '=' && !seenEq:
+				seenEq, valueStart = true, true
+				cur.WriteByte(c)
+				continue
+			case c == ' ' || c == '\t':
+				cur.WriteByte(c)
+				continue
+			}
+			valueStart = false
 			cur.WriteByte(c)
 		}
 	}

@@ -77,6 +77,12 @@ func TestParseVarList(t *testing.T) {
 		{"=novalue, ,,a=b=c", "a=b=c"},
 		{"a=\x00\x01\xffx\x7f", "a=\x01x"},
 		{`unterminated="abc, d=1`, `unterminated=""abc, d=1"`}, // one item: the open quote swallows the comma
+		{`s = "a,b", t=1`, `s="a,b", t=1`},
+		// A quote inside a value is literal (ntpd's garbage in filtdelay
+		// sometimes has one; ntpq would swallow the rest of the reply).
+		{"filtdelay=\xa0O\"7d 0.00, srchost=\"LOCAL(0)\", x=1", `filtdelay="O"7d 0.00", srchost=LOCAL(0), x=1`},
+		{"filtdelay=\xa0\"7d 0.00, srchost=\"LOCAL(0)\"", `filtdelay=""7d 0.00", srchost=LOCAL(0)`},
+		{`a=x"y, b=2`, `a="x"y", b=2`},
 	}
 	for _, c := range cases {
 		if got := ParseVarList([]byte(c.in)).String(); got != c.want {
