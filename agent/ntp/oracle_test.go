@@ -100,6 +100,9 @@ func randomPeers(rng *rand.Rand, now time.Time, n int) []ntpsim.Peer {
 // TestTableMatchesNtpsecPeerSummary renders random associations with this
 // package and with ntpsec's PeerSummary and requires identical lines.
 func TestTableMatchesNtpsecPeerSummary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs ntpsec's python module")
+	}
 	py := testbed.RequireTool(t, "/usr/bin/python3")
 	if err := exec.Command(py, "-c", "import ntp.util, ntp.packet").Run(); err != nil {
 		testbed.Missing(t, "python3-ntp (ntpsec's python module, installed with ntpsec) is not importable: %v", err)
