@@ -43,9 +43,9 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## demo: not wired yet (arrives with the end-to-end pipeline)
-demo:
-	@echo "make demo is not available yet: the end-to-end pipeline has not landed." >&2; exit 2
+## demo: a collector, an enrolled agent and a simulated site on loopback; prints the UI address and login
+demo: build
+	$(BIN)/outpost-collector demo --dir .demo
 
 ## package: .deb and .rpm (amd64, arm64; agent also armv7) and the Windows agent zip in dist/
 package:

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/outpost-nms/outpost/collector/demo"
+)
+
+// newDemoCmd runs a whole installation on loopback (see collector/demo).
+func newDemoCmd() *cobra.Command {
+	var (
+		dir, web, agentBin string
+		interval           time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a demo on loopback: a collector, an enrolled agent and a simulated site",
+		Long: `Run a whole Outpost installation on this machine, on loopback only:
+a collector with its own CA, an admin user, an agent enrolled with
+"agent add", and a simulated site (SNMP switches and routers whose traffic
+follows a daily curve with bursts, a restarting switch, a flapping port,
+an admin-down port, NTP servers with peers) that the agent polls.
+
+It prints the web address and the login. Ctrl-C stops everything.
+State (configs, PKI, archives, logs) is kept in --dir.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			if agentBin == "" {
+				agentBin = filepath.Join(filepath.Dir(self), "outpost-agent")
+			}
+			if _, err := os.Stat(agentBin); err != nil {
+				return fmt.Errorf("the agent binary is needed beside the collector (or --agent-bin): %w", err)
+			}
+			return demo.Run(cmd.Context(), demo.Options{
+				Dir: dir, CollectorBin: self, AgentBin: agentBin, WebListen: web, PollInterval: interval,
+			}, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", ".demo", "state directory (configs, PKI, archives, logs)")
+	cmd.Flags().StringVar(&web, "web", "", "web UI address (default 127.0.0.1:8080, or a free port when taken)")
+	cmd.Flags().StringVar(&agentBin, "agent-bin", "", "path of outpost-agent (default: beside this binary)")
+	cmd.Flags().DurationVar(&interval, "interval", 10*time.Second, "poll interval of the simulated devices")
+	return cmd
+}
