@@ -64,6 +64,7 @@ graph exports.`,
 	root.CompletionOptions.HiddenDefaultCmd = true
 	for _, c := range []*cobra.Command{
 		newVersionCmd(),
+		newDemoCmd(),
 		newRunCmd(),
 		newCACmd(),
 		newAgentCmd(),
