@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"syscall"
@@ -205,5 +206,38 @@ func BenchmarkIFMIBPoll(b *testing.B) {
 			b.ReportMetric(float64(reqs), "requests/poll")
 			b.ReportMetric(float64(cpu.Microseconds())/1000/(polls*ifaces)*10000, "cpu-ms/10k-if")
 		})
+	}
+}
+
+// BenchmarkTargetsMemory measures the heap the agent keeps for 1,000 SNMP
+// targets after each has polled once (discovery, 24 interfaces each):
+// metric heap-MB/1000-targets (live heap after GC, sockets closed between
+// polls).
+func BenchmarkTargetsMemory(b *testing.B) {
+	const targets = 1000
+	addr := startSimProcess(b, 24, 65507)
+	for i := 0; i < b.N; i++ {
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		all := make([]*Target, targets)
+		sink := poll.SinkFunc(func(poll.Report) {})
+		for k := range all {
+			tg, err := New(config.SNMPTarget{Name: "dev" + strconv.Itoa(k), Address: "127.0.0.1", SNMPSettings: config.SNMPSettings{
+				Port: addr.Port, Version: "2c", Community: secret.New("bench"), Retries: intp(2),
+			}}, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := tg.Poll(context.Background(), sink); err != nil {
+				b.Fatal(err)
+			}
+			all[k] = tg
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MB/1000-targets")
+		runtime.KeepAlive(all)
 	}
 }

@@ -61,7 +61,7 @@ func (t *Target) inventory() *wire.Host {
 		}
 		a := wire.Attr{Key: "if:" + s.Identity, Kind: wire.KindInterface, Name: name, Descr: descr, Props: props, Interval: interval}
 		for i := range counterDefs {
-			_, kind, ok := counterOID(&s.Interface, i)
+			_, kind, ok := counterOID(s.Interface, i)
 			if !ok {
 				kind = sample.Counter32
 			}

@@ -241,7 +241,7 @@ func (c *recordingConn) Read(b []byte) (int, error) {
 func (s *session) close() {
 	if s.g != nil {
 		_ = s.g.Close()
-		s.g = nil
+		s.g, s.rec = nil, nil
 	}
 }
 

@@ -68,9 +68,9 @@ type userOID struct {
 
 // ifState is the poller's memory of one interface across polls.
 type ifState struct {
-	Interface
-	key   string // attribute key, "if:" + Identity
-	reset bool   // the next sample follows a discontinuity
+	*Interface        // the row in dev.Interfaces (shared, not copied)
+	key        string // attribute key, "if:" + Identity
+	reset      bool   // the next sample follows a discontinuity
 	// per poll
 	vals    [numCounters]uint64
 	have    uint16
@@ -269,7 +269,8 @@ func (t *Target) adopt(dev *Device) {
 	t.ifs = t.ifs[:0]
 	t.byIndex = make(map[uint32]*ifState, len(dev.Interfaces))
 	t.byIdentity = make(map[string]*ifState, len(dev.Interfaces))
-	for _, r := range dev.Interfaces {
+	for k := range dev.Interfaces {
+		r := &dev.Interfaces[k]
 		if !r.Selected {
 			continue
 		}
@@ -572,7 +573,7 @@ func (t *Target) readInterfacesGet() error {
 	for _, s := range t.ifs {
 		idx := "." + strconv.FormatUint(uint64(s.Index), 10)
 		for i := range counterDefs {
-			if col, kind, ok := counterOID(&s.Interface, i); ok {
+			if col, kind, ok := counterOID(s.Interface, i); ok {
 				oids = append(oids, col+idx)
 				refs = append(refs, ref{s, colRole{counter: i, hc: kind == sample.Counter64}})
 			}
@@ -635,7 +636,7 @@ func (t *Target) emit(rep *poll.Report, sc *scalars, at time.Time) {
 			if s.have&(1<<i) == 0 || s.stuckHC {
 				continue
 			}
-			_, kind, _ := counterOID(&s.Interface, i)
+			_, kind, _ := counterOID(s.Interface, i)
 			rep.Points = append(rep.Points, sample.Point{
 				Key: sample.Key{Host: host, Attr: key, DS: counterDefs[i].ds}, Kind: kind, Time: at,
 				Uint: s.vals[i], Reset: s.reset,
