@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -415,6 +416,8 @@ func TestSimV3Protocols(t *testing.T) {
 		{Name: "sha224aes192c", AuthProto: "SHA-224", AuthPass: "auth-pass-4", PrivProto: "AES-192-C", PrivPass: "priv-pass-4"},
 		{Name: "sha384aes192", AuthProto: "SHA384", AuthPass: "auth-pass-5", PrivProto: "AES192", PrivPass: "priv-pass-5"},
 		{Name: "authonly", AuthProto: "SHA", AuthPass: "auth-pass-6"},
+		{Name: "shaaes", AuthProto: "SHA", AuthPass: "auth-pass-7", PrivProto: "AES", PrivPass: "priv-pass-7"},
+		{Name: "noauth"},
 	}
 	b := startSim(t, snmpsim.Config{Interfaces: snmpsim.GenerateInterfaces(6, 2), Users: users})
 	v2 := b.target(t, nil)
@@ -445,6 +448,17 @@ func TestSimV3Protocols(t *testing.T) {
 			}
 		})
 	}
+	t.Run("unsupported security level", func(t *testing.T) {
+		tg := b.target(t, func(tc *config.SNMPTarget) {
+			tc.Version, tc.Timeout, tc.Retries = "3", configfile.Duration(time.Second), intp(0)
+			tc.V3 = &config.SNMPv3{User: "authonly", AuthProtocol: "SHA", AuthPassphrase: secret.New("auth-pass-6"),
+				PrivProtocol: "AES", PrivPassphrase: secret.New("some-priv-pass")}
+		})
+		err := tg.Poll(context.Background(), poll.SinkFunc(func(poll.Report) {}))
+		if !errors.Is(err, ErrSecurityLevel) || !strings.Contains(fmt.Sprint(err), `unsupported security level authPriv for user "authonly"`) {
+			t.Fatalf("error %v", err)
+		}
+	})
 	t.Run("wrong priv passphrase", func(t *testing.T) {
 		tg := b.target(t, func(tc *config.SNMPTarget) {
 			tc.Version, tc.Timeout, tc.Retries = "3", configfile.Duration(300*time.Millisecond), intp(0)
