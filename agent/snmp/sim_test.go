@@ -172,7 +172,7 @@ func always(string) bool { return true }
 
 func TestSim1000InterfacesRestartRenumber(t *testing.T) {
 	b := startSim(t, snmpsim.Config{Interfaces: snmpsim.GenerateInterfaces(1000, 7), Seed: 7})
-	tg := b.target(t, nil)
+	tg := b.target(t, func(tc *config.SNMPTarget) { tc.HostResources = true })
 
 	rep := pollOnce(t, tg)
 	if rep.Inventory == nil {
@@ -230,6 +230,12 @@ func TestSim1000InterfacesRestartRenumber(t *testing.T) {
 		t.Error("restart did not trigger a rediscovery")
 	}
 	checkAgainstTruth(t, b, rep, always)
+	pts := pointMap(rep)
+	for _, k := range []string{"storage:Physical memory/used", "storage://size", "cpu:196608/load"} {
+		if _, ok := pts[k]; !ok {
+			t.Errorf("no %s after the restart", k)
+		}
+	}
 	for _, p := range rep.Points {
 		if strings.HasPrefix(p.Key.Attr, "if:") && !p.Reset {
 			t.Fatalf("%s not flagged after restart", p.Key)

@@ -229,6 +229,12 @@ func (t *Target) poll(rep *poll.Report) error {
 		for _, o := range t.oids {
 			t.hostReset["oid:"+o.spec.Name] = true
 		}
+		// Storage and processor indexes may have changed with the restart.
+		if len(t.dev.Storage)+len(t.dev.Processors) > 0 {
+			if sc, err = t.readScalars(); err != nil {
+				return err
+			}
+		}
 	}
 	t.haveUptime, t.lastUptime, t.lastPoll = true, sc.uptime, pollStart
 	if sc.hasBoots {
