@@ -31,6 +31,17 @@ Errors are reported as rrdtool does ("ERROR: ...", exit status 1).`,
 	return c
 }
 
+// rrdtoolText rewords engine errors the way rrdtool words them.
+func rrdtoolText(path string, err error) error {
+	switch {
+	case errors.Is(err, rrd.ErrNoMatchingRRA):
+		return rrd.ErrNoMatchingRRA
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("opening '%s': No such file or directory", path)
+	}
+	return err
+}
+
 // rrdErr formats an error as rrdtool prints it.
 func rrdErr(err error) error {
 	return &ExitError{Code: 1, Err: fmt.Errorf("ERROR: %w", err)}
@@ -225,7 +236,7 @@ func newRRDUpdateCmd() *cobra.Command {
 func runUpdate(path string, template, readings []string, now time.Time) error {
 	info, err := rrd.ReadInfo(path)
 	if err != nil {
-		return rrdErr(err)
+		return rrdErr(rrdtoolText(path, err))
 	}
 	idx := make([]int, 0, len(info.DS))
 	if template == nil {
@@ -249,31 +260,28 @@ func runUpdate(path string, template, readings []string, now time.Time) error {
 	var ups []rrd.Update
 	var parseErr error
 	for _, r := range readings {
-		f := strings.Split(r, ":")
-		if len(f) < 2 {
+		ts, vals, ok := strings.Cut(r, ":")
+		if !ok {
 			parseErr = fmt.Errorf("%s: expected timestamp not found in data source from %s", path, r)
 			break
 		}
-		if len(f)-1 != len(idx) {
-			parseErr = fmt.Errorf("%s: expected %d data source readings (got %d) from %s", path, len(idx), len(f)-1, r)
+		f := strings.Split(vals, ":")
+		if len(f) > len(idx) {
+			parseErr = fmt.Errorf("%s: found extra data on update argument: %s", path, strings.Join(f[len(idx):], ":"))
 			break
 		}
-		t, err := rrd.ParseUpdateTime(f[0], now)
+		if len(f) < len(idx) {
+			parseErr = fmt.Errorf("%s: expected %d data source readings (got %d) from %s", path, len(idx), len(f), ts)
+			break
+		}
+		t, err := rrd.ParseUpdateTime(ts, now)
 		if err != nil {
 			parseErr = fmt.Errorf("%s: %w", path, err)
 			break
 		}
 		u := rrd.Update{Time: t, Values: make([]rrd.Value, len(info.DS))}
-		for j, s := range f[1:] {
-			v, err := rrd.ParseValue(s)
-			if err != nil {
-				parseErr = fmt.Errorf("%s: %w", path, err)
-				break
-			}
-			u.Values[idx[j]] = v
-		}
-		if parseErr != nil {
-			break
+		for j, s := range f {
+			u.Values[idx[j]] = rrd.TextValue(s)
 		}
 		ups = append(ups, u)
 	}
@@ -327,7 +335,7 @@ func runFetch(w io.Writer, path, cf, start, end, res string, align bool, now tim
 	}
 	out, err := rrd.Fetch(path, cf, s, e, time.Duration(r)*time.Second)
 	if err != nil {
-		return rrdErr(err)
+		return rrdErr(rrdtoolText(path, err))
 	}
 	return out.WriteText(w)
 }
@@ -352,7 +360,7 @@ func newRRDInfoCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			in, err := rrd.ReadInfo(args[0])
 			if err != nil {
-				return rrdErr(err)
+				return rrdErr(rrdtoolText(args[0], err))
 			}
 			return in.WriteText(cmd.OutOrStdout())
 		},

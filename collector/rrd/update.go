@@ -167,16 +167,26 @@ func (s *session) preparePDP(vals []Value, interval float64) error {
 					rate = pdp / interval
 				}
 			case Absolute:
+				if err := v.check("DST_ABSOLUTE"); err != nil {
+					return err
+				}
 				pdp = v.float()
 				rate = pdp / interval
 			case Gauge:
+				if err := v.check("DST_GAUGE"); err != nil {
+					return err
+				}
 				f := v.float()
 				pdp = f * interval
 				rate = f
 			case DCounter, DDerive:
 				if p.lastDS[0] != 'U' {
+					where := "DST_" + d.typ
+					if err := v.check(where); err != nil {
+						return err
+					}
 					newV := v.float()
-					oldV, err := parseFloatPrefix(p.lastDS)
+					oldV, err := TextValue(p.lastDS).checkedFloat(where)
 					if err != nil {
 						return err
 					}
@@ -202,12 +212,21 @@ func (s *session) preparePDP(vals []Value, interval float64) error {
 	return nil
 }
 
-func parseFloatPrefix(s string) (float64, error) {
-	f, ok := strtodFull(s)
-	if !ok {
-		return 0, fmt.Errorf("cannot convert '%s' to float", s)
+// check returns rrd_strtodbl's error for a reading that is not a number.
+func (v Value) check(where string) error {
+	_, err := v.checkedFloat(where)
+	return err
+}
+
+func (v Value) checkedFloat(where string) (float64, error) {
+	if v.kind != kindBad {
+		return v.float(), nil
 	}
-	return f, nil
+	f, n := rrdStrtod(v.text)
+	if n == 0 {
+		return 0, fmt.Errorf("Function update_pdp_prep, case %s - Cannot convert '%s' to float", where, v.text)
+	}
+	return 0, fmt.Errorf("Function update_pdp_prep, case %s - Converted '%s' to %f, but cannot convert '%s'", where, v.text, f, v.text[n:])
 }
 
 // simpleUpdate is simple_update: no step boundary was crossed.

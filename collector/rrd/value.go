@@ -16,6 +16,7 @@ const (
 	kindInt
 	kindFloat
 	kindText // an integer too long for 64 bits, kept as its decimal text
+	kindBad  // text that is not a number; refused when an update uses it
 )
 
 // Value is one reading for one data source: unknown, an unsigned integer
@@ -181,6 +182,18 @@ func rrdStrtod(s string) (float64, int) {
 		p10 *= p10
 	}
 	return number, p
+}
+
+// TextValue returns the reading s as rrdtool's update takes it: like
+// ParseValue, but text that is not a number is kept and refused only when
+// an update uses it, with rrdtool's message (a data source whose heartbeat
+// has expired never looks at its reading, as in rrdtool).
+func TextValue(s string) Value {
+	v, err := ParseValue(s)
+	if err != nil {
+		return Value{kind: kindBad, text: s}
+	}
+	return v
 }
 
 func isDigits(s string) bool {
