@@ -291,22 +291,22 @@ func ParseTime(v string, now time.Time) (time.Time, error) {
 
 // DefaultView picks what a graph of an attribute with these data sources
 // draws: interface octet counters (in_octets and out_octets) in bits per
-// second; data sources that are all times (offset, jitter, delay, rtt) in
-// seconds; anything else every data source, unscaled.
+// second; else the data sources that are times (offset, jitter, delay,
+// rtt) in seconds, when there are any (an NTP peer's reach or a host's
+// reachable flag would flatten them); else every data source, unscaled.
 func DefaultView(ds []string) (names []string, scale float64, unit string) {
 	if slices.Contains(ds, "in_octets") && slices.Contains(ds, "out_octets") {
 		return []string{"in_octets", "out_octets"}, 8, "bit/s"
 	}
-	times := len(ds) > 0
+	var times []string
 	for _, n := range ds {
 		switch n {
 		case "offset", "jitter", "delay", "rtt":
-		default:
-			times = false
+			times = append(times, n)
 		}
 	}
-	if times {
-		return ds, 1, "s"
+	if len(times) > 0 {
+		return times, 1, "s"
 	}
 	return ds, 1, ""
 }

@@ -449,6 +449,9 @@ func TestParseTimeAndDefaultView(t *testing.T) {
 	if ds, k, u := DefaultView([]string{"offset", "jitter"}); len(ds) != 2 || k != 1 || u != "s" {
 		t.Errorf("ntp view %v %v %q", ds, k, u)
 	}
+	if ds, _, u := DefaultView([]string{"offset", "delay", "jitter", "reach"}); len(ds) != 3 || u != "s" {
+		t.Errorf("ntp peer view %v %q", ds, u)
+	}
 	if ds, _, u := DefaultView([]string{"value"}); len(ds) != 1 || u != "" {
 		t.Errorf("oid view %v %q", ds, u)
 	}

@@ -469,3 +469,38 @@ func (db *DB) StatusChanges(ctx context.Context, q ChangeQuery) ([]StatusChange,
 	}
 	return out, closeRows(rows)
 }
+
+// SystemEvent is one row of the collector's own event log (an agent
+// dropped data, was enrolled or revoked...).
+type SystemEvent struct {
+	ID      int64
+	At      time.Time
+	Kind    string
+	Agent   string
+	Host    string
+	Message string
+}
+
+// SystemEvents returns the newest system events, newest first; limit 0
+// means 50, capped at 1000.
+func (db *DB) SystemEvents(ctx context.Context, limit int) ([]SystemEvent, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT id, at, kind, agent, host, message FROM events ORDER BY at DESC, id DESC LIMIT ?`, min(limit, 1000))
+	if err != nil {
+		return nil, fmt.Errorf("system events: %w", err)
+	}
+	out := []SystemEvent{}
+	for rows.Next() {
+		var e SystemEvent
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Agent, &e.Host, &e.Message); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("system events: %w", err)
+		}
+		e.At = ms(at)
+		out = append(out, e)
+	}
+	return out, closeRows(rows)
+}

@@ -167,6 +167,11 @@ func TestAttributeNTPAndHistory(t *testing.T) {
 	if err != nil || len(more) != 2 || more[0].Reason != "flap 1" {
 		t.Fatalf("next page = %+v, %v", more, err)
 	}
+	exec(t, db, `INSERT INTO events(at, kind, agent, message) VALUES (5, 'enrolled', 'edge-a', 'agent enrolled'), (9, 'dropped', 'edge-a', 'spool full: 3 batches dropped')`)
+	sys, err := db.SystemEvents(ctx, 0)
+	if err != nil || len(sys) != 2 || sys[0].Kind != "dropped" || sys[1].Message != "agent enrolled" {
+		t.Fatalf("system events = %+v, %v", sys, err)
+	}
 	if none, _ := db.StatusChanges(ctx, ChangeQuery{Host: "r2"}); len(none) != 0 {
 		t.Errorf("r2 has %d changes", len(none))
 	}

@@ -193,6 +193,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 		t.Errorf("system peer row: %q", got)
 	}
 	shot("07-ntp")
+	step("ntp peer graph", chromedp.Click(chromedp.CSS("#ntp-peers tr.sys-peer td:nth-child(2) a")), chromedp.WaitVisible(chromedp.CSS("#ds-select")))
+	waitFor("the peer chart", `window.outpostChart && window.outpostChart.loads >= 1 && outpostChart.last.unit === "s" && outpostChart.last.series.length === 3`)
+	shot("07b-ntp-peer")
+	step("pick one data source", chromedp.SetValue(chromedp.CSS("#ds-select"), "reach"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('ds-select').dispatchEvent(new Event('change'))`))
+	waitFor("reach only", `outpostChart.last.series.length === 1 && outpostChart.last.series[0].name === "reach" && outpostChart.last.unit === ""`)
 	step("events", chromedp.Navigate(e.ts.URL+"/events"), chromedp.WaitVisible(chromedp.CSS("table.changes")))
 	shot("08-events")
 

@@ -173,6 +173,7 @@ func newEnv(t *testing.T) *env {
 		}
 	}
 	exec1(t, db, `INSERT INTO hosts(name, address, created_at, updated_at) VALUES ('sw2', '192.0.2.2', ?, ?)`, ms, ms)
+	exec1(t, db, `INSERT INTO events(at, kind, agent, message) VALUES (?, 'enrolled', 'edge-a', 'agent edge-a enrolled'), (?, 'dropped', 'edge-a', 'spool full: 12 batches (1440 samples) dropped')`, ms-86000000, ms-3000000)
 
 	if err := db.CreateUser(ctx, "admin", adminPass, inventory.RoleAdmin, now); err != nil {
 		t.Fatal(err)

@@ -57,14 +57,29 @@ func (s *Server) graphRequest(a inventory.AttrInfo, q url.Values, defaultWidth i
 			}
 		}
 		req.DS = want
-		if !strings.HasSuffix(want[0], "_octets") {
-			req.Scale, req.Unit = 1, ""
-		}
+		req.Scale, req.Unit = viewOf(want)
 	}
 	if a.Archive == "" {
 		return req, errBadRequest("this attribute has no archive")
 	}
 	return req, nil
+}
+
+// viewOf scales a chosen set of data sources: octets in bits per second,
+// times in seconds, anything else (or a mix) unscaled.
+func viewOf(ds []string) (scale float64, unit string) {
+	octets, times := true, true
+	for _, n := range ds {
+		octets = octets && strings.HasSuffix(n, "_octets")
+		times = times && (n == "offset" || n == "jitter" || n == "delay" || n == "rtt")
+	}
+	switch {
+	case octets:
+		return 8, "bit/s"
+	case times:
+		return 1, "s"
+	}
+	return 1, ""
 }
 
 func displayName(a inventory.AttrInfo) string {

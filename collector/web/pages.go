@@ -235,11 +235,19 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	if len(changes) == limit {
 		next = changes[len(changes)-1].ID
 	}
+	var system []inventory.SystemEvent
+	if q.Get("host") == "" && before == 0 {
+		if system, err = s.o.DB.SystemEvents(r.Context(), 50); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
 	s.render(w, r, http.StatusOK, "events", struct {
 		Host    string
 		Changes []inventory.StatusChange
 		Next    int64
-	}{q.Get("host"), changes, next})
+		System  []inventory.SystemEvent
+	}{q.Get("host"), changes, next, system})
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {

@@ -15,7 +15,7 @@
     { line: "#c2185b", fill: null, max: "rgba(136,14,79,0.5)", p95: "#880e4f" },
     { line: "#ef6c00", fill: null, max: "rgba(166,75,0,0.5)", p95: "#a64b00" }
   ];
-  var st = { preset: "1d", start: null, end: null, style: "steps", showMax: true, showP95: true, live: true, loads: 0, last: null };
+  var st = { ds: "", preset: "1d", start: null, end: null, style: "steps", showMax: true, showP95: true, live: true, loads: 0, last: null };
   var u = null, seq = 0;
   window.outpostChart = st;
 
@@ -58,7 +58,7 @@
   }
   function exportLinks(r) {
     var base = "/api/v1/attributes/" + id + "/";
-    var q = "start=" + r[0] + "&end=" + r[1];
+    var q = "start=" + r[0] + "&end=" + r[1] + (st.ds ? "&ds=" + encodeURIComponent(st.ds) : "");
     $("exp-png").href = base + "graph.png?" + q + "&width=1000&height=320&style=" + st.style;
     $("exp-svg").href = base + "graph.svg?" + q + "&width=1000&height=320&style=" + st.style;
     $("exp-csv").href = base + "export.csv?" + q;
@@ -73,7 +73,8 @@
     $("range-start").value = toLocalInput(r[0]);
     $("range-end").value = toLocalInput(r[1]);
     box.setAttribute("aria-busy", "true");
-    return fetch("/api/v1/attributes/" + id + "/series?start=" + r[0] + "&end=" + r[1] + "&width=" + width, { credentials: "same-origin" })
+    var dsq = st.ds ? "&ds=" + encodeURIComponent(st.ds) : "";
+    return fetch("/api/v1/attributes/" + id + "/series?start=" + r[0] + "&end=" + r[1] + "&width=" + width + dsq, { credentials: "same-origin" })
       .then(function (res) {
         if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
         if (!res.ok) return res.json().then(function (e) { throw new Error(e.error || res.statusText); });
@@ -84,6 +85,7 @@
   }
 
   function draw(d) {
+    unit = d.unit || "";
     var half = st.style === "lines" ? d.step / 2 : 0;
     var xs = d.x.map(function (x) { return x - half; });
     var paths = st.style === "lines" ? uPlot.paths.linear() : uPlot.paths.stepped({ align: -1 });
@@ -160,6 +162,7 @@
       u.series.forEach(function (s, i) { if (s.label && s.label.slice(-suffix.length) === suffix) u.setSeries(i, { show: cb.checked }); });
     };
   }
+  if ($("ds-select")) $("ds-select").onchange = function () { st.ds = this.value; load(); };
   toggle($("show-max"), "showMax", " max");
   toggle($("show-p95"), "showP95", " 95th");
 
