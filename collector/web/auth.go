@@ -172,8 +172,18 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.renderLogin(w, r, http.StatusForbidden, d)
 		return
 	}
+	addr := clientAddr(r)
+	if s.login.blocked(addr, s.o.Clock()) {
+		s.log.Warn("login refused: too many failures", "remote", addr)
+		d.Error = "Too many failed logins from your address; wait a few minutes."
+		s.renderLogin(w, r, http.StatusTooManyRequests, d)
+		return
+	}
 	u, err := s.o.DB.Authenticate(r.Context(), d.User, r.PostFormValue("password"))
 	if err != nil {
+		if errors.Is(err, inventory.ErrBadCredentials) {
+			s.login.failed(addr, s.o.Clock())
+		}
 		if !errors.Is(err, inventory.ErrBadCredentials) {
 			s.log.Error("login", "user", d.User, "err", err)
 		} else {
@@ -189,6 +199,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusInternalServerError, "Could not start a session.")
 		return
 	}
+	s.login.succeeded(addr)
 	s.log.Info("login", "user", u.Name, "remote", r.RemoteAddr)
 	http.SetCookie(w, s.cookie(sessionCookie, sess.Token, int(s.o.SessionTTL.Seconds())))
 	http.SetCookie(w, s.cookie(loginCSRFCookie, "", -1))

@@ -70,6 +70,7 @@ type Server struct {
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 	log   *slog.Logger
+	login loginLimiter
 }
 
 // New builds the server and parses its templates.
