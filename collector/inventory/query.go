@@ -94,16 +94,21 @@ type AttrInfo struct {
 }
 
 // AttrSortColumns is the allow-list of sort keys for AttrQuery.Sort and the
-// SQL each one orders by.
+// SQL each one orders by. "status" orders by severity (ascending: Down
+// first, Up last).
 var AttrSortColumns = map[string]string{
 	"key":    "a.key",
 	"name":   "a.name",
 	"kind":   "a.kind",
 	"descr":  "a.descr",
-	"status": "a.status",
+	"status": severityOrder, // ascending: most severe first
 	"since":  "a.status_since",
 	"id":     "a.id",
 }
+
+// severityOrder sorts statuses by severity as StatusCounts.Worst ranks
+// them: Down, Alert, Unknown, Testing, Admin Down, Up.
+const severityOrder = "CASE a.status WHEN 3 THEN 0 WHEN 2 THEN 1 WHEN 0 THEN 2 WHEN 4 THEN 3 WHEN 5 THEN 4 ELSE 5 END"
 
 // MaxPageRows caps AttrQuery.Rows.
 const MaxPageRows = 500

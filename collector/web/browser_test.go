@@ -118,7 +118,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	step("sort by name descending", chromedp.Click(chromedp.CSS(`th[data-sort="name"]`)))
 	waitFor("sorted desc", `document.querySelector('#attr-grid tbody tr').dataset.key === "host"`)
 	step("sort by status", chromedp.Click(chromedp.CSS(`th[data-sort="status"]`)))
-	waitFor("sorted by status", `document.querySelector('#attr-grid tbody tr .badge').textContent === "Unknown"`)
+	waitFor("sorted by severity", `document.querySelector('#attr-grid tbody tr .badge').textContent === "Down"`)
 
 	// Filter by status through the select.
 	step("filter down", chromedp.SetValue(chromedp.CSS("#attr-status"), "down"),

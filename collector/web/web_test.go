@@ -225,8 +225,9 @@ func TestAttributeGridEndpoint(t *testing.T) {
 			return ""
 		}},
 		{"rows=50&sort=status&order=desc", 33, 1, 33, "", func(p gridPage) string {
-			if p.Items[0].Status.Slug() != "admin-down" {
-				return "highest status value first: " + p.Items[0].Status.Slug()
+			// descending severity: Up first, Down last
+			if p.Items[0].Status.Slug() != "up" || p.Items[len(p.Items)-1].Status.Slug() != "down" {
+				return "not by severity: " + p.Items[0].Status.Slug() + " .. " + p.Items[len(p.Items)-1].Status.Slug()
 			}
 			return ""
 		}},
