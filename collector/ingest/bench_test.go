@@ -16,13 +16,16 @@ import (
 // pipelining); the collector decodes, resolves, journals (fsync, group
 // commit across agents) and acks; the applier queues the samples in the
 // archive cache. Reported: samples/s acknowledged and wire bytes per sample.
+//
+// With window > 1 the agents pipeline like agent/uplink does: up to window
+// batches unacknowledged, acks read by a separate goroutine.
 func BenchmarkIngestQUIC(b *testing.B) {
-	for _, agents := range []int{1, 8} {
-		b.Run(fmt.Sprintf("agents=%d", agents), func(b *testing.B) { benchIngest(b, agents) })
+	for _, c := range []struct{ agents, window int }{{1, 1}, {8, 1}, {1, 64}, {8, 64}} {
+		b.Run(fmt.Sprintf("agents=%d/window=%d", c.agents, c.window), func(b *testing.B) { benchIngest(b, c.agents, c.window) })
 	}
 }
 
-func benchIngest(b *testing.B, agents int) {
+func benchIngest(b *testing.B, agents, window int) {
 	s := openStack(b, b.TempDir(), stackOptions{})
 	const attrs, dsPer = 100, 10
 	conns := make([]*agentConn, agents)
@@ -71,6 +74,28 @@ func benchIngest(b *testing.B, agents int) {
 	appends0, syncs0 := s.j.Stats().Appends, s.j.Stats().Syncs
 	var mu sync.Mutex
 	var wireBytes int
+	var ackMu sync.Mutex
+	ackCond := sync.NewCond(&ackMu)
+	acked := make([]uint64, agents)
+	if window > 1 {
+		for n, a := range conns {
+			acked[n] = 1
+			go func() {
+				for {
+					m, err := a.recv()
+					if err != nil {
+						return
+					}
+					if ack, ok := m.(*wire.Ack); ok {
+						ackMu.Lock()
+						acked[n] = ack.Seq
+						ackCond.Broadcast()
+						ackMu.Unlock()
+					}
+				}
+			}()
+		}
+	}
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -85,10 +110,33 @@ func benchIngest(b *testing.B, agents int) {
 				mu.Lock()
 				wireBytes += len(frame)
 				mu.Unlock()
-				if got, err := a.batch(batch); err != nil || got != seq {
-					b.Errorf("batch %d: %d %v", seq, got, err)
+				if window == 1 {
+					if got, err := a.batch(batch); err != nil || got != seq {
+						b.Errorf("batch %d: %d %v", seq, got, err)
+						return
+					}
+					continue
+				}
+				ackMu.Lock()
+				for seq > acked[n]+uint64(window) {
+					ackCond.Wait()
+				}
+				ackMu.Unlock()
+				if _, err := a.rw.Write(frame); err != nil {
+					b.Error(err)
 					return
 				}
+			}
+			if window > 1 {
+				last := uint64((b.N-1-n)/agents + 2)
+				if n >= b.N {
+					last = 1
+				}
+				ackMu.Lock()
+				for acked[n] < last {
+					ackCond.Wait()
+				}
+				ackMu.Unlock()
 			}
 		}()
 	}

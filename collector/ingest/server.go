@@ -13,8 +13,11 @@
 //     every handshake; Hello must name the same agent.
 //   - A batch is acked only after its journal record is on stable
 //     storage; the ack names the highest seq stored for the agent's epoch.
-//     Batches with seq <= that are duplicates: re-acked, never journaled
-//     again. Dedupe state per agent survives restarts (see Applier.Recover).
+//     Batches with seq <= the highest journaled are duplicates: re-acked
+//     once that is durable, never journaled again. A session pipelines:
+//     its reader writes records as batches arrive and its acker syncs once
+//     for all written meanwhile (journal group commit), then hands them to
+//     the Applier and acks the last. Dedupe state per agent survives restarts (see Applier.Recover).
 //   - Every host a batch names (samples, statuses, inventory) must match
 //     the agent's patterns, or the batch is refused and the connection
 //     closed with ErrCodeForbiddenHost.
@@ -100,11 +103,13 @@ type Server struct {
 
 // stream is an agent's delivery state; mu serializes its batches.
 type stream struct {
-	mu      sync.Mutex
-	epoch   uint64
-	acked   uint64
-	dropped wire.Drops
-	active  *session
+	mu        sync.Mutex
+	epoch     uint64
+	journaled uint64      // highest seq written to the journal (dedupe)
+	lastPos   journal.Pos // journal position after that record
+	acked     uint64      // highest seq known durable (HelloAck)
+	dropped   wire.Drops
+	active    *session
 }
 
 // New builds a server. streams is the durable dedupe state rebuilt by
@@ -143,7 +148,7 @@ func New(cfg Config, ca *pki.Authority, agents Agents, j *journal.Journal, sink 
 	s := &Server{cfg: cfg, ca: ca, agents: agents, journal: j, sink: sink, metrics: m, log: log, enroller: enroller,
 		codec: codec, records: rc, streams: map[string]*stream{}, conns: map[*session]struct{}{}}
 	for name, st := range streams {
-		s.streams[name] = &stream{epoch: st.Epoch, acked: st.AckedSeq,
+		s.streams[name] = &stream{epoch: st.Epoch, acked: st.AckedSeq, journaled: st.AckedSeq,
 			dropped: wire.Drops{Batches: st.DroppedBatches, Samples: st.DroppedSamples, Corrupt: st.Corrupt}}
 	}
 	s.tlsConf = s.agentTLSConfig()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/outpost-nms/outpost/collector/inventory"
@@ -26,7 +27,21 @@ type session struct {
 	epoch uint64
 	dict  *Dictionary
 	buf   []byte
-	out   []byte
+
+	wmu sync.Mutex // serializes frames written by the reader and the acker
+	out []byte
+
+	acks      chan pendingAck // reader → acker, in journal order
+	ackerDone chan struct{}
+}
+
+// pendingAck is a batch written to the journal (or a duplicate) waiting
+// for its record to be durable before it is acked.
+type pendingAck struct {
+	seq   uint64      // the seq to ack
+	end   journal.Pos // wait until the journal is durable up to here
+	start journal.Pos
+	rec   *Record // nil for a duplicate: nothing to apply
 }
 
 // refusal is a session-ending error with the code sent to the agent.
@@ -70,6 +85,8 @@ func (s *Server) run(ctx context.Context, sess *session) {
 }
 
 func (sess *session) send(m wire.Message) error {
+	sess.wmu.Lock()
+	defer sess.wmu.Unlock()
 	out, err := sess.srv.codec.AppendFrame(sess.out[:0], m)
 	if err != nil {
 		return err
@@ -148,6 +165,15 @@ func (sess *session) serve(ctx context.Context) error {
 		s.metrics.ActiveSessions.Inc()
 		defer s.metrics.ActiveSessions.Dec()
 	}
+	sess.acks = make(chan pendingAck, 256)
+	sess.ackerDone = make(chan struct{})
+	go sess.acker(ctx, st)
+	defer func() {
+		// Every record written must reach the Applier, and the acks of
+		// the batches before a refusal go out before its Error.
+		close(sess.acks)
+		<-sess.ackerDone
+	}()
 	for {
 		m, err := sess.readMessage()
 		if err != nil {
@@ -159,12 +185,16 @@ func (sess *session) serve(ctx context.Context) error {
 				return refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
 			}
 		case *wire.Batch:
-			ack, err := sess.batch(ctx, st, m)
+			p, err := sess.batch(st, m)
 			if err != nil {
 				return err
 			}
-			if err := sess.send(&wire.Ack{Seq: ack}); err != nil {
-				return err
+			select {
+			case sess.acks <- p:
+			case <-sess.done:
+				// Still hand the record over: the acker drains after serve returns.
+				sess.acks <- p
+				return io.EOF
 			}
 		default:
 			return refuse(wire.ErrCodeProtocol, "protocol", "unexpected %s message", m.Type())
@@ -183,7 +213,12 @@ func (sess *session) startStream(ctx context.Context, st *stream, h *wire.Hello)
 		go old.close(wire.ErrCodeProtocol, "superseded by a new connection")
 	}
 	st.active = sess
-	acked := st.acked
+	// Records an earlier session of this agent wrote may still be in
+	// flight: make them durable so HelloAck tells the truth.
+	if err := s.journal.Sync(st.lastPos); err != nil {
+		return 0, refuse(wire.ErrCodeInternal, "internal", "the collector could not store batches")
+	}
+	acked := st.journaled
 	if h.Epoch != st.epoch {
 		acked = 0 // a new spool epoch starts at 0
 	}
@@ -198,9 +233,11 @@ func (sess *session) startStream(ctx context.Context, st *stream, h *wire.Hello)
 	if through > acked {
 		rec := &Record{Kind: RecordGap, Agent: sess.agent.Name, Epoch: h.Epoch, Seq: through,
 			Received: s.cfg.Now().UnixMilli(), Dropped: h.Dropped, Gap: through - acked}
-		if err := s.journalRecord(ctx, rec); err != nil {
+		end, err := s.journalRecord(ctx, rec)
+		if err != nil {
 			return 0, err
 		}
+		st.lastPos = end
 		s.log.Warn("agent dropped batches", "agent", sess.agent.Name, "epoch", h.Epoch, "batches", through-acked,
 			"from_seq", acked+1, "to_seq", through)
 		if s.metrics != nil {
@@ -209,72 +246,152 @@ func (sess *session) startStream(ctx context.Context, st *stream, h *wire.Hello)
 		acked = through
 		st.dropped = h.Dropped
 	}
-	st.epoch, st.acked = h.Epoch, acked
+	st.epoch, st.acked, st.journaled = h.Epoch, acked, acked
 	return acked, nil
 }
 
-// journalRecord appends rec durably and hands it to the sink. The caller
-// holds the agent's stream lock, so an agent's records reach the sink in
-// journal order.
-func (s *Server) journalRecord(ctx context.Context, rec *Record) error {
+// journalRecord appends rec durably and hands it to the sink (gap
+// records; batches go through the session's acker). The caller holds the
+// agent's stream lock.
+func (s *Server) journalRecord(ctx context.Context, rec *Record) (journal.Pos, error) {
+	start, end, err := s.writeRecord(rec)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.journal.Sync(end); err != nil {
+		s.log.Error("journal sync failed", "agent", rec.Agent, "err", err)
+		return 0, refuse(wire.ErrCodeInternal, "internal", "the collector could not store the batch")
+	}
+	if s.sink != nil {
+		if err := s.sink.Enqueue(ctx, start, end, rec); err != nil {
+			return 0, err
+		}
+	}
+	return end, nil
+}
+
+// writeRecord writes rec to the journal without waiting for durability.
+func (s *Server) writeRecord(rec *Record) (start, end journal.Pos, err error) {
 	data, err := s.records.marshal(rec)
 	if err != nil {
-		return refuse(wire.ErrCodeInternal, "internal", "%v", err)
+		return 0, 0, refuse(wire.ErrCodeInternal, "internal", "%v", err)
 	}
-	end, err := s.journal.Append(data)
+	end, err = s.journal.Write(data)
 	if err != nil {
-		s.log.Error("journal append failed", "agent", rec.Agent, "err", err)
-		return refuse(wire.ErrCodeInternal, "internal", "the collector could not store the batch")
+		s.log.Error("journal write failed", "agent", rec.Agent, "err", err)
+		return 0, 0, refuse(wire.ErrCodeInternal, "internal", "the collector could not store the batch")
 	}
 	if s.metrics != nil {
 		s.metrics.JournalBytes.Add(float64(journal.RecordLen(len(data))))
 	}
-	if s.sink != nil {
-		if err := s.sink.Enqueue(ctx, end-journal.RecordLen(len(data)), end, rec); err != nil {
-			return err
-		}
-	}
-	return nil
+	return end - journal.RecordLen(len(data)), end, nil
 }
 
-// batch stores one batch (or recognizes a duplicate) and returns the seq to ack.
-func (sess *session) batch(ctx context.Context, st *stream, b *wire.Batch) (uint64, error) {
+// batch writes one batch to the journal (or recognizes a duplicate) and
+// returns what the acker must wait for before acking.
+func (sess *session) batch(st *stream, b *wire.Batch) (pendingAck, error) {
 	s := sess.srv
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.active != sess || st.epoch != sess.epoch {
-		return 0, refuse(wire.ErrCodeProtocol, "protocol", "superseded by a newer connection of agent %s", sess.agent.Name)
+		return pendingAck{}, refuse(wire.ErrCodeProtocol, "protocol", "superseded by a newer connection of agent %s", sess.agent.Name)
 	}
-	if b.Seq <= st.acked {
+	if b.Seq <= st.journaled {
 		if s.metrics != nil {
 			s.metrics.Duplicates.Inc()
 		}
-		return st.acked, nil
+		return pendingAck{seq: st.journaled, end: st.lastPos}, nil
 	}
 	rec, err := Resolve(b, sess.dict, sess.agent.Name, sess.epoch, s.cfg.Now().UnixMilli())
 	if err != nil {
 		if errors.Is(err, ErrUnknownSeries) {
-			return 0, refuse(wire.ErrCodeUnknownSeries, "unknown-series", "%v", err)
+			return pendingAck{}, refuse(wire.ErrCodeUnknownSeries, "unknown-series", "%v", err)
 		}
-		return 0, refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
+		return pendingAck{}, refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
 	}
 	for _, h := range rec.HostNames() {
 		if !sess.agent.MayWrite(h) {
-			return 0, refuse(wire.ErrCodeForbiddenHost, "forbidden-host",
+			return pendingAck{}, refuse(wire.ErrCodeForbiddenHost, "forbidden-host",
 				"batch %d names host %q, which agent %s is not assigned", b.Seq, h, sess.agent.Name)
 		}
 	}
-	if b.Seq > st.acked+1 {
-		rec.Gap = b.Seq - st.acked - 1
+	if b.Seq > st.journaled+1 {
+		rec.Gap = b.Seq - st.journaled - 1
 	}
-	if err := s.journalRecord(ctx, rec); err != nil {
-		return 0, err
+	start, end, err := s.writeRecord(rec)
+	if err != nil {
+		return pendingAck{}, err
 	}
-	st.acked = b.Seq
-	st.dropped = b.Dropped
-	if s.metrics != nil {
-		s.metrics.Batches.Inc()
-		s.metrics.Samples.Add(float64(rec.Samples()))
+	st.journaled, st.lastPos, st.dropped = b.Seq, end, b.Dropped
+	return pendingAck{seq: b.Seq, end: end, start: start, rec: rec}, nil
+}
+
+// acker waits until the records the reader wrote are durable (one sync
+// for all that queued up meanwhile), hands them to the Applier in order,
+// and acks the last. It runs until the reader closes sess.acks, and
+// processes everything queued even if the connection is gone, so no
+// written record is left out of the Applier.
+func (sess *session) acker(ctx context.Context, st *stream) {
+	defer close(sess.ackerDone)
+	s := sess.srv
+	var batch []pendingAck
+	failed := false
+	for p := range sess.acks {
+		batch = append(batch[:0], p)
+	more:
+		for len(batch) < cap(sess.acks) {
+			select {
+			case q, ok := <-sess.acks:
+				if !ok {
+					break more
+				}
+				batch = append(batch, q)
+			default:
+				break more
+			}
+		}
+		if failed {
+			continue
+		}
+		var end journal.Pos
+		for _, q := range batch {
+			end = max(end, q.end)
+		}
+		if err := s.journal.Sync(end); err != nil {
+			// The journal is unusable: nothing more can be acked.
+			failed = true
+			s.log.Error("journal sync failed", "agent", sess.agent.Name, "err", err)
+			s.refused("internal")
+			sess.send(&wire.Error{Code: wire.ErrCodeInternal, Message: "the collector could not store the batch", Fatal: true})
+			go sess.close(wire.ErrCodeInternal, "journal failure")
+			continue
+		}
+		samples := 0
+		for _, q := range batch {
+			if q.rec == nil {
+				continue
+			}
+			samples += q.rec.Samples()
+			if s.sink != nil {
+				if err := s.sink.Enqueue(ctx, q.start, q.end, q.rec); err != nil {
+					// Shutting down: the record is durable and is applied
+					// from the journal at the next start.
+					s.log.Debug("apply queue closed", "agent", sess.agent.Name, "err", err)
+				}
+			}
+			if s.metrics != nil {
+				s.metrics.Batches.Inc()
+			}
+		}
+		last := batch[len(batch)-1].seq
+		st.mu.Lock()
+		if st.epoch == sess.epoch && last > st.acked {
+			st.acked = last
+		}
+		st.mu.Unlock()
+		if s.metrics != nil {
+			s.metrics.Samples.Add(float64(samples))
+		}
+		sess.send(&wire.Ack{Seq: last})
 	}
-	return b.Seq, nil
 }

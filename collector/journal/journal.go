@@ -202,6 +202,21 @@ func RecordLen(n int) Pos { return Pos(headerLen + n) }
 // position just after the record: pass it to Checkpoint once the record's
 // effects are flushed.
 func (j *Journal) Append(data []byte) (Pos, error) {
+	pos, err := j.Write(data)
+	if err != nil {
+		return 0, err
+	}
+	if err := j.Sync(pos); err != nil {
+		return 0, err
+	}
+	return pos, nil
+}
+
+// Write appends one record without waiting for it to be durable and
+// returns the position after it. Call Sync(pos) before acting on the
+// record's durability: a writer that pipelines several records syncs once
+// for all of them.
+func (j *Journal) Write(data []byte) (Pos, error) {
 	if len(data) > MaxRecord {
 		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(data))
 	}
@@ -254,12 +269,12 @@ func (j *Journal) Append(data []byte) (Pos, error) {
 	j.stats.Appends++
 	j.stats.AppendBytes += uint64(len(rec))
 	j.mu.Unlock()
-
-	if err := j.waitSync(pos); err != nil {
-		return 0, err
-	}
 	return pos, nil
 }
+
+// Sync returns once every record ending at or before pos is on stable
+// storage. Concurrent callers share fsyncs (group commit).
+func (j *Journal) Sync(pos Pos) error { return j.waitSync(pos) }
 
 // waitSync returns once everything before pos is synced. The first waiter
 // to find no sync running becomes the syncer for everyone written so far.
