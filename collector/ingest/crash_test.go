@@ -70,24 +70,38 @@ func TestKillDuringIngest(t *testing.T) {
 		}
 		sent := 0
 		killed := false
-		for seq := from; seq <= total; seq++ {
-			if round < len(killAfter) && sent == killAfter[round] {
-				// Kill with a batch in flight: sent, ack not read.
-				a.send(testBatch(seq, crashBase+int64(seq)*10, seq == 1, "r1", 10))
-				child.Process.Signal(syscall.SIGKILL)
-				child.Wait()
-				killed = true
-				break
+		// Pipeline bursts of 8 batches, as the real uplink does with its window.
+		for seq := from; seq <= total && !killed; {
+			last := min(seq+7, total)
+			for s := seq; s <= last; s++ {
+				if err := a.send(testBatch(s, crashBase+int64(s)*10, s == 1, "r1", 10)); err != nil {
+					t.Fatal(err)
+				}
 			}
-			got, err := a.batch(testBatch(seq, crashBase+int64(seq)*10, seq == 1, "r1", 10))
-			if err != nil {
-				t.Fatalf("round %d batch %d: %v", round, seq, err)
+			kill := round < len(killAfter) && sent >= killAfter[round]
+			for acked < last {
+				m, err := a.recv()
+				if err != nil {
+					t.Fatalf("round %d: %v", round, err)
+				}
+				ack, ok := m.(*wire.Ack)
+				if !ok {
+					t.Fatalf("round %d: got %s", round, m.Type())
+				}
+				if ack.Seq < acked {
+					t.Fatalf("ack went backwards: %d after %d", ack.Seq, acked)
+				}
+				acked = max(acked, ack.Seq)
+				if kill {
+					// Some of the burst acked, the rest in flight.
+					child.Process.Signal(syscall.SIGKILL)
+					child.Wait()
+					killed = true
+					break
+				}
 			}
-			if got < acked {
-				t.Fatalf("ack went backwards: %d after %d", got, acked)
-			}
-			acked = got
-			sent++
+			sent += int(last - seq + 1)
+			seq = last + 1
 		}
 		a.close()
 		if killed {
