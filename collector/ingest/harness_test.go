@@ -92,6 +92,7 @@ type stack struct {
 type stackOptions struct {
 	maxFrame   int
 	checkpoint time.Duration // applier checkpoint interval; default 1 h (only at shutdown)
+	recheck    time.Duration // Config.Recheck
 	now        func() time.Time
 }
 
@@ -125,7 +126,7 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	enr := &pki.Enroller{CA: s.ca, Store: s.db, Log: logger}
-	if s.srv, err = New(Config{Name: "test-collector", MaxFrame: opts.maxFrame, Now: opts.now}, s.ca, s.db, s.j, s.app, streams, s.m, enr, logger); err != nil {
+	if s.srv, err = New(Config{Name: "test-collector", MaxFrame: opts.maxFrame, Now: opts.now, Recheck: opts.recheck}, s.ca, s.db, s.j, s.app, streams, s.m, enr, logger); err != nil {
 		t.Fatal(err)
 	}
 	udp, err := net.ListenPacket("udp", "127.0.0.1:0")

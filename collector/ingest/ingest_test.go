@@ -226,24 +226,39 @@ func TestRefusedAgents(t *testing.T) {
 	}
 }
 
-func TestRevokeRefusesNextHandshake(t *testing.T) {
-	s := openStack(t, t.TempDir(), stackOptions{})
+func TestRevokeRefusesNextHandshakeAndEndsSessions(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{recheck: time.Nanosecond})
 	cert := s.addAgent(t, "edge", "*")
 	a, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.hello("edge", epoch1, 0, 0); err != nil {
+	if _, err := a.hello("edge", epoch1, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	a.send(testSeries("r1"))
+	if _, err := a.batch(testBatch(1, 1_800_000_000, false, "r1", 60)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.db.RevokeAgent(context.Background(), "edge", time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// The live session is refused before its next batch is stored.
+	_, err = a.batch(testBatch(2, 1_800_000_060, false, "r1", 60))
+	var we *wire.Error
+	var ae *quic.ApplicationError
+	if !(errors.As(err, &we) && we.Code == wire.ErrCodeUnauthorized) && !(errors.As(err, &ae) && ae.ErrorCode == quic.ApplicationErrorCode(wire.ErrCodeUnauthorized)) {
+		t.Fatalf("batch after revocation: %v", err)
+	}
+	// And a new handshake fails.
 	b, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
 	if err = expectRefused(t, b, err, "edge"); err == nil {
 		t.Fatal("revoked agent accepted")
 	}
 	s.log.waitLog(t, `agent \"edge\" is revoked`)
+	if n := len(s.journaled(t)); n != 1 {
+		t.Fatalf("journal holds %d records, want only the batch before the revocation", n)
+	}
 }
 
 func TestForbiddenHostRefused(t *testing.T) {

@@ -55,6 +55,7 @@ const (
 	DefaultHelloTimeout = 10 * time.Second
 	DefaultMaxSeries    = 1 << 20
 	DefaultIdleTimeout  = 60 * time.Second
+	DefaultRecheck      = 30 * time.Second
 )
 
 // Config tunes the server.
@@ -65,7 +66,11 @@ type Config struct {
 	MaxSeries    int           // series dictionary entries per connection; default DefaultMaxSeries
 	HelloTimeout time.Duration // time from accept to Hello; default DefaultHelloTimeout
 	IdleTimeout  time.Duration // QUIC idle timeout; default DefaultIdleTimeout
-	Now          func() time.Time
+	// Recheck is how often a live session looks the agent up again, so a
+	// revocation also ends connections already established (checked
+	// before a batch is stored); default DefaultRecheck.
+	Recheck time.Duration
+	Now     func() time.Time
 }
 
 // Agents is the part of the inventory the server reads and writes.
@@ -130,6 +135,9 @@ func New(cfg Config, ca *pki.Authority, agents Agents, j *journal.Journal, sink 
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Recheck <= 0 {
+		cfg.Recheck = DefaultRecheck
 	}
 	if cfg.Name == "" {
 		cfg.Name = "collector"
@@ -291,6 +299,7 @@ func (s *Server) handleQUIC(ctx context.Context, conn *quic.Conn) {
 		rw:     st,
 		remote: conn.RemoteAddr().String(),
 		cert:   cs.PeerCertificates[0].Subject.CommonName,
+		serial: pki.SerialHex(cs.PeerCertificates[0].SerialNumber),
 		setReadDeadline: func(t time.Time) {
 			st.SetReadDeadline(t)
 		},
@@ -381,6 +390,7 @@ func (s *Server) handleTCP(ctx context.Context, c *tls.Conn) {
 		rw:              c,
 		remote:          c.RemoteAddr().String(),
 		cert:            cs.PeerCertificates[0].Subject.CommonName,
+		serial:          pki.SerialHex(cs.PeerCertificates[0].SerialNumber),
 		setReadDeadline: func(t time.Time) { c.SetReadDeadline(t) },
 		close: func(code uint16, msg string) {
 			once.Do(func() {

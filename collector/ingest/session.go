@@ -23,10 +23,12 @@ type session struct {
 	close           func(code uint16, msg string)
 	done            <-chan struct{}
 
-	agent inventory.Agent
-	epoch uint64
-	dict  *Dictionary
-	buf   []byte
+	agent   inventory.Agent
+	checked time.Time // when agent was last looked up
+	serial  string    // the certificate's serial
+	epoch   uint64
+	dict    *Dictionary
+	buf     []byte
 
 	wmu sync.Mutex // serializes frames written by the reader and the acker
 	out []byte
@@ -141,7 +143,7 @@ func (sess *session) serve(ctx context.Context) error {
 	if a.Revoked() {
 		return refuse(wire.ErrCodeUnauthorized, "unauthorized", "agent %q is revoked", hello.Agent)
 	}
-	sess.agent = a
+	sess.agent, sess.checked = a, s.cfg.Now()
 	sess.epoch = hello.Epoch
 	sess.dict = NewDictionary(s.cfg.MaxSeries)
 	sess.buf = make([]byte, 64<<10) // reused for frames up to 64 KiB; larger ones allocate
@@ -185,6 +187,9 @@ func (sess *session) serve(ctx context.Context) error {
 				return refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
 			}
 		case *wire.Batch:
+			if err := sess.recheck(ctx); err != nil {
+				return err
+			}
 			p, err := sess.batch(st, m)
 			if err != nil {
 				return err
@@ -200,6 +205,27 @@ func (sess *session) serve(ctx context.Context) error {
 			return refuse(wire.ErrCodeProtocol, "protocol", "unexpected %s message", m.Type())
 		}
 	}
+}
+
+// recheck looks the agent up again every Config.Recheck: a revocation or
+// a re-issued certificate ends a live session before its next batch.
+func (sess *session) recheck(ctx context.Context) error {
+	s := sess.srv
+	now := s.cfg.Now()
+	if now.Sub(sess.checked) < s.cfg.Recheck {
+		return nil
+	}
+	a, err := s.agents.LookupAgent(ctx, sess.agent.Name)
+	switch {
+	case err != nil:
+		return refuse(wire.ErrCodeUnauthorized, "unauthorized", "agent %q: %v", sess.agent.Name, err)
+	case a.Revoked():
+		return refuse(wire.ErrCodeUnauthorized, "unauthorized", "agent %q is revoked", a.Name)
+	case sess.serial != "" && a.CertSerial != sess.serial:
+		return refuse(wire.ErrCodeUnauthorized, "unauthorized", "agent %q has a newer certificate than this connection's", a.Name)
+	}
+	sess.agent, sess.checked = a, now
+	return nil
 }
 
 // startStream takes over the agent's stream for this session and settles
