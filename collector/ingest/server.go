@@ -256,7 +256,8 @@ func (s *Server) QUICConfig() *quic.Config {
 // ends. It uses Transport.Listen, so closing the listener does not close
 // established connections by itself; they are closed when ctx ends.
 func (s *Server) ServeQUIC(ctx context.Context, pconn net.PacketConn) error {
-	tr := &quic.Transport{Conn: pconn}
+	resetKey := quic.StatelessResetKey(s.ca.DeriveKey("quic stateless reset"))
+	tr := &quic.Transport{Conn: pconn, StatelessResetKey: &resetKey}
 	defer tr.Close()
 	ln, err := tr.Listen(s.tlsConf, s.QUICConfig())
 	if err != nil {

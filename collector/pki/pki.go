@@ -213,6 +213,22 @@ func Fingerprint(der []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// DeriveKey returns 32 bytes derived from the CA private key for purpose:
+// stable across restarts without another secret file (the QUIC stateless
+// reset key, so agents notice a restarted collector at once).
+func (a *Authority) DeriveKey(purpose string) [32]byte {
+	h := sha256.New()
+	h.Write([]byte("outpost derived key\x00" + purpose + "\x00"))
+	b, err := a.key.Bytes()
+	if err != nil {
+		b = a.key.D.Bytes() // not reached for a P-256 key
+	}
+	h.Write(b)
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
 // CAPEM returns the CA certificate as PEM.
 func (a *Authority) CAPEM() []byte { return CertPEM(a.Cert.Raw) }
 

@@ -203,3 +203,18 @@ func TestEnrollExchange(t *testing.T) {
 		t.Fatalf("second use: %v", err)
 	}
 }
+
+func TestDeriveKeyStable(t *testing.T) {
+	p, a := initCA(t)
+	b, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.DeriveKey("x") != b.DeriveKey("x") || a.DeriveKey("x") == a.DeriveKey("y") {
+		t.Fatal("derived keys must be stable per purpose and differ between purposes")
+	}
+	_, c := initCA(t)
+	if a.DeriveKey("x") == c.DeriveKey("x") {
+		t.Fatal("another CA derives the same key")
+	}
+}
