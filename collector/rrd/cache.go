@@ -49,6 +49,7 @@ type Cache struct {
 type cacheEntry struct {
 	mu       sync.Mutex // guards pending and the fields below
 	pending  []Update
+	arena    []Value // backing store of the pending updates' values
 	known    bool
 	lastSec  int64
 	lastUsec int64
@@ -133,7 +134,14 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 			}
 		}
 	}
-	e.pending = append(e.pending, Update{Time: t, Values: append([]Value(nil), values...)})
+	// Values are copied into a per-file arena: one allocation per many
+	// updates. Earlier updates keep pointing into older arrays on growth.
+	if cap(e.arena)-len(e.arena) < len(values) {
+		e.arena = make([]Value, 0, max(64*len(values), 2*cap(e.arena)))
+	}
+	e.arena = append(e.arena, values...)
+	n := len(e.arena)
+	e.pending = append(e.pending, Update{Time: t, Values: e.arena[n-len(values) : n : n]})
 	e.lastSec, e.lastUsec = sec, usec
 	return nil
 }
@@ -236,13 +244,15 @@ type flushJob struct {
 	e       *cacheEntry
 	updates []Update
 	f       *os.File
+	j       *os.File // the journal, open between phases
 	exts    []extent
 	err     error
 }
 
 // flushGroup flushes files in three phases: (1) per file, in parallel:
 // apply the queued updates in memory and write the journal; sync the file
-// systems; (2) write every archive in place; sync; (3) remove the journals.
+// systems; (2) write every archive in place; sync; (3) mark the journals
+// applied.
 // Every entry's flushMu is held throughout, so a FlushAll that starts after
 // an Update returns only when that update is durable.
 func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
@@ -256,6 +266,9 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 			if j.f != nil {
 				j.f.Close()
 			}
+			if j.j != nil {
+				j.j.Close()
+			}
 			j.e.flushMu.Unlock()
 		}
 	}()
@@ -263,6 +276,7 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 		j.e.mu.Lock()
 		j.updates = j.e.pending
 		j.e.pending = nil
+		j.e.arena = nil
 		j.e.mu.Unlock()
 		if len(j.updates) == 0 {
 			return
@@ -285,7 +299,7 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 			return
 		}
 		j.exts = s.extents()
-		j.err = writeJournal(j.path, j.exts, false)
+		j.j, j.err = writeJournal(j.path, j.exts, false)
 	})
 	if err := syncFileSystems(jobs); err != nil {
 		return c.requeue(jobs, err)
@@ -304,8 +318,8 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 			errs = append(errs, fmt.Errorf("flush %s: %w", j.path, j.err))
 			continue
 		}
-		if j.exts != nil {
-			if err := os.Remove(journalPath(j.path)); err != nil && !os.IsNotExist(err) {
+		if j.j != nil {
+			if err := markApplied(j.j); err != nil {
 				errs = append(errs, err)
 			}
 		}

@@ -260,5 +260,10 @@ func Create(path string, spec Spec) error {
 		}
 		return fmt.Errorf("create %s: %w", path, err)
 	}
-	return nil
+	// The journal is created now, empty and applied, so that updates only
+	// ever rewrite it in place (see journal.go).
+	if err := os.WriteFile(journalPath(path), []byte(stateApplied), 0o644); err != nil {
+		return fmt.Errorf("create %s: %w", path, err)
+	}
+	return syncDir(filepath.Dir(path))
 }

@@ -335,7 +335,9 @@ func openHeader(path string, write bool) (*os.File, *header, error) {
 		if err := recoverLocked(path, f); err != nil {
 			return fail(err)
 		}
-	} else if _, err := os.Lstat(journalPath(path)); err == nil {
+	} else if pending, err := journalPending(path); err != nil {
+		return fail(err)
+	} else if pending {
 		// A crashed writer left a journal: replay it under an exclusive
 		// lock taken through another open, then read under ours.
 		if err := flock(f, unix.LOCK_UN); err != nil {

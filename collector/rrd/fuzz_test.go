@@ -59,10 +59,10 @@ func FuzzReadFile(f *testing.F) {
 // decode is discarded and the archive left as it was.
 func FuzzJournal(f *testing.F) {
 	f.Add(encodeJournal([]extent{{off: 0, data: []byte("RRD")}, {off: 100, data: make([]byte, 16)}}))
-	f.Add([]byte(journalMagic))
+	f.Add([]byte(statePending + journalMagic))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		exts, ok := decodeJournal(data, 1424)
+		exts, _, ok := decodeJournal(data, 1424)
 		if !ok {
 			return
 		}

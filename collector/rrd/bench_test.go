@@ -1,0 +1,116 @@
+package rrd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The update benchmark of the brief: FILES archives x 6 COUNTER DS (step 60,
+// AVERAGE+MAX to two years: the RRAs of the rrdtool baseline script), ROWS
+// updates per file, Outpost through the write-back cache (Update for every
+// row of every file, then FlushAll, which syncs) against rrdtool's librrd
+// on the same stream (/work/shared/bench/rrdtool_update_baseline.py, run in
+// the same benchmark). FILES and ROWS come from OUTPOST_RRD_BENCH_FILES
+// (default 1000) and OUTPOST_RRD_BENCH_ROWS (default 100).
+
+const benchStart = 1700000000
+
+func benchEnv(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func benchSpec() Spec {
+	s := Spec{Step: 60, Start: time.Unix(benchStart, 0)}
+	for j := 0; j < 6; j++ {
+		s.DS = append(s.DS, DS{Name: fmt.Sprintf("d%d", j), Type: Counter, Heartbeat: 120, Min: 0, Max: nan()})
+	}
+	s.RRAs = []RRA{{Average, 0.5, 1, 2880}, {Average, 0.5, 5, 2016}, {Max, 0.5, 5, 2016},
+		{Average, 0.5, 60, 1488}, {Max, 0.5, 60, 1488}, {Average, 0.5, 1440, 732}, {Max, 0.5, 1440, 732}}
+	return s
+}
+
+func BenchmarkUpdateThroughput(b *testing.B) {
+	files := benchEnv("OUTPOST_RRD_BENCH_FILES", 1000)
+	rows := benchEnv("OUTPOST_RRD_BENCH_ROWS", 100)
+	dsUpdates := float64(files * rows * 6)
+	var total time.Duration
+	for n := 0; n < b.N; n++ {
+		b.StopTimer()
+		dir := b.TempDir()
+		paths := make([]string, files)
+		for i := range paths {
+			paths[i] = filepath.Join(dir, fmt.Sprintf("f%d.rrd", i))
+			if err := Create(paths[i], benchSpec()); err != nil {
+				b.Fatal(err)
+			}
+		}
+		// Start from a clean page cache state: the freshly created files'
+		// dirty pages are written back before the clock starts (rrdtool's
+		// update never syncs, so it never pays for them either).
+		if d, err := os.Open(dir); err == nil {
+			unix.Syncfs(int(d.Fd()))
+			d.Close()
+		}
+		c := NewCache(CacheOptions{Workers: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		vals := make([]Value, 6)
+		b.StartTimer()
+		t0 := time.Now()
+		// The stream of the baseline: file i, row k, DS j has counter
+		// 1000*k*(j+1)+i at start+60*(k+1); fed row by row across files,
+		// as a poller delivers it.
+		for k := 0; k < rows; k++ {
+			tm := time.Unix(benchStart+60*int64(k+1), 0)
+			for i, p := range paths {
+				for j := range vals {
+					vals[j] = Uint(uint64(1000*k*(j+1) + i))
+				}
+				if err := c.Update(p, tm, vals); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := c.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		total += time.Since(t0)
+		b.StopTimer()
+		os.RemoveAll(dir)
+		b.StartTimer()
+	}
+	ours := dsUpdates * float64(b.N) / total.Seconds()
+	b.ReportMetric(ours, "outpost-DS-updates/s")
+	b.ReportMetric(0, "ns/op")
+	// rrdtool on the same stream.
+	script := "/work/shared/bench/rrdtool_update_baseline.py"
+	if _, err := os.Stat(script); err != nil {
+		b.Logf("SKIPPING the rrdtool side: %v", err)
+		return
+	}
+	dir := b.TempDir()
+	out, err := exec.Command("/usr/bin/python3", script, dir, strconv.Itoa(files), strconv.Itoa(rows)).CombinedOutput()
+	if err != nil {
+		b.Fatalf("baseline: %v: %s", err, out)
+	}
+	m := regexp.MustCompile(`= ([0-9,]+) DS-updates/s`).FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("baseline output: %s", out)
+	}
+	theirs, _ := strconv.ParseFloat(string(regexp.MustCompile(`,`).ReplaceAll(m[1], nil)), 64)
+	b.ReportMetric(theirs, "rrdtool-DS-updates/s")
+	b.ReportMetric(ours/theirs, "x-rrdtool")
+	b.Logf("%d files x %d rows x 6 DS: Outpost %.0f DS-updates/s, %s", files, rows, ours, out)
+}
