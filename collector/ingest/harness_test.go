@@ -93,6 +93,7 @@ type stackOptions struct {
 	maxFrame   int
 	checkpoint time.Duration // applier checkpoint interval; default 1 h (only at shutdown)
 	recheck    time.Duration // Config.Recheck
+	quicAddr   string        // UDP address to bind; default 127.0.0.1:0
 	now        func() time.Time
 }
 
@@ -129,7 +130,7 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 	if s.srv, err = New(Config{Name: "test-collector", MaxFrame: opts.maxFrame, Now: opts.now, Recheck: opts.recheck}, s.ca, s.db, s.j, s.app, streams, s.m, enr, logger); err != nil {
 		t.Fatal(err)
 	}
-	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	udp, err := net.ListenPacket("udp", cmp.Or(opts.quicAddr, "127.0.0.1:0"))
 	if err != nil {
 		t.Fatal(err)
 	}
