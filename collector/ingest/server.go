@@ -296,14 +296,13 @@ func (s *Server) handleQUIC(ctx context.Context, conn *quic.Conn) {
 	}
 	cs := conn.ConnectionState().TLS
 	sess := &session{
-		srv:    s,
-		rw:     st,
-		remote: conn.RemoteAddr().String(),
-		cert:   cs.PeerCertificates[0].Subject.CommonName,
-		serial: pki.SerialHex(cs.PeerCertificates[0].SerialNumber),
-		setReadDeadline: func(t time.Time) {
-			st.SetReadDeadline(t)
-		},
+		srv:              s,
+		rw:               st,
+		remote:           conn.RemoteAddr().String(),
+		cert:             cs.PeerCertificates[0].Subject.CommonName,
+		serial:           pki.SerialHex(cs.PeerCertificates[0].SerialNumber),
+		setReadDeadline:  func(t time.Time) { st.SetReadDeadline(t) },
+		setWriteDeadline: func(t time.Time) { st.SetWriteDeadline(t) },
 		close: func(code uint16, msg string) {
 			st.Close()
 			conn.CloseWithError(quic.ApplicationErrorCode(code), msg)
@@ -387,12 +386,13 @@ func (s *Server) handleTCP(ctx context.Context, c *tls.Conn) {
 	done := make(chan struct{})
 	var once sync.Once
 	sess := &session{
-		srv:             s,
-		rw:              c,
-		remote:          c.RemoteAddr().String(),
-		cert:            cs.PeerCertificates[0].Subject.CommonName,
-		serial:          pki.SerialHex(cs.PeerCertificates[0].SerialNumber),
-		setReadDeadline: func(t time.Time) { c.SetReadDeadline(t) },
+		srv:              s,
+		rw:               c,
+		remote:           c.RemoteAddr().String(),
+		cert:             cs.PeerCertificates[0].Subject.CommonName,
+		serial:           pki.SerialHex(cs.PeerCertificates[0].SerialNumber),
+		setReadDeadline:  func(t time.Time) { c.SetReadDeadline(t) },
+		setWriteDeadline: func(t time.Time) { c.SetWriteDeadline(t) },
 		close: func(code uint16, msg string) {
 			once.Do(func() {
 				close(done)

@@ -15,13 +15,14 @@ import (
 
 // session is one agent connection: one bidirectional stream.
 type session struct {
-	srv             *Server
-	rw              io.ReadWriter
-	remote          string
-	cert            string // the certificate's CN
-	setReadDeadline func(time.Time)
-	close           func(code uint16, msg string)
-	done            <-chan struct{}
+	srv              *Server
+	rw               io.ReadWriter
+	remote           string
+	cert             string // the certificate's CN
+	setReadDeadline  func(time.Time)
+	setWriteDeadline func(time.Time)
+	close            func(code uint16, msg string)
+	done             <-chan struct{}
 
 	agent   inventory.Agent
 	checked time.Time // when agent was last looked up
@@ -94,9 +95,14 @@ func (sess *session) send(m wire.Message) error {
 		return err
 	}
 	sess.out = out
+	// An agent that stops reading must not hold the session forever.
+	sess.setWriteDeadline(time.Now().Add(writeTimeout))
 	_, err = sess.rw.Write(out)
 	return err
 }
+
+// writeTimeout bounds every frame the collector writes to an agent.
+const writeTimeout = 30 * time.Second
 
 // readMessage reads and decodes one frame for the session.
 func (sess *session) readMessage() (wire.Message, error) {
