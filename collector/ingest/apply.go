@@ -208,18 +208,6 @@ func (a *Applier) applyQueued(ctx context.Context, q queued) {
 	a.m.JournalLag.Set(float64(a.j.End() - a.j.Checkpointed()))
 }
 
-// Drain applies everything queued now (for tests and shutdown).
-func (a *Applier) Drain(ctx context.Context) {
-	for {
-		select {
-		case q := <-a.queue:
-			a.applyQueued(ctx, q)
-		default:
-			return
-		}
-	}
-}
-
 // Checkpoint makes everything applied so far durable in the archives,
 // stores the delivery state, and checkpoints the journal.
 func (a *Applier) Checkpoint(ctx context.Context) error {
@@ -338,9 +326,29 @@ func (a *Applier) ensureArchive(st *archiveState, first time.Time) bool {
 	if st.have {
 		return true
 	}
-	if _, err := os.Stat(st.path); err == nil {
+	if info, err := rrd.ReadInfo(st.path); err == nil {
+		// The file decides the data sources and their order: the agent's
+		// description may have changed since it was created.
+		kinds := map[string]wire.DSDef{}
+		for _, d := range st.ds {
+			kinds[d.Name] = d
+		}
+		st.ds = st.ds[:0:0]
+		st.idx = map[string]int{}
+		for i, d := range info.DS {
+			def, ok := kinds[d.Name]
+			if !ok {
+				def = wire.DSDef{Name: d.Name, Min: d.Min, Max: d.Max}
+			}
+			st.ds = append(st.ds, def)
+			st.idx[d.Name] = i
+		}
 		st.have = true
 		return true
+	} else if !errors.Is(err, os.ErrNotExist) {
+		a.m.ApplyErrors.Inc()
+		a.log.Error("read archive", "path", st.path, "err", err)
+		return false
 	}
 	if len(st.ds) == 0 {
 		return false

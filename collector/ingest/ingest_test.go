@@ -22,6 +22,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/rrd"
+	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/status"
 	"github.com/outpost-nms/outpost/shared/wire"
 )
@@ -572,5 +573,73 @@ func TestSlowAgentDoesNotBlockOthers(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the fast agent was held up")
 		}
+	}
+}
+
+// TestArchiveKeepsItsDataSources: when an agent redescribes an attribute
+// (data sources reordered, one added) after its archive exists, samples
+// still land in the file's data sources by name.
+func TestArchiveKeepsItsDataSources(t *testing.T) {
+	dir := t.TempDir()
+	s := openStack(t, dir, stackOptions{})
+	cert := s.addAgent(t, "edge", "*")
+	a, err := dialTCP(t, s.tcpAddr, s.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.hello("edge", epoch1, 1, 4); err != nil {
+		t.Fatal(err)
+	}
+	a.send(testSeries("r1"))
+	base := int64(1_800_000_000)
+	for seq := uint64(1); seq <= 2; seq++ {
+		if _, err := a.batch(testBatch(seq, base+int64(seq)*60, seq == 1, "r1", 60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.close()
+	s.shutdown(t)
+
+	s2 := openStack(t, dir, stackOptions{})
+	a, err = dialTCP(t, s2.tcpAddr, s2.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ack, err := a.hello("edge", epoch1, 3, 4); err != nil || ack.AckedSeq != 2 {
+		t.Fatalf("hello-ack %+v %v", ack, err)
+	}
+	a.send(&wire.Series{First: 10, Defs: []wire.SeriesDef{
+		{Host: "r1", Attr: "if:eth0", DS: "in_errors", Kind: sample.Counter64},
+		{Host: "r1", Attr: "if:eth0", DS: "out_octets", Kind: sample.Counter64},
+		{Host: "r1", Attr: "if:eth0", DS: "in_octets", Kind: sample.Counter64},
+	}})
+	h := testHost("r1", 60)
+	h.Attrs[0].DS = []wire.DSDef{{Name: "in_errors", Kind: sample.Counter64, Min: math.NaN(), Max: math.NaN()}, h.Attrs[0].DS[1], h.Attrs[0].DS[0]}
+	for seq := uint64(3); seq <= 4; seq++ {
+		ts := base + int64(seq)*60
+		b := &wire.Batch{Seq: seq, Groups: []wire.Group{{Time: ts * 1000, Ints: []uint64{10, 7, 11, uint64(ts) * 10, 12, uint64(ts) * 1000}}}}
+		if seq == 3 {
+			b.Hosts = []wire.Host{h}
+		}
+		if _, err := a.batch(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.close()
+	s2.shutdown(t)
+	res, err := rrd.Fetch(dir+"/rrd/r1/if%3Aeth0.rrd", rrd.Average, time.Unix(base+120, 0), time.Unix(base+240, 0), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.DS) != 2 || res.DS[0] != "in_octets" {
+		t.Fatalf("archive data sources %v", res.DS)
+	}
+	for i, row := range res.Rows {
+		if math.Abs(row[0]-1000) > 1e-9 || math.Abs(row[1]-10) > 1e-9 {
+			t.Errorf("row %d: %v, want [1000 10]", i, row)
+		}
+	}
+	if got := counterValue(s2.m.ApplyErrors); got != 0 {
+		t.Fatalf("apply errors %v", got)
 	}
 }
