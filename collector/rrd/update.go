@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -446,7 +447,10 @@ func (s *session) row(off int64, nds int) []float64 {
 		return s.vals[i : i+nds]
 	}
 	i := len(s.vals)
-	s.vals = append(s.vals, make([]float64, nds)...)
+	if cap(s.vals)-i < nds {
+		s.vals = slices.Grow(s.vals, max(64*nds, i))
+	}
+	s.vals = s.vals[:i+nds]
 	s.dirty[off] = i
 	return s.vals[i : i+nds]
 }
