@@ -1,12 +1,29 @@
 // Package batch turns poll reports into wire batches and appends them to
 // the spool. It implements poll.Sink.
 //
-// Report only converts and buffers: it never waits for the uplink, and a
-// disk that is full or failing costs the batch (counted and logged), never
-// a blocked poller. A batch is cut every Interval, or as soon as the
-// pending samples reach MaxSamples or the pending size estimate reaches
-// MaxBytes, always between two reports, so all points of one report (one
-// poll of one target) land in the same batch.
+// # Durability guarantee
+//
+// When Report returns, the report's samples, statuses and inventory have
+// been written (write(2)) to the spool's active segment, or the write
+// failed and was counted (Lost, metrics) and logged. Nothing reported is
+// held only in the agent's memory, so everything a poll reported survives
+// a kill -9 of the agent (the data is in the kernel's page cache, and the
+// next start reads it back); it survives a power loss or a kernel crash
+// once the spool has fsynced it (spool.Options.FsyncInterval, default 1s).
+// What kill -9 can still lose is a poll in flight that has not reported
+// yet (the device answered, Report was not reached): at most one poll per
+// target.
+//
+// Reports are written with group commit: a report that arrives while
+// another batch is being written waits for that write and is then written
+// together with every other report that arrived meanwhile, in one batch.
+// So batches stay large when many polls finish at once, and a lone poll is
+// written at once. Report never waits for the uplink, and a disk that is
+// full or failing costs the batch (counted and logged), never a blocked
+// poller. A batch is also cut before the pending samples would exceed
+// MaxSamples or the pending size estimate MaxBytes, always between two
+// reports, so all points of one report (one poll of one target) land in
+// the same batch (a single report larger than the limits is one batch).
 //
 // Points become wire.Groups, one per poll time (Unix milliseconds): integer
 // kinds as (id, value) pairs in Ints, Gauge and Derive as FloatIDs/Floats,
@@ -30,7 +47,8 @@ import (
 
 // Options configure a Batcher. Zero fields take the defaults.
 type Options struct {
-	// Interval is how long samples wait before they are cut into a batch.
+	// Interval is the period of Run's safety flush. Reports no longer wait
+	// for it: each is written before Report returns (see the package doc).
 	// Default 1s.
 	Interval time.Duration
 	// MaxSamples cuts a batch early once this many samples are pending.
@@ -66,8 +84,10 @@ type Batcher struct {
 	samples int
 	size    int // estimated encoded bytes
 	lost    uint64
+	gen     uint64 // generation of the pending set; a cut takes it and starts the next
 
 	cutMu sync.Mutex // serialises cuts so seq order follows report order
+	cut   uint64     // highest generation written (or lost); under cutMu
 }
 
 // New returns a batcher writing into sp.
@@ -88,14 +108,22 @@ func New(sp Spool, opt Options) (*Batcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
-	return &Batcher{opt: opt, sp: sp, codec: codec, log: opt.Logger, groups: map[int64]*wire.Group{}}, nil
+	return &Batcher{opt: opt, sp: sp, codec: codec, log: opt.Logger, groups: map[int64]*wire.Group{}, gen: 1}, nil
 }
 
-// Report buffers one poll's results, and cuts a batch when a size limit is
-// reached. It does not wait for the network; it may write to the local disk.
+// Report writes one poll's results to the spool before it returns (group
+// commit: see the package doc). It does not wait for the network.
 func (b *Batcher) Report(r poll.Report) {
+	addSamples, addSize := reportSize(&r)
 	reg := b.sp.Registry()
 	b.mu.Lock()
+	// Cut what is pending first when this report would take it over a
+	// limit, so a batch never exceeds the limits because of grouping.
+	for b.pendingLocked() && (b.samples+addSamples > b.opt.MaxSamples || b.size+addSize > b.opt.MaxBytes) {
+		b.mu.Unlock()
+		b.Flush()
+		b.mu.Lock()
+	}
 	for i := range r.Points {
 		p := &r.Points[i]
 		id, err := reg.ID(p.Key, p.Kind)
@@ -133,11 +161,33 @@ func (b *Batcher) Report(r poll.Report) {
 		b.hosts = append(b.hosts, *r.Inventory)
 		b.size += hostSize(r.Inventory)
 	}
-	full := b.samples >= b.opt.MaxSamples || b.size >= b.opt.MaxBytes
+	mine := b.gen
 	b.mu.Unlock()
-	if full {
-		b.Flush()
+
+	b.cutMu.Lock()
+	defer b.cutMu.Unlock()
+	if b.cut >= mine {
+		return // a cut that started after this report was added wrote it
 	}
+	b.flushLocked()
+}
+
+// pendingLocked reports whether anything waits to be cut. b.mu is held.
+func (b *Batcher) pendingLocked() bool {
+	return len(b.groups) > 0 || len(b.stats) > 0 || len(b.hosts) > 0
+}
+
+// reportSize estimates what r adds to a batch, as Report counts it.
+func reportSize(r *poll.Report) (samples, size int) {
+	samples = len(r.Points)
+	size = 24 * len(r.Points)
+	for _, s := range r.Statuses {
+		size += 16 + len(s.Host) + len(s.Attr) + len(s.Reason)
+	}
+	if r.Inventory != nil {
+		size += hostSize(r.Inventory)
+	}
+	return samples, size
 }
 
 func hostSize(h *wire.Host) int {
@@ -160,8 +210,16 @@ func hostSize(h *wire.Host) int {
 func (b *Batcher) Flush() {
 	b.cutMu.Lock()
 	defer b.cutMu.Unlock()
+	b.flushLocked()
+}
+
+// flushLocked is Flush with cutMu held.
+func (b *Batcher) flushLocked() {
 	b.mu.Lock()
-	if len(b.groups) == 0 && len(b.stats) == 0 && len(b.hosts) == 0 {
+	gen := b.gen
+	b.gen++
+	defer func() { b.cut = gen }()
+	if !b.pendingLocked() {
 		b.mu.Unlock()
 		return
 	}
@@ -205,7 +263,9 @@ func (b *Batcher) Lost() uint64 {
 	return b.lost
 }
 
-// Run cuts a batch every Interval until ctx is done, then cuts the last one.
+// Run cuts whatever is pending every Interval until ctx is done, then
+// once more. Since Report writes before it returns, these cuts normally
+// find nothing; Run stays as a safety net and as the shutdown point.
 func (b *Batcher) Run(ctx context.Context) {
 	t := time.NewTicker(b.opt.Interval)
 	defer t.Stop()

@@ -1,9 +1,11 @@
 package batch
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,8 +79,11 @@ func TestGroupingKindsResets(t *testing.T) {
 	b.Flush()
 	b.Flush() // nothing pending: no empty batch
 	bs := readBatches(t, sp)
-	if len(bs) != 1 {
-		t.Fatalf("%d batches", len(bs))
+	if len(bs) != 2 { // each report is written before Report returns
+		t.Fatalf("%d batches, want 2", len(bs))
+	}
+	if g := bs[1].Groups; len(g) != 1 || g[0].Time != t2.UnixMilli() || len(g[0].Ints) != 2 || g[0].Ints[1] != 1<<40+100 {
+		t.Fatalf("second batch %+v", bs[1].Groups)
 	}
 	got := bs[0]
 	if len(got.Groups) != 2 || got.Groups[0].Time != t1.UnixMilli() || got.Groups[1].Time != t2.UnixMilli() {
@@ -100,7 +105,7 @@ func TestGroupingKindsResets(t *testing.T) {
 	if len(g1.Resets) != 1 || uint64(g1.Resets[0]) != id("if:ge0", "out_octets", sample.Counter64) {
 		t.Errorf("group 1 resets %v", g1.Resets)
 	}
-	wantInts2 := []uint64{id("if:ge1", "in_errors", sample.Counter32), math.MaxUint32, id("oid:pkts", "value", sample.Absolute), 12, id("if:ge0", "in_octets", sample.Counter64), 1<<40 + 100}
+	wantInts2 := []uint64{id("if:ge1", "in_errors", sample.Counter32), math.MaxUint32, id("oid:pkts", "value", sample.Absolute), 12}
 	if !equal(g2.Ints, wantInts2) || len(g2.Floats) != 1 || g2.Floats[0] != -4 || len(g2.Resets) != 0 {
 		t.Errorf("group 2 %+v", g2)
 	}
@@ -124,7 +129,9 @@ func equal(a, b []uint64) bool {
 	return true
 }
 
-func TestSizeLimitCutsBetweenReports(t *testing.T) {
+func TestEachReportIsInTheSpoolWhenReportReturns(t *testing.T) {
+	// The durability guarantee: nothing reported waits in memory, so a
+	// kill -9 right after Report returns loses nothing.
 	sp := openSpool(t)
 	b, _ := New(sp, Options{Logger: quiet(), MaxSamples: 25, Interval: time.Hour})
 	now := time.UnixMilli(1_800_000_000_000)
@@ -134,20 +141,93 @@ func TestSizeLimitCutsBetweenReports(t *testing.T) {
 			pts = append(pts, sample.Point{Key: sample.Key{Host: "h", Attr: "if:x", DS: "d" + string(rune('a'+i))}, Kind: sample.Counter64, Time: now.Add(time.Duration(r) * time.Minute), Uint: uint64(r)})
 		}
 		b.Report(poll.Report{Host: "h", Points: pts})
-	}
-	bs := readBatches(t, sp)
-	if len(bs) != 3 { // cut after 30, 60, 90 samples; 10 still pending
-		t.Fatalf("%d batches before flush, want 3", len(bs))
-	}
-	for _, x := range bs {
-		if x.Samples() != 30 {
-			t.Fatalf("batch %d has %d samples: a report was split", x.Seq, x.Samples())
+		bs := readBatches(t, sp)
+		if len(bs) != r+1 || bs[r].Samples() != 10 || bs[r].Groups[0].Time != now.Add(time.Duration(r)*time.Minute).UnixMilli() {
+			t.Fatalf("after report %d: %d batches in the spool", r, len(bs))
 		}
 	}
 	b.Flush()
-	if bs = readBatches(t, sp); len(bs) != 4 || bs[3].Samples() != 10 {
-		t.Fatalf("after flush: %d batches", len(bs))
+	if bs := readBatches(t, sp); len(bs) != 10 {
+		t.Fatalf("after flush: %d batches, want 10 (nothing was pending)", len(bs))
 	}
+}
+
+// recordingSpool is a real spool that also remembers, per append, which
+// group times were written, so a test can check what was on disk when
+// Report returned.
+type recordingSpool struct {
+	*spool.Spool
+	codec *wire.Codec
+	mu    sync.Mutex
+	times map[int64]int // group time -> batches holding it
+	sizes []int         // samples per batch
+}
+
+func (r *recordingSpool) Append(samples int, build func(seq uint64) ([]byte, error)) (uint64, error) {
+	return r.Spool.Append(samples, func(seq uint64) ([]byte, error) {
+		p, err := build(seq)
+		if err != nil {
+			return p, err
+		}
+		m, derr := r.codec.Decode(wire.TypeBatch, p)
+		if derr != nil {
+			return nil, derr
+		}
+		r.mu.Lock()
+		for _, g := range m.(*wire.Batch).Groups {
+			r.times[g.Time]++
+		}
+		r.sizes = append(r.sizes, samples)
+		r.mu.Unlock()
+		return p, nil
+	})
+}
+
+func TestGroupCommitUnderConcurrentReports(t *testing.T) {
+	codec, _ := wire.NewCodec()
+	rs := &recordingSpool{Spool: openSpool(t), codec: codec, times: map[int64]int{}}
+	b, _ := New(rs, Options{Logger: quiet(), MaxSamples: 25, Interval: time.Hour})
+	const workers, each = 8, 150
+	now := time.UnixMilli(1_800_000_000_000)
+	var wg sync.WaitGroup
+	errs := make(chan string, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				at := now.Add(time.Duration(w*each+i) * time.Millisecond)
+				var pts []sample.Point
+				for j := 0; j < 5; j++ {
+					pts = append(pts, sample.Point{Key: sample.Key{Host: "h", Attr: "a", DS: "d" + string(rune('a'+w))}, Kind: sample.Gauge, Time: at, Float: float64(j)})
+				}
+				b.Report(poll.Report{Host: "h", Points: pts})
+				rs.mu.Lock()
+				n := rs.times[at.UnixMilli()]
+				rs.mu.Unlock()
+				if n != 1 {
+					errs <- fmt.Sprintf("report at %v: in %d batches when Report returned, want 1", at, n)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	total := 0
+	for _, n := range rs.sizes {
+		if n > 25 {
+			t.Errorf("a batch of %d samples exceeds MaxSamples 25", n)
+		}
+		total += n
+	}
+	if total != workers*each*5 || len(rs.times) != workers*each {
+		t.Fatalf("%d samples at %d times written, want %d at %d", total, len(rs.times), workers*each*5, workers*each)
+	}
+	t.Logf("%d reports written as %d batches", workers*each, len(rs.sizes))
 }
 
 func TestReportNeverBlocksOnFailingSpool(t *testing.T) {

@@ -70,7 +70,8 @@ type SpoolSource interface {
 }
 
 // WatchSpool registers metrics read from the spool at scrape time: its
-// size and its cumulative drop and corruption counters.
+// size and its cumulative drop and corruption counters, and, when s also
+// has Bounds (as spool.Spool does), the backlog of unacknowledged batches.
 func (a *Agent) WatchSpool(s SpoolSource) error {
 	cs := []prometheus.Collector{
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -85,6 +86,19 @@ func (a *Agent) WatchSpool(s SpoolSource) error {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "outpost_agent_spool_corrupt_total", Help: "Corrupt spool records skipped (this epoch)."},
 			func() float64 { return float64(s.Drops().Corrupt) }),
+	}
+	if bs, ok := s.(interface {
+		Bounds() (first, last, acked uint64)
+	}); ok {
+		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "outpost_agent_spool_backlog_batches", Help: "Batches in the spool not yet acknowledged by the collector (0: drained)."},
+			func() float64 {
+				first, last, _ := bs.Bounds()
+				if first == 0 || last < first {
+					return 0
+				}
+				return float64(last - first + 1)
+			}))
 	}
 	for _, c := range cs {
 		if err := a.reg.Register(c); err != nil {
