@@ -9,12 +9,14 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/outpost-nms/outpost/collector/rrd"
+	"github.com/outpost-nms/outpost/shared/testbed"
 	"github.com/outpost-nms/outpost/shared/wire"
 )
 
@@ -154,6 +156,35 @@ func TestKillDuringIngest(t *testing.T) {
 			t.Errorf("poll %d: counter rates %v, want [1000 10]", seq, row)
 		}
 	}
+	// The same archive read by rrdtool itself.
+	t.Run("rrdtool", func(t *testing.T) {
+		tool := testbed.RequireTool(t, "rrdtool")
+		out, err := exec.Command(tool, "fetch", filepath.Join(dir, "rrd/r1/host.rrd"), "AVERAGE", "-r", "10",
+			"-s", fmt.Sprint(crashBase+10), "-e", fmt.Sprint(crashBase+total*10)).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, line := range strings.Split(string(out), "\n") {
+			tsText, val, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			ts, err1 := strconv.ParseInt(strings.TrimSpace(tsText), 10, 64)
+			v, err2 := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			seq := (ts - crashBase) / 10
+			if err1 != nil || err2 != nil || seq < 2 || seq > total {
+				continue
+			}
+			if want := float64((crashBase+seq*10)%1000) / 1000; math.Abs(v-want) > 1e-9 {
+				t.Errorf("rrdtool: poll %d = %v, want %v", seq, v, want)
+			}
+			n++
+		}
+		if n != total-1 {
+			t.Fatalf("rrdtool fetch gave %d polls, want %d:\n%s", n, total-1, out)
+		}
+	})
 }
 
 func startCrashChild(t *testing.T, dir string) (*exec.Cmd, string) {
