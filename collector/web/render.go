@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -44,7 +45,8 @@ func (s *Server) parseTemplates() error {
 			}
 			return fmt.Sprintf("%d s", d/time.Second)
 		},
-		"si": graph.FormatSI,
+		"si":   graph.FormatSI,
+		"path": url.PathEscape,
 	}
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {

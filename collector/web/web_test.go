@@ -574,3 +574,33 @@ func FuzzParseAttrQuery(f *testing.F) {
 		}
 	})
 }
+
+// A host name with a slash, a space, a question mark and markup must link
+// to its own page and be shown escaped.
+func TestAwkwardHostName(t *testing.T) {
+	e := newEnv(t)
+	name := `lab a/b?c<script>x</script>`
+	exec1(t, e.db, `INSERT INTO hosts(name, created_at, updated_at) VALUES (?, 1, 1)`, name)
+	c := e.client()
+	e.login(c, "viewer", viewerPass)
+	_, body := get(t, c, e.ts.URL+"/")
+	page := string(body)
+	if strings.Contains(page, "<script>x</script>") {
+		t.Fatal("host name not escaped")
+	}
+	want := `href="/hosts/` + url.PathEscape(name)
+	i := strings.Index(page, want)
+	if i < 0 {
+		t.Fatalf("no escaped link %s in the overview", want)
+	}
+	link := page[i+len(`href="`):]
+	link = link[:strings.Index(link, `"`)]
+	res, body := get(t, c, e.ts.URL+strings.ReplaceAll(link, "&amp;", "&"))
+	if res.StatusCode != 200 || !strings.Contains(string(body), "lab a/b?c&lt;script&gt;") {
+		t.Errorf("following %s: %d", link, res.StatusCode)
+	}
+	res, _ = get(t, c, e.ts.URL+"/api/v1/hosts/"+url.PathEscape(name)+"/attributes", "Authorization", "Bearer "+e.viewerTok)
+	if res.StatusCode != 200 {
+		t.Errorf("grid endpoint for the awkward host: %d", res.StatusCode)
+	}
+}
