@@ -471,7 +471,15 @@ func parseUpdatesLoose(t testing.TB, args []string) []Update {
 		}
 		u := Update{Time: tm}
 		for _, p := range parts[1:] {
-			u.Values = append(u.Values, TextValue(p))
+			v := TextValue(p)
+			// Canonical unsigned integers go in as API values (Uint, no
+			// text), the way the collector feeds counters. (Gauges in these
+			// streams stay below 2^53, where Uint's exact conversion and
+			// rrdtool's strtod of the text agree.)
+			if v.kind == kindUint && strconv.FormatUint(v.u, 10) == p {
+				v = Uint(v.u)
+			}
+			u.Values = append(u.Values, v)
 		}
 		out = append(out, u)
 	}

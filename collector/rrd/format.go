@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,11 +74,28 @@ type rraDef struct {
 
 // pdpPrep is the per-DS state of the primary data point being built.
 type pdpPrep struct {
-	lastDS  string  // the last input as text, "U" if unknown
+	lastDS  string  // the last input as text, "U" if unknown (unless lastIsU)
+	lastU   uint64  // the last input when it was an API Uint (lastIsU)
+	lastIsU bool    // last_ds is the decimal text of lastU, not yet formatted
 	unknSec uint64  // scratch[0]: unknown seconds in the current step
 	val     float64 // scratch[1]: accumulated rate x seconds
 	rest    [8]uint64
 }
+
+// text returns last_ds as rrdtool stores it.
+func (p *pdpPrep) text() string {
+	if p.lastIsU {
+		return strconv.FormatUint(p.lastU, 10)
+	}
+	return p.lastDS
+}
+
+// lastUnknown reports whether last_ds is "U" (rrdtool tests its first byte).
+func (p *pdpPrep) lastUnknown() bool {
+	return !p.lastIsU && len(p.lastDS) > 0 && p.lastDS[0] == 'U'
+}
+
+func (p *pdpPrep) setText(s string) { p.lastDS, p.lastIsU = s, false }
 
 // header is the decoded header of an archive: every block before the values.
 // It is the unit that an update changes besides the rows it writes.
@@ -291,7 +309,7 @@ func (h *header) encode() []byte {
 	off += liveHeadSize
 	for i := range h.pdp {
 		p := &h.pdp[i]
-		putCString(b[off:off+lastDSLen], p.lastDS)
+		putCString(b[off:off+lastDSLen], p.text())
 		le.PutUint64(b[off+32:], p.unknSec)
 		le.PutUint64(b[off+40:], math.Float64bits(p.val))
 		for j := range p.rest {

@@ -81,6 +81,26 @@ func TestHostileHeaders(t *testing.T) {
 	}
 }
 
+// TestEmptyLastDS: a file whose last_ds is empty (not "U") is handled as
+// rrdtool does (a diff against nothing is unknown), without a panic.
+func TestEmptyLastDS(t *testing.T) {
+	good, _ := os.ReadFile(filepath.Join("testdata", "dcounter0005.rrd"))
+	in, err := ReadInfo(filepath.Join("testdata", "dcounter0005.rrd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := statHeadSize + 3*dsDefSize + 3*rraDefSize + liveHeadSize
+	for d := 0; d < 3; d++ {
+		good[off+d*pdpPrepSize] = 0
+	}
+	p := filepath.Join(t.TempDir(), "e.rrd")
+	os.WriteFile(p, good, 0o644)
+	err = UpdateFile(p, []Update{{Time: in.LastUpdate.Add(time.Minute), Values: []Value{Float(1), Float(2), Float(3)}}})
+	if err == nil || !strings.Contains(err.Error(), "Cannot convert '' to float") {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestCreateValidation(t *testing.T) {
 	dir := t.TempDir()
 	base := workedSpec()

@@ -73,7 +73,7 @@ func (h *header) info(path string) *Info {
 		p := h.pdp[i]
 		in.DS = append(in.DS, DSInfo{
 			DS:     DS{Name: d.name, Type: d.typ, Heartbeat: int64(d.heartbeat), Min: d.min, Max: d.max},
-			LastDS: p.lastDS, Value: p.val, UnknownSec: p.unknSec,
+			LastDS: p.text(), Value: p.val, UnknownSec: p.unknSec,
 		})
 	}
 	for r, a := range h.rra {

@@ -140,7 +140,7 @@ func (s *session) preparePDP(vals []Value, interval float64) error {
 		d := &h.ds[i]
 		p := &h.pdp[i]
 		if float64(d.heartbeat) < interval {
-			p.lastDS = "U"
+			p.setText("U")
 		}
 		v := vals[i]
 		pdp := unknownValue
@@ -155,8 +155,12 @@ func (s *session) preparePDP(vals []Value, interval float64) error {
 					}
 					return fmt.Errorf("not a simple %s integer: '%s'", sign, v.String())
 				}
-				if p.lastDS[0] != 'U' {
-					pdp = decimalDiff(v, p.lastDS)
+				if !p.lastUnknown() {
+					if p.lastIsU && v.kind == kindUint {
+						pdp = subExact(v.u, p.lastU)
+					} else {
+						pdp = decimalDiff(v, p.text())
+					}
 					if d.typ == Counter {
 						if pdp < 0 {
 							pdp += 4294967295.0 // 2^32-1, as rrdtool does
@@ -181,13 +185,13 @@ func (s *session) preparePDP(vals []Value, interval float64) error {
 				pdp = f * interval
 				rate = f
 			case DCounter, DDerive:
-				if p.lastDS[0] != 'U' {
+				if !p.lastUnknown() {
 					where := "DST_" + d.typ
 					if err := v.check(where); err != nil {
 						return err
 					}
 					newV := v.float()
-					oldV, err := TextValue(p.lastDS).checkedFloat(where)
+					oldV, err := TextValue(p.text()).checkedFloat(where)
 					if err != nil {
 						return err
 					}
@@ -204,11 +208,15 @@ func (s *session) preparePDP(vals []Value, interval float64) error {
 			}
 		}
 		s.pdpNew[i] = pdp
+		if v.kind == kindUint && v.text == "" {
+			p.lastU, p.lastIsU = v.u, true // formatted only when written
+			continue
+		}
 		t := v.String()
 		if len(t) > lastDSLen-1 {
 			t = t[:lastDSLen-1]
 		}
-		p.lastDS = t
+		p.setText(t)
 	}
 	return nil
 }

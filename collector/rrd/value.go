@@ -34,7 +34,9 @@ type Value struct {
 func Unknown() Value { return Value{} }
 
 // Uint returns an unsigned integer reading (COUNTER, DERIVE, and any other
-// type, where it is converted to the nearest float64).
+// type, where it is converted to the nearest float64; above 2^53 that can
+// differ in the last bit from rrdtool's own strtod of the same digits, which
+// ParseValue reproduces). Counters are diffed exactly.
 func Uint(v uint64) Value { return Value{kind: kindUint, u: v} }
 
 // Int returns a signed integer reading (DERIVE; GAUGE and others convert it).
