@@ -105,6 +105,9 @@ func TestFormatSI(t *testing.T) {
 // COUNTER in/out pair, and a 40-minute gap of unknown data.
 func archive(t testing.TB, dir string, end int64) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs rrdtool: not in -short")
+	}
 	rrdtool := testbed.RequireTool(t, "rrdtool")
 	path := filepath.Join(dir, "if.rrd")
 	start := end - 2*86400

@@ -180,7 +180,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	// Live tail: a new archive row reaches the page over server-sent events.
 	e.clock.Store(e.now.Unix() + 60)
-	rrdtool(t, nil, "update", e.dir+"/rrd/r1/if_ge-0_0_1.rrd", fmt.Sprintf("%d:%d:%d", e.now.Unix()+60, e.lastIn+6_000_000, e.lastOut+600_000))
+	appendIf(t, e.dir+"/rrd/r1/if_ge-0_0_1.rrd", e.now.Unix()+60, e.lastIn+6_000_000, e.lastOut+600_000)
 	waitFor("the live row", fmt.Sprintf(`outpostChart.lastLive && outpostChart.lastLive.stamp === %d && outpostChart.lastLive.values.in_octets === 800000`, e.now.Unix()+60))
 
 	// A range preset reloads at a coarser step.

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -22,12 +20,13 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/graph"
 	"github.com/outpost-nms/outpost/collector/inventory"
-	"github.com/outpost-nms/outpost/shared/testbed"
+	"github.com/outpost-nms/outpost/collector/rrd"
 )
 
 // env is a seeded collector: an inventory with hosts r1 (32 interfaces,
 // one with an archive), ntp1 (an NTP server with three peers) and sw2,
-// rrdtool-made archives, users admin/viewer and API tokens.
+// archives written with the engine (collector/rrd), users admin/viewer and
+// API tokens. It starts no process.
 type env struct {
 	t         *testing.T
 	db        *inventory.DB
@@ -59,24 +58,20 @@ func exec1(t testing.TB, db *inventory.DB, q string, args ...any) int64 {
 	return id
 }
 
-func rrdtool(t testing.TB, stdin io.Reader, args ...string) {
-	t.Helper()
-	cmd := exec.Command("rrdtool", args...)
-	cmd.Stdin = stdin
-	out, err := cmd.CombinedOutput()
-	if err != nil || bytes.Contains(out, []byte("ERROR")) {
-		t.Fatalf("rrdtool %v: %v %s", args[0], err, out[:min(len(out), 300)])
-	}
-}
-
-// makeIfArchive writes 2 days of one-minute interface counters ending at end,
-// with a 30-minute gap two hours before end.
+// makeIfArchive writes, with the archive engine, 2 days of one-minute
+// interface counters ending at end, with a 30-minute gap two hours before
+// end, and returns the last counter values.
 func makeIfArchive(t testing.TB, path string, end int64) (lastIn, lastOut int64) {
+	t.Helper()
 	start := end - 2*86400
-	rrdtool(t, nil, "create", path, "--start", strconv.FormatInt(start-60, 10), "--step", "60",
-		"DS:in_octets:COUNTER:120:0:U", "DS:out_octets:COUNTER:120:0:U",
-		"RRA:AVERAGE:0.5:1:2880", "RRA:MAX:0.5:1:2880", "RRA:AVERAGE:0.5:30:1500", "RRA:MAX:0.5:30:1500")
-	var script bytes.Buffer
+	nan := math.NaN()
+	if err := rrd.Create(path, rrd.Spec{Step: 60, Start: time.Unix(start-60, 0),
+		DS: []rrd.DS{{Name: "in_octets", Type: rrd.Counter, Heartbeat: 120, Min: 0, Max: nan}, {Name: "out_octets", Type: rrd.Counter, Heartbeat: 120, Min: 0, Max: nan}},
+		RRAs: []rrd.RRA{{CF: rrd.Average, XFF: 0.5, Steps: 1, Rows: 2880}, {CF: "MAX", XFF: 0.5, Steps: 1, Rows: 2880},
+			{CF: rrd.Average, XFF: 0.5, Steps: 30, Rows: 1500}, {CF: "MAX", XFF: 0.5, Steps: 30, Rows: 1500}}}); err != nil {
+		t.Fatal(err)
+	}
+	var ups []rrd.Update
 	var in, out float64
 	for ts := start; ts <= end; ts += 60 {
 		i := (ts - start) / 60
@@ -89,27 +84,43 @@ func makeIfArchive(t testing.TB, path string, end int64) (lastIn, lastOut int64)
 		}
 		in += rate * 60
 		out += rate * 20
-		fmt.Fprintf(&script, "update %s %d:%d:%d\n", path, ts, int64(in), int64(out))
+		ups = append(ups, rrd.Update{Time: time.Unix(ts, 0), Values: []rrd.Value{rrd.Uint(uint64(in)), rrd.Uint(uint64(out))}})
 	}
-	rrdtool(t, &script, "-")
+	if err := rrd.UpdateFile(path, ups); err != nil {
+		t.Fatal(err)
+	}
 	return int64(in), int64(out)
 }
 
-func makePeerArchive(t testing.TB, path string, end int64, offset float64) {
-	start := end - 86400
-	rrdtool(t, nil, "create", path, "--start", strconv.FormatInt(start-64, 10), "--step", "64",
-		"DS:offset:GAUGE:128:U:U", "DS:delay:GAUGE:128:U:U", "DS:jitter:GAUGE:128:U:U", "DS:reach:GAUGE:128:0:255",
-		"RRA:AVERAGE:0.5:1:1500", "RRA:MAX:0.5:1:1500")
-	var script bytes.Buffer
-	for ts := start; ts <= end; ts += 64 {
-		fmt.Fprintf(&script, "update %s %d:%g:%g:%g:255\n", path, ts, offset+1e-4*math.Sin(float64(ts)/3000), 0.00123, 0.00021)
+// appendIf adds one interface row to the archive.
+func appendIf(t testing.TB, path string, ts, in, out int64) {
+	t.Helper()
+	if err := rrd.UpdateFile(path, []rrd.Update{{Time: time.Unix(ts, 0), Values: []rrd.Value{rrd.Uint(uint64(in)), rrd.Uint(uint64(out))}}}); err != nil {
+		t.Fatal(err)
 	}
-	rrdtool(t, &script, "-")
+}
+
+func makePeerArchive(t testing.TB, path string, end int64, offset float64) {
+	t.Helper()
+	start := end - 86400
+	nan := math.NaN()
+	if err := rrd.Create(path, rrd.Spec{Step: 64, Start: time.Unix(start-64, 0),
+		DS: []rrd.DS{{Name: "offset", Type: rrd.Gauge, Heartbeat: 128, Min: nan, Max: nan}, {Name: "delay", Type: rrd.Gauge, Heartbeat: 128, Min: nan, Max: nan},
+			{Name: "jitter", Type: rrd.Gauge, Heartbeat: 128, Min: nan, Max: nan}, {Name: "reach", Type: rrd.Gauge, Heartbeat: 128, Min: 0, Max: 255}},
+		RRAs: []rrd.RRA{{CF: rrd.Average, XFF: 0.5, Steps: 1, Rows: 1500}, {CF: "MAX", XFF: 0.5, Steps: 1, Rows: 1500}}}); err != nil {
+		t.Fatal(err)
+	}
+	var ups []rrd.Update
+	for ts := start; ts <= end; ts += 64 {
+		ups = append(ups, rrd.Update{Time: time.Unix(ts, 0), Values: []rrd.Value{rrd.Float(offset + 1e-4*math.Sin(float64(ts)/3000)), rrd.Float(0.00123), rrd.Float(0.00021), rrd.Float(255)}})
+	}
+	if err := rrd.UpdateFile(path, ups); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	testbed.RequireTool(t, "rrdtool")
 	ctx := context.Background()
 	dir := t.TempDir()
 	db, err := inventory.Open(ctx, filepath.Join(dir, "inventory.db"))

@@ -520,7 +520,7 @@ func TestLiveTail(t *testing.T) {
 	// 6e6 octets in 60 s is 1e5 octets/s, 8e5 bit/s.
 	path := e.dir + "/rrd/r1/if_ge-0_0_1.rrd"
 	e.clock.Store(e.now.Unix() + 60)
-	rrdtool(t, nil, "update", path, fmt.Sprintf("%d:%d:%d", e.now.Unix()+60, e.lastIn+6_000_000, e.lastOut+600_000))
+	appendIf(t, path, e.now.Unix()+60, e.lastIn+6_000_000, e.lastOut+600_000)
 	second := next()
 	if second.Stamp != e.now.Unix()+60 || second.Values["in_octets"] == nil || *second.Values["in_octets"] != 8e5 || *second.Values["out_octets"] != 8e4 {
 		t.Errorf("second row %+v, want stamp %d with 800000 and 80000 bit/s", second, e.now.Unix()+60)
