@@ -201,9 +201,18 @@ func (c *Cache) FlushAll(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	sort.Strings(paths)
-	var errs []error
+	// Two groups at a time: one computes and writes while the other waits
+	// for its syncfs. Each group keeps its own order (journals synced
+	// before its archives are written), so overlapping is safe.
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, 2)
 	for len(paths) > 0 {
 		if err := ctx.Err(); err != nil {
+			wg.Wait()
 			return err
 		}
 		n := min(len(paths), c.opts.GroupSize)
@@ -215,10 +224,19 @@ func (c *Cache) FlushAll(ctx context.Context) error {
 			entries[i] = c.files[p]
 		}
 		c.mu.Unlock()
-		if err := c.flushGroup(group, entries); err != nil {
-			errs = append(errs, err)
-		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := c.flushGroup(group, entries); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -210,7 +210,7 @@ func TestValueParsing(t *testing.T) {
 		{"1.5", kindFloat, 1.5}, {"-2.25e3", kindFloat, -2250}, {"inf", kindFloat, math.Inf(1)},
 	} {
 		v, err := ParseValue(c.in)
-		if err != nil || v.kind != c.kind || (c.kind == kindFloat && v.f != c.f) {
+		if err != nil || v.kind != c.kind || (c.kind == kindFloat && v.f() != c.f) {
 			t.Errorf("ParseValue(%q) = %+v, %v", c.in, v, err)
 		}
 	}

@@ -24,11 +24,12 @@ const (
 // The zero Value is unknown.
 type Value struct {
 	kind valueKind
-	u    uint64
-	i    int64
-	f    float64
+	u    uint64 // the value; an int64 or the bits of a float64 by kind
 	text string // the input text when parsed; what rrdtool keeps as last_ds
 }
+
+func (v Value) i() int64   { return int64(v.u) }
+func (v Value) f() float64 { return math.Float64frombits(v.u) }
 
 // Unknown returns the unknown value ("U").
 func Unknown() Value { return Value{} }
@@ -44,7 +45,7 @@ func Int(v int64) Value {
 	if v >= 0 {
 		return Value{kind: kindUint, u: uint64(v)}
 	}
-	return Value{kind: kindInt, i: v}
+	return Value{kind: kindInt, u: uint64(v)}
 }
 
 // Float returns a floating-point reading (GAUGE, ABSOLUTE, DCOUNTER,
@@ -54,7 +55,7 @@ func Float(v float64) Value {
 	if math.IsNaN(v) {
 		return Value{}
 	}
-	return Value{kind: kindFloat, f: v}
+	return Value{kind: kindFloat, u: math.Float64bits(v)}
 }
 
 // ParseValue parses one reading as rrdtool's update does: "U" (or anything
@@ -76,7 +77,7 @@ func ParseValue(s string) (Value, error) {
 	}
 	if s[0] == '-' && isDigits(s[1:]) {
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return Value{kind: kindInt, i: i, text: s}, nil
+			return Value{kind: kindInt, u: uint64(i), text: s}, nil
 		}
 		return Value{kind: kindText, text: s}, nil
 	}
@@ -84,7 +85,7 @@ func ParseValue(s string) (Value, error) {
 	if !ok {
 		return Value{}, fmt.Errorf("cannot convert '%s' to float", s)
 	}
-	return Value{kind: kindFloat, f: f, text: s}, nil
+	return Value{kind: kindFloat, u: math.Float64bits(f), text: s}, nil
 }
 
 // strtodFull converts the whole of s the way rrd_strtodbl does (rrdtool's
@@ -222,9 +223,9 @@ func (v Value) String() string {
 	case kindUint:
 		return strconv.FormatUint(v.u, 10)
 	case kindInt:
-		return strconv.FormatInt(v.i, 10)
+		return strconv.FormatInt(v.i(), 10)
 	case kindFloat:
-		return strconv.FormatFloat(v.f, 'g', -1, 64)
+		return strconv.FormatFloat(v.f(), 'g', -1, 64)
 	}
 	return "U"
 }
@@ -243,9 +244,9 @@ func (v Value) float() float64 {
 			f, _ := rrdStrtod(v.text)
 			return f
 		}
-		return float64(v.i)
+		return float64(v.i())
 	case kindFloat:
-		return v.f
+		return v.f()
 	case kindText:
 		f, _ := rrdStrtod(v.text)
 		return f
@@ -287,7 +288,7 @@ func decimalDiff(newV Value, old string) float64 {
 		newDigits = strconv.FormatUint(newV.u, 10)
 	case kindInt:
 		newNeg = true
-		newDigits = strconv.FormatUint(uint64(-(newV.i+1))+1, 10)
+		newDigits = strconv.FormatUint(uint64(-(newV.i()+1))+1, 10)
 	case kindText:
 		newNeg, newDigits = splitDecimal(newV.text)
 	default:
