@@ -104,11 +104,14 @@ func Setup(ctx context.Context, opts Options) (*Env, error) {
 	e := &Env{opts: opts, Dir: dir, AdminUser: "admin"}
 
 	web := opts.WebListen
-	if web == "" {
+	switch {
+	case web == "":
 		web = "127.0.0.1:8080"
 		if !tcpFree(web) {
 			web = fmt.Sprintf("127.0.0.1:%d", freeTCP())
 		}
+	case strings.HasSuffix(web, ":0"):
+		web = fmt.Sprintf("%s:%d", strings.TrimSuffix(web, ":0"), freeTCP())
 	}
 	e.WebURL = "http://" + web
 	e.QUICAddr = fmt.Sprintf("127.0.0.1:%d", freeUDP())
@@ -123,7 +126,7 @@ listen:
 web:
   listen: %s
 metrics:
-  listen: ""
+  listen: "off"
 rrd:
   flush_interval: 30s
 log:
@@ -138,19 +141,29 @@ log:
 	if err := os.MkdirAll(agentDir, 0o700); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	if _, err := e.collector(ctx, "ca", "init"); err != nil {
-		return nil, err
+	// A second run in the same directory keeps the CA, the enrolled agent,
+	// the user and the history.
+	if !exists(filepath.Join(dir, "collector", "pki", "ca.pem")) {
+		if _, err := e.collector(ctx, "ca", "init"); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := e.collector(ctx, "agent", "add", opts.AgentName, "--hosts", "*", "--out", agentDir); err != nil {
-		return nil, err
+	if !exists(filepath.Join(agentDir, "agent.pem")) {
+		if _, err := e.collector(ctx, "agent", "add", opts.AgentName, "--hosts", "*", "--out", agentDir); err != nil {
+			return nil, err
+		}
 	}
-	e.AdminPassword = randomWord()
 	pwFile := filepath.Join(dir, "admin.password")
-	if err := os.WriteFile(pwFile, []byte(e.AdminPassword+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	if _, err := e.collector(ctx, "user", "add", e.AdminUser, "--role", "admin", "--password-file", pwFile); err != nil {
-		return nil, err
+	if b, err := os.ReadFile(pwFile); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		e.AdminPassword = strings.TrimSpace(string(b))
+	} else {
+		e.AdminPassword = randomWord()
+		if err := os.WriteFile(pwFile, []byte(e.AdminPassword+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		if _, err := e.collector(ctx, "user", "add", e.AdminUser, "--role", "admin", "--password-file", pwFile); err != nil {
+			return nil, err
+		}
 	}
 	tok, err := e.collector(ctx, "user", "token", e.AdminUser)
 	if err != nil {
@@ -186,6 +199,8 @@ func (e *Env) writeAgentConfig(agentDir string) error {
 		quic, tcp = e.opts.CollectorAddr(quic, tcp)
 	}
 	interval := e.opts.PollInterval.String()
+	// Each request must time out well within the interval.
+	timeout := min(2*time.Second, e.opts.PollInterval/2).String()
 	cfg["name"] = e.opts.AgentName
 	cfg["collector"] = map[string]any{
 		"address":       quic,
@@ -198,11 +213,12 @@ func (e *Env) writeAgentConfig(agentDir string) error {
 		"reconnect_max": "5s",
 	}
 	cfg["spool"] = map[string]any{"dir": filepath.Join(agentDir, "spool")}
-	cfg["snmp_defaults"] = map[string]any{"interval": interval, "timeout": "2s"}
+	cfg["snmp_defaults"] = map[string]any{"interval": interval, "timeout": timeout}
 	if ntp, ok := cfg["ntp"].([]any); ok {
 		for _, n := range ntp {
 			if m, ok := n.(map[string]any); ok {
 				m["interval"] = interval
+				m["timeout"] = timeout
 			}
 		}
 	}
@@ -340,6 +356,11 @@ func lastWord(s string) string {
 		return ""
 	}
 	return f[len(f)-1]
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func tcpFree(addr string) bool {
