@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sort"
 	"sync"
 	"time"
@@ -104,7 +103,7 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.known {
-		f, h, err := openHeader(path, false)
+		f, h, err := openHeader(path)
 		if err != nil {
 			return fmt.Errorf("cache update %w", err)
 		}
@@ -261,8 +260,7 @@ type flushJob struct {
 	path    string
 	e       *cacheEntry
 	updates []Update
-	f       *os.File
-	j       *os.File // the journal, open between phases
+	w       *archiveWriter // open between phases
 	exts    []extent
 	err     error
 }
@@ -281,11 +279,8 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 	}
 	defer func() {
 		for _, j := range jobs {
-			if j.f != nil {
-				j.f.Close()
-			}
-			if j.j != nil {
-				j.j.Close()
+			if j.w != nil {
+				j.w.close()
 			}
 			j.e.flushMu.Unlock()
 		}
@@ -299,13 +294,13 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 		if len(j.updates) == 0 {
 			return
 		}
-		f, h, err := openHeader(j.path, true)
+		w, err := openForWrite(j.path)
 		if err != nil {
 			j.err = err
 			return
 		}
-		j.f = f
-		s := newSession(h)
+		j.w = w
+		s := newSession(w.h)
 		for k, u := range j.updates {
 			if err := s.apply(u); err != nil {
 				c.opts.Logger.Error("rrd cache: update dropped", "path", j.path, "time", u.Time, "err", err,
@@ -317,14 +312,14 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 			return
 		}
 		j.exts = s.extents()
-		j.j, j.err = writeJournal(j.path, j.exts, false)
+		j.err = j.w.writeJournal(j.exts, false)
 	})
 	if err := syncFileSystems(jobs); err != nil {
 		return c.requeue(jobs, err)
 	}
 	c.parallel(jobs, func(j *flushJob) {
 		if j.err == nil && j.exts != nil {
-			j.err = applyExtents(j.f, j.exts)
+			j.err = applyExtents(j.w.f, j.exts)
 		}
 	})
 	if err := syncFileSystems(jobs); err != nil {
@@ -336,8 +331,8 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 			errs = append(errs, fmt.Errorf("flush %s: %w", j.path, j.err))
 			continue
 		}
-		if j.j != nil {
-			if err := markApplied(j.j); err != nil {
+		if j.exts != nil {
+			if err := markApplied(j.w.j); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -390,18 +385,18 @@ func (c *Cache) parallel(jobs []*flushJob, fn func(*flushJob)) {
 func syncFileSystems(jobs []*flushJob) error {
 	seen := map[uint64]bool{}
 	for _, j := range jobs {
-		if j.f == nil || j.exts == nil {
+		if j.w == nil || j.exts == nil {
 			continue
 		}
 		var st unix.Stat_t
-		if err := unix.Fstat(int(j.f.Fd()), &st); err != nil {
+		if err := unix.Fstat(int(j.w.f.Fd()), &st); err != nil {
 			return err
 		}
 		if seen[st.Dev] {
 			continue
 		}
 		seen[st.Dev] = true
-		if err := unix.Syncfs(int(j.f.Fd())); err != nil {
+		if err := unix.Syncfs(int(j.w.f.Fd())); err != nil {
 			return fmt.Errorf("syncfs: %w", err)
 		}
 	}

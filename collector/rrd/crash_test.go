@@ -188,7 +188,7 @@ func TestJournalEveryCut(t *testing.T) {
 	}
 	before := fileHash(t, base)
 	// The extents of the next batch, computed as UpdateFile would.
-	f, h, err := openHeader(base, false)
+	f, h, err := openHeader(base)
 	if err != nil {
 		t.Fatal(err)
 	}

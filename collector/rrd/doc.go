@@ -39,21 +39,24 @@
 // write(2) can do atomically, and rrdtool files cannot be copied and renamed
 // per update at any useful speed (a default-layout file is 550 KB; an
 // update touches ~10 KB). So each write goes through a small per-file redo
-// journal, "<file>.journal" (journal.go): the complete new bytes of the
-// header and of every touched row, with a CRC-32C and an end marker, are
-// written there first; only then are they written in place; then the
-// journal is removed. Every Outpost open of a file (update, fetch, info,
-// the cache) first replays a complete journal (idempotent) or deletes a
-// torn one (the archive was not touched before the journal was complete).
-// After a crash at any instant the file is therefore, once opened by
-// Outpost, exactly as before or as after the whole batch. For power loss
-// the order is made durable: UpdateFile fsyncs the journal and its
-// directory before writing in place and fsyncs the archive before removing
-// the journal; the Cache does the same for a group of files with two
-// syncfs(2) calls instead of per-file fsyncs. rrdtool itself does not know
-// the journal: it must not read a file between an Outpost crash and the
-// next Outpost open of that file (the collector opens every archive it
-// owns through the Cache at start).
+// journal, "<file>.journal" (journal.go), created with the archive and then
+// rewritten in place: the complete new bytes of the header and of every
+// touched row, with a CRC-32C, a length and an end marker, are written
+// there first under the state word PENDING; only then are they written in
+// place; then the state word becomes APPLIED. Every Outpost open of a file
+// (update, fetch, info, the cache) first replays a complete pending journal
+// (idempotent) or ignores a torn one (the archive was not touched before
+// the journal was complete). After a crash at any instant the file is
+// therefore, once opened by Outpost, exactly as before or as after the
+// whole batch. For power loss the order is made durable: UpdateFile fsyncs
+// the journal (and its directory entry when it is new) before writing in
+// place, and the archive before marking the journal applied; the Cache does
+// the same for a group of files with two syncfs(2) calls instead of
+// per-file fsyncs. A stale journal is never replayed over newer data,
+// because every commit rewrites and syncs the journal before it touches the
+// archive. rrdtool itself does not know the journal: it must not read a
+// file between an Outpost crash and the next Outpost open of that file
+// (the collector opens every archive it owns through the Cache at start).
 //
 // Writers take an exclusive flock(2) on the archive (per open file
 // description, so it excludes other opens in the same process too), readers

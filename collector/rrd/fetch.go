@@ -76,7 +76,7 @@ func chooseRRA(h *header, cf string, start, end int64, resolution int64) (int, e
 // already aligned), and rows outside the archive are unknown. Times are
 // taken in whole seconds.
 func Fetch(path, cf string, start, end time.Time, resolution time.Duration) (*FetchResult, error) {
-	f, h, err := openHeader(path, false)
+	f, h, err := openHeader(path)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %w", err)
 	}
@@ -150,7 +150,7 @@ func fetchOpen(f *os.File, h *header, cf string, start, end, resolution int64) (
 
 // LastUpdate returns the time of the archive's last update (rrdtool last).
 func LastUpdate(path string) (time.Time, error) {
-	f, h, err := openHeader(path, false)
+	f, h, err := openHeader(path)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("last %w", err)
 	}
@@ -162,7 +162,7 @@ func LastUpdate(path string) (time.Time, error) {
 // first --rraindex N): the oldest row the archive can hold given its last
 // update.
 func First(path string, rraIndex int) (time.Time, error) {
-	f, h, err := openHeader(path, false)
+	f, h, err := openHeader(path)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("first %w", err)
 	}

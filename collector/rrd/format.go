@@ -172,10 +172,13 @@ func readHeader(r io.ReaderAt, fileSize int64) (*header, error) {
 	if fileSize < statHeadSize {
 		return nil, formatErr("file is %d bytes, shorter than the %d-byte header", fileSize, statHeadSize)
 	}
-	var st [statHeadSize]byte
-	if _, err := r.ReadAt(st[:], 0); err != nil {
+	// One read usually gets the whole header (a few KB); a second one is
+	// needed only for big headers, after the counts have been checked.
+	first := make([]byte, min(fileSize, 16<<10))
+	if _, err := r.ReadAt(first, 0); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("read header: %w", err)
 	}
+	st := first[:statHeadSize]
 	if string(st[0:4]) != "RRD\x00" {
 		return nil, formatErr("bad cookie %q", st[0:4])
 	}
@@ -201,9 +204,13 @@ func readHeader(r io.ReaderAt, fileSize int64) (*header, error) {
 	if hl > fileSize {
 		return nil, formatErr("truncated: header needs %d bytes, file has %d", hl, fileSize)
 	}
-	raw := make([]byte, hl)
-	if _, err := r.ReadAt(raw, 0); err != nil {
-		return nil, fmt.Errorf("read header: %w", err)
+	raw := first[:min(hl, int64(len(first)))]
+	if hl > int64(len(first)) {
+		raw = make([]byte, hl)
+		copy(raw, first)
+		if _, err := r.ReadAt(raw[len(first):], int64(len(first))); err != nil {
+			return nil, fmt.Errorf("read header: %w", err)
+		}
 	}
 	h := &header{version: version, step: step, raw: raw}
 	h.ds = make([]dsDef, dsCnt)
@@ -330,15 +337,11 @@ func (h *header) encode() []byte {
 	return b
 }
 
-// openHeader opens path, locks it (exclusively for writing, shared for
-// reading), recovers an interrupted write if a journal is pending, and
-// reads the header. The caller closes the file, which releases the lock.
-func openHeader(path string, write bool) (*os.File, *header, error) {
-	flag, how := os.O_RDONLY, unix.LOCK_SH
-	if write {
-		flag, how = os.O_RDWR, unix.LOCK_EX
-	}
-	f, err := os.OpenFile(path, flag, 0)
+// openHeader opens path for reading under a shared lock, after recovering
+// an interrupted write if a journal is pending, and reads the header. The
+// caller closes the file, which releases the lock.
+func openHeader(path string) (*os.File, *header, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -346,14 +349,10 @@ func openHeader(path string, write bool) (*os.File, *header, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	if err := flock(f, how); err != nil {
+	if err := flock(f, unix.LOCK_SH); err != nil {
 		return fail(fmt.Errorf("%s: %w", path, err))
 	}
-	if write {
-		if err := recoverLocked(path, f); err != nil {
-			return fail(err)
-		}
-	} else if pending, err := journalPending(path); err != nil {
+	if pending, err := journalPending(path); err != nil {
 		return fail(err)
 	} else if pending {
 		// A crashed writer left a journal: replay it under an exclusive
@@ -364,7 +363,7 @@ func openHeader(path string, write bool) (*os.File, *header, error) {
 		if err := recoverJournal(path); err != nil {
 			return fail(err)
 		}
-		if err := flock(f, how); err != nil {
+		if err := flock(f, unix.LOCK_SH); err != nil {
 			return fail(err)
 		}
 	}

@@ -45,7 +45,7 @@ type CDPInfo struct {
 
 // ReadInfo reads the header of the archive at path.
 func ReadInfo(path string) (*Info, error) {
-	f, h, err := openHeader(path, false)
+	f, h, err := openHeader(path)
 	if err != nil {
 		return nil, fmt.Errorf("info %w", err)
 	}

@@ -112,37 +112,78 @@ func decodeJournal(b []byte, limit int64) (exts []extent, pending, ok bool) {
 	return exts, true, len(p) == 0
 }
 
-// writeJournal writes the journal for exts next to path and returns it
-// open; with sync it is on stable storage (and so is its directory entry,
-// the first time) when writeJournal returns.
-func writeJournal(path string, exts []extent, sync bool) (*os.File, error) {
+// archiveWriter is an archive open for writing: locked exclusively, its
+// journal open (created if missing) and any pending journal recovered.
+type archiveWriter struct {
+	path    string
+	f, j    *os.File
+	h       *header
+	created bool // the journal file was created by this open
+}
+
+// openForWrite opens path for an update: exclusive flock, journal opened
+// once for both recovery and the coming commit, header read.
+func openForWrite(path string) (*archiveWriter, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	w := &archiveWriter{path: path, f: f}
+	if err := lockFile(f); err != nil {
+		w.close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	jp := journalPath(path)
-	created := false
-	j, err := os.OpenFile(jp, os.O_WRONLY, 0)
+	w.j, err = os.OpenFile(jp, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
-		j, err = os.OpenFile(jp, os.O_CREATE|os.O_WRONLY, 0o644)
-		created = true
+		w.j, err = os.OpenFile(jp, os.O_RDWR|os.O_CREATE, 0o644)
+		w.created = true
 	}
 	if err != nil {
+		w.close()
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	if _, err := j.WriteAt(encodeJournal(exts), 0); err != nil {
-		j.Close()
-		return nil, fmt.Errorf("journal: %w", err)
+	if err := recoverWith(path, f, w.j); err != nil {
+		w.close()
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	if w.h, err = readHeader(f, fi.Size()); err != nil {
+		w.close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return w, nil
+}
+
+func (w *archiveWriter) close() {
+	if w.j != nil {
+		w.j.Close()
+	}
+	w.f.Close()
+}
+
+// writeJournal writes the journal image of exts; with sync it is on stable
+// storage (and so is its directory entry, the first time) when it returns.
+func (w *archiveWriter) writeJournal(exts []extent, sync bool) error {
+	if _, err := w.j.WriteAt(encodeJournal(exts), 0); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
 	if sync {
-		if err := j.Sync(); err != nil {
-			j.Close()
-			return nil, fmt.Errorf("journal sync: %w", err)
+		if err := w.j.Sync(); err != nil {
+			return fmt.Errorf("journal sync: %w", err)
 		}
-		if created {
-			if err := syncDir(filepath.Dir(path)); err != nil {
-				j.Close()
-				return nil, err
+		if w.created {
+			if err := syncDir(filepath.Dir(w.path)); err != nil {
+				return err
 			}
+			w.created = false
 		}
 	}
-	return j, nil
+	return nil
 }
 
 // markApplied overwrites the state word of an open journal.
@@ -172,24 +213,22 @@ func applyExtents(f *os.File, exts []extent) error {
 	return nil
 }
 
-// commit makes exts the new content of the open, exclusively locked
-// archive f atomically: journal, then in place, then the journal marked
-// applied. With sync every step is durable before the next.
-func commit(path string, f *os.File, exts []extent, sync bool) error {
-	j, err := writeJournal(path, exts, sync)
-	if err != nil {
+// commit makes exts the new content of the archive atomically: journal,
+// then in place, then the journal marked applied. With sync every step is
+// durable before the next.
+func (w *archiveWriter) commit(exts []extent, sync bool) error {
+	if err := w.writeJournal(exts, sync); err != nil {
 		return err
 	}
-	defer j.Close()
-	if err := applyExtents(f, exts); err != nil {
+	if err := applyExtents(w.f, exts); err != nil {
 		return err
 	}
 	if sync {
-		if err := f.Sync(); err != nil {
+		if err := w.f.Sync(); err != nil {
 			return fmt.Errorf("sync: %w", err)
 		}
 	}
-	return markApplied(j)
+	return markApplied(w.j)
 }
 
 // lockFile takes an exclusive flock on f (per open file description, so it
@@ -232,28 +271,17 @@ func recoverJournal(path string) error {
 	if p, err := journalPending(path); err != nil || !p {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	w, err := openForWrite(path) // recovers
 	if err != nil {
-		return fmt.Errorf("recover %s: %w", path, err)
+		return fmt.Errorf("recover %w", err)
 	}
-	defer f.Close()
-	if err := lockFile(f); err != nil {
-		return fmt.Errorf("recover %s: %w", path, err)
-	}
-	return recoverLocked(path, f)
+	w.close()
+	return nil
 }
 
-// recoverLocked is recoverJournal for an archive already open and locked
-// exclusively.
-func recoverLocked(path string, f *os.File) error {
-	j, err := os.OpenFile(journalPath(path), os.O_RDWR, 0)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("recover %s: %w", path, err)
-	}
-	defer j.Close()
+// recoverWith replays a pending journal j into the archive f (open and
+// locked exclusively) and marks it applied; a torn one is only marked.
+func recoverWith(path string, f, j *os.File) error {
 	var st [stateLen]byte
 	if n, _ := j.ReadAt(st[:], 0); n != stateLen || string(st[:]) != statePending {
 		return nil
@@ -263,7 +291,7 @@ func recoverLocked(path string, f *os.File) error {
 		return fmt.Errorf("recover %s: %w", path, err)
 	}
 	// A journal holds at most the whole archive plus framing per row.
-	img, err := io.ReadAll(io.LimitReader(j, 3*fi.Size()+1<<20))
+	img, err := io.ReadAll(io.LimitReader(io.NewSectionReader(j, 0, 1<<62), 3*fi.Size()+1<<20))
 	if err != nil {
 		return fmt.Errorf("recover %s: %w", path, err)
 	}

@@ -15,7 +15,7 @@ func BenchmarkApply(b *testing.B) {
 	if err := Create(p, benchSpec()); err != nil {
 		b.Fatal(err)
 	}
-	f, h, err := openHeader(p, false)
+	f, h, err := openHeader(p)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -518,12 +518,12 @@ func UpdateFile(path string, updates []Update) error {
 // in-place writes is kept but not forced to stable storage (safe against a
 // process crash, not against power loss).
 func updateFile(path string, updates []Update, sync bool) error {
-	f, h, err := openHeader(path, true)
+	w, err := openForWrite(path)
 	if err != nil {
 		return fmt.Errorf("update %w", err)
 	}
-	defer f.Close()
-	s := newSession(h)
+	defer w.close()
+	s := newSession(w.h)
 	var applyErr error
 	for _, u := range updates {
 		if applyErr = s.apply(u); applyErr != nil {
@@ -531,7 +531,7 @@ func updateFile(path string, updates []Update, sync bool) error {
 		}
 	}
 	if s.changed {
-		if err := commit(path, f, s.extents(), sync); err != nil {
+		if err := w.commit(s.extents(), sync); err != nil {
 			return fmt.Errorf("update %s: %w", path, err)
 		}
 	}

@@ -254,8 +254,8 @@ func (v Value) float() float64 {
 	return math.NaN()
 }
 
-// integerText returns the reading as an integer in decimal (sign, digits)
-// or ok=false when it is not an integer.
+// isInteger reports whether the reading is an integer (COUNTER and DERIVE
+// accept nothing else).
 func (v Value) isInteger() bool {
 	return v.kind == kindUint || v.kind == kindInt || v.kind == kindText
 }
@@ -275,11 +275,7 @@ func decimalDiff(newV Value, old string) float64 {
 		if len(oldDigits) <= 19 {
 			o, err := strconv.ParseUint(oldDigits, 10, 64)
 			if err == nil {
-				if oldNeg {
-					if o == 0 {
-						// "-0": rrd_diff sees a '-' sign; differing signs.
-						return math.NaN()
-					}
+				if oldNeg { // different signs (even "-0"): rrd_diff gives up
 					return math.NaN()
 				}
 				return subExact(newV.u, o)

@@ -123,7 +123,7 @@ func gcd(a, b int64) int64 {
 }
 
 func xportFetch(d XportDef, start, end, imStep int64) (*xportData, error) {
-	f, h, err := openHeader(d.Path, false)
+	f, h, err := openHeader(d.Path)
 	if err != nil {
 		return nil, fmt.Errorf("xport %w", err)
 	}
