@@ -93,7 +93,9 @@ func (c *Cache) entry(path string) (*cacheEntry, error) {
 // wrapping ErrNotNewer when t is not newer than the file's last update
 // (including updates still queued), and an error when the number of values
 // or a value's kind does not fit the file (a COUNTER needs a non-negative
-// integer, a DERIVE an integer). Accepted updates are written by the next
+// integer, a DERIVE an integer, every type a number or unknown). So a queued
+// update does not fail at flush time (which would stop that file's flush at
+// it, as rrdtool's update stops at a bad argument). Accepted updates are written by the next
 // flush; values is not retained.
 func (c *Cache) Update(path string, t time.Time, values []Value) error {
 	e, err := c.entry(path)
@@ -122,6 +124,9 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 		return fmt.Errorf("%s: expected %d data source readings (got %d)", path, len(e.types), len(values))
 	}
 	for i, v := range values {
+		if v.kind == kindBad {
+			return fmt.Errorf("%s: reading '%s' for %s is not a number", path, v.text, e.types[i])
+		}
 		switch e.types[i] {
 		case Counter:
 			if v.kind != kindUnknown && v.kind != kindUint && !(v.kind == kindText && v.text[0] != '-') {

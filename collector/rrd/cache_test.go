@@ -119,6 +119,9 @@ func TestCacheErrNotNewer(t *testing.T) {
 	if err := c.Update(a, next.Add(time.Minute), []Value{Uint(1)}); err == nil {
 		t.Fatal("one value for two DS accepted")
 	}
+	if err := c.Update(a, next.Add(time.Minute), []Value{Uint(1), TextValue("12abc")}); err == nil {
+		t.Fatal("non-numeric gauge accepted")
+	}
 	if err := c.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
