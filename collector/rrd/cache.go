@@ -308,7 +308,13 @@ func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
 		s := newSession(w.h)
 		for k, u := range j.updates {
 			if err := s.apply(u); err != nil {
-				c.opts.Logger.Error("rrd cache: update dropped", "path", j.path, "time", u.Time, "err", err,
+				if errors.Is(err, ErrNotNewer) {
+					// The file moved on behind the cache (another writer,
+					// or a replayed journal): skip this one, keep the rest.
+					c.opts.Logger.Warn("rrd cache: update already superseded", "path", j.path, "time", u.Time, "err", err)
+					continue
+				}
+				c.opts.Logger.Error("rrd cache: updates dropped", "path", j.path, "time", u.Time, "err", err,
 					"dropped", len(j.updates)-k)
 				break
 			}
