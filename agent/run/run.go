@@ -37,6 +37,11 @@ type Options struct {
 	Metrics *metrics.Agent
 	// OnSession observes the uplink's sessions.
 	OnSession func(uplink.Event)
+	// Reload delivers re-read configurations (SIGHUP). What can change
+	// while running is applied (targets: added, removed, changed;
+	// unchanged targets keep their state); a change of the agent's name,
+	// collector, spool or metrics settings is logged as needing a restart.
+	Reload <-chan *config.Config
 }
 
 // Run runs the agent until ctx ends. It returns an error when a part cannot
@@ -82,13 +87,7 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, t := range targets {
-			if c, ok := t.(io.Closer); ok {
-				c.Close()
-			}
-		}
-	}()
+	defer func() { closeTargets(targets) }()
 	b, err := batch.New(sp, batch.Options{Interval: cfg.Spool.BatchInterval.D(), Logger: log, Metrics: m})
 	if err != nil {
 		return err
@@ -125,11 +124,37 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 	sdone := make(chan struct{})
 	go func() { defer close(sdone); sched.Run(sctx) }()
 	var runErr error
-	select {
-	case <-ctx.Done():
-	case e := <-metricsErr:
-		if e != nil {
-			runErr = e
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case e := <-metricsErr:
+			if e != nil {
+				runErr = e
+			}
+			break loop
+		case next := <-opt.Reload:
+			if next == nil {
+				continue
+			}
+			kept, fresh, err := reloadTargets(cfg, next, targets, log)
+			if err != nil {
+				log.Error("reload: configuration not applied; the previous one stays in force", "err", err)
+				continue
+			}
+			warnRestartNeeded(cfg, next, log)
+			// Swap the scheduler: polls in flight finish and report first.
+			stopSched()
+			<-sdone
+			closeTargets(dropped(targets, kept))
+			targets = append(kept, fresh...)
+			cfg = withTargets(cfg, next)
+			sched = schedule.New(targets, b, schedule.Config{MaxConcurrent: next.Scheduler.MaxConcurrent, Logger: log})
+			sctx, stopSched = context.WithCancel(ctx)
+			sdone = make(chan struct{})
+			go func(s *schedule.Scheduler, c context.Context, d chan struct{}) { defer close(d); s.Run(c) }(sched, sctx, sdone)
+			log.Info("reload: configuration applied", "targets", len(targets), "kept", len(kept), "new", len(fresh))
 		}
 	}
 	stopSched()
@@ -140,6 +165,15 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 	<-udone
 	log.Info("agent stopped", "lost_batches", b.Lost())
 	return runErr
+}
+
+// closeTargets releases the targets' sockets.
+func closeTargets(ts []poll.Target) {
+	for _, t := range ts {
+		if c, ok := t.(io.Closer); ok {
+			c.Close()
+		}
+	}
 }
 
 // Targets builds the pollers of the configuration, SNMP devices first.
