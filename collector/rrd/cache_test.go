@@ -229,3 +229,27 @@ func TestUpdateFileKeepsUpdatesBeforeABadOne(t *testing.T) {
 		t.Fatalf("last update %v, want %v", l, ups[2].Time)
 	}
 }
+
+// TestCacheSkipsSupersededUpdates: when the file moves on behind the cache
+// (another writer), queued updates it already passed are skipped and the
+// later ones still written.
+func TestCacheSkipsSupersededUpdates(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := twin(t, dir, counterSpec(1_699_999_980))
+	c := quietCache(1)
+	ups := stream(1_699_999_980, 6)
+	for _, u := range ups {
+		if err := c.Update(a, u.Time, u.Values); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := UpdateFile(a, ups[2:4]); err != nil { // behind the cache's back
+		t.Fatal(err)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := LastUpdate(a); !l.Equal(ups[5].Time) {
+		t.Fatalf("last update %v, want %v", l, ups[5].Time)
+	}
+}
