@@ -75,6 +75,8 @@ const (
 type rigConfig struct {
 	Devices  int           // simulated SNMP devices, default 1
 	Interval time.Duration // poll interval, default 1s
+	// Interfaces per device, default 2 (more make bigger batches).
+	Interfaces int
 	// Agent edits the agent configuration after the rig's own edits.
 	Agent func(cfg map[string]any)
 	// CollectorAddr is demo.Options.CollectorAddr.
@@ -105,12 +107,15 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 	if rc.Interval == 0 {
 		rc.Interval = time.Second
 	}
+	if rc.Interfaces == 0 {
+		rc.Interfaces = 2
+	}
 	r := &rig{t: t, metricsAddr: freeTCPAddr(t), ended: map[*demo.Proc]bool{}}
 	spec := site.Spec{}
 	for i := 1; i <= rc.Devices; i++ {
 		name := fmt.Sprintf("dev-%d", i)
 		r.devices = append(r.devices, name)
-		spec.Devices = append(spec.Devices, site.Device{Name: name, Interfaces: 2})
+		spec.Devices = append(spec.Devices, site.Device{Name: name, Interfaces: rc.Interfaces})
 	}
 	// The site serves until this context ends: cancelled in Cleanup, after
 	// the processes are stopped (Close), not when Setup returns.
@@ -261,6 +266,30 @@ func (r *rig) waitPolls(n uint64) {
 	})
 }
 
+// betweenPolls waits until no device has answered a poll for quiet (and
+// at least one poll was answered after the call), so a poll has just
+// completed and reported and the next one is not due yet: the moment to
+// stop or kill the agent without cutting a poll in flight. (A poll on
+// loopback takes about a millisecond, the agent logs it as took=...; a
+// poll cut by SIGTERM reports nothing, and one cut by kill -9 is lost
+// before it reports, both legitimately, so the tests avoid those moments
+// to keep their counts exact.) Keep quiet well under interval/devices.
+func (r *rig) betweenPolls(quiet time.Duration) {
+	r.t.Helper()
+	prev := r.totalPolled()
+	changed := time.Time{}
+	r.waitUntil(30*time.Second, "a quiet moment between polls", func() (bool, string) {
+		if n := r.totalPolled(); n != prev {
+			prev, changed = n, time.Now()
+			return false, "polling"
+		}
+		if changed.IsZero() {
+			return false, "no poll answered yet"
+		}
+		return time.Since(changed) >= quiet, "polled recently"
+	})
+}
+
 // waitUntil polls cond every 50 ms until it holds, failing the test with
 // cond's last explanation after timeout. The processes are watched too:
 // an unexpected exit fails at once.
@@ -353,9 +382,9 @@ type result struct {
 
 // finish brings the installation to rest and measures it:
 //
-//  1. SIGTERM the agent: the scheduler waits for polls in flight and every
-//     report is in the spool (agent/batch's guarantee), so from here the
-//     devices' Get counts are final: they are everything ever polled.
+//  1. Between two polls (betweenPolls), SIGTERM the agent: every report
+//     is in the spool (agent/batch's guarantee), so from here the devices'
+//     Get counts are final: they are everything ever polled and reported.
 //  2. Close the simulated site, so later polls get no answer and add no
 //     samples.
 //  3. With the collector running (started if it is not), start the agent
@@ -367,7 +396,8 @@ type result struct {
 //  5. Read each device's archive and compute what landed (see landed).
 func (r *rig) finish() result {
 	r.t.Helper()
-	if r.env.Agent != nil {
+	if r.env.Agent != nil && !exited(r.env.Agent) {
+		r.betweenPolls(250 * time.Millisecond)
 		r.stopAgent()
 	}
 	res := result{Polled: r.polled(), Landed: map[string]float64{}, Unknown: map[string]int{}}
@@ -433,12 +463,19 @@ func exited(p *demo.Proc) bool {
 // require none (each scenario keeps the agent polling within the heartbeat,
 // so its result is exact rather than bounded).
 //
-// For a 2 s poll interval the step is 2 s, heartbeat 4 s; the same holds
-// with unknown seconds floored to whole seconds below the step/2 limit.
+// The step must be 1 s: an archive is created with its last update one
+// second before its first sample, truncated to the second, which is on a
+// step boundary only when the step is 1 s. With a longer step the first,
+// partly open step starts with unknown seconds (rrdtool create sets them
+// to last_up % step) and its point is the known seconds' average spread
+// over the whole step, which overstates the integral.
 func landed(path string) (sum float64, unknown int, err error) {
 	info, err := rrd.ReadInfo(path)
 	if err != nil {
 		return 0, 0, err
+	}
+	if info.Step != 1 {
+		return 0, 0, fmt.Errorf("step %d s: the integral is exact only for a 1 s step", info.Step)
 	}
 	if len(info.DS) != 1 || info.DS[0].Type != "ABSOLUTE" {
 		return 0, 0, fmt.Errorf("want one ABSOLUTE data source, have %+v", info.DS)
@@ -482,7 +519,8 @@ func requireExact(t *testing.T, res result) {
 		l := res.Landed[d]
 		t.Logf("%s: polled %d, landed %.6f, unknown rows %d", d, p, l, res.Unknown[d])
 		if res.Unknown[d] != 0 {
-			t.Errorf("%s: %d unknown rows in the archive: a gap longer than the heartbeat", d, res.Unknown[d])
+			t.Errorf("%s: %d unknown rows in the archive: two samples were more than the heartbeat (2 intervals) apart, "+
+				"so the sample after the gap is stored unknown; the test's premise (no such gap) failed, the count below is not exact", d, res.Unknown[d])
 		}
 		if p == 0 {
 			t.Errorf("%s: never polled", d)
@@ -508,4 +546,12 @@ func (r *rig) systemEvents() []inventory.SystemEvent {
 		r.t.Fatalf("system events: %v", err)
 	}
 	return ev
+}
+
+// runCollector runs one outpost-collector subcommand against the rig's
+// configuration.
+func runCollector(r *rig, args ...string) (string, error) {
+	args = append(args, "-c", r.env.CollectorConfig)
+	out, err := exec.Command(bins.collector, args...).CombinedOutput()
+	return string(out), err
 }
