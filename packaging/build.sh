@@ -47,7 +47,12 @@ for arch in $arches; do
     for fmt in $formats; do
         for bin in outpost-agent outpost-collector; do
             [ "$bin" = outpost-collector ] && [ "$arch" = arm7 ] && continue
-            ARCH=$arch "$NFPM" package --config "packaging/nfpm/$bin.yaml" --packager "$fmt" --target dist/ >/dev/null
+            mkdir -p dist/stage
+            cp "dist/linux_${arch}/$bin" "dist/stage/$bin"
+            if ! out=$(ARCH=$arch "$NFPM" package --config "packaging/nfpm/$bin.yaml" --packager "$fmt" --target dist/ 2>&1); then
+                echo "$out" >&2
+                exit 1
+            fi
         done
     done
 done
@@ -74,5 +79,6 @@ with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
     rm -rf "$stage"
 fi
 
+rm -rf dist/stage
 echo "artifacts in dist/ (version $VERSION):"
 find dist -maxdepth 2 -type f \( -name '*.deb' -o -name '*.rpm' -o -name '*.zip' -o -name 'outpost-*' \) -printf '%10s  %p\n' | sort -k2
