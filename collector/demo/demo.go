@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,10 @@ type Options struct {
 	CollectorBin string        // path of outpost-collector; required
 	AgentBin     string        // path of outpost-agent; required
 	WebListen    string        // UI address; default 127.0.0.1:8080, or a free port when that is taken
+	// IngestHost is the address the collector's QUIC and TCP listeners
+	// bind (free ports are picked on it); default 127.0.0.1. Tests that run
+	// the agent in a network namespace use the root side of a veth pair.
+	IngestHost string
 	AgentName    string        // default "demo-site"
 	Spec         site.Spec     // the simulated site; default site.DefaultSpec()
 	PollInterval time.Duration // SNMP and NTP poll interval; default 30s
@@ -114,8 +119,12 @@ func Setup(ctx context.Context, opts Options) (*Env, error) {
 		web = fmt.Sprintf("%s:%d", strings.TrimSuffix(web, ":0"), freeTCP())
 	}
 	e.WebURL = "http://" + web
-	e.QUICAddr = fmt.Sprintf("127.0.0.1:%d", freeUDP())
-	e.TCPAddr = fmt.Sprintf("127.0.0.1:%d", freeTCP())
+	host := opts.IngestHost
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	e.QUICAddr = net.JoinHostPort(host, strconv.Itoa(freeUDPOn(host)))
+	e.TCPAddr = net.JoinHostPort(host, strconv.Itoa(freeTCPOn(host)))
 	e.CollectorConfig = filepath.Join(dir, "collector.yaml")
 	collectorYAML := fmt.Sprintf(`# Written by the Outpost demo.
 name: demo-collector
@@ -372,8 +381,12 @@ func tcpFree(addr string) bool {
 	return true
 }
 
-func freeTCP() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+func freeTCP() int { return freeTCPOn("127.0.0.1") }
+
+func freeUDP() int { return freeUDPOn("127.0.0.1") }
+
+func freeTCPOn(host string) int {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0
 	}
@@ -381,8 +394,8 @@ func freeTCP() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func freeUDP() int {
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+func freeUDPOn(host string) int {
+	c, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0
 	}
