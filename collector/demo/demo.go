@@ -38,10 +38,6 @@ type Options struct {
 	CollectorBin string        // path of outpost-collector; required
 	AgentBin     string        // path of outpost-agent; required
 	WebListen    string        // UI address; default 127.0.0.1:8080, or a free port when that is taken
-	// IngestHost is the address the collector's QUIC and TCP listeners
-	// bind (free ports are picked on it); default 127.0.0.1. Tests that run
-	// the agent in a network namespace use the root side of a veth pair.
-	IngestHost string
 	AgentName    string        // default "demo-site"
 	Spec         site.Spec     // the simulated site; default site.DefaultSpec()
 	PollInterval time.Duration // SNMP and NTP poll interval; default 30s
@@ -53,6 +49,10 @@ type Options struct {
 	CollectorAddr func(quic, tcp string) (string, string)
 	Clock         func() time.Time // for the simulators; default time.Now
 	Logger        *slog.Logger     // default discards
+	// IngestHost is the address the collector's QUIC and TCP listeners
+	// bind (free ports are picked on it); default 127.0.0.1. Tests that run
+	// the agent in a network namespace use the root side of a veth pair.
+	IngestHost string
 }
 
 // Env is a prepared environment: configurations written, PKI and users
