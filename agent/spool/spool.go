@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/outpost-nms/outpost/shared/dirlock"
 	"io"
 	"log/slog"
 	"os"
@@ -44,9 +45,10 @@ type Options struct {
 // Spool is an append-only log of batches on disk. Appends and reads are
 // safe for concurrent use; one goroutine per Cursor.
 type Spool struct {
-	opt Options
-	reg *Registry
-	log *slog.Logger
+	opt  Options
+	reg  *Registry
+	log  *slog.Logger
+	lock *dirlock.Lock // held from Open to Close: one process per spool
 
 	mu       sync.Mutex
 	state    state
@@ -122,12 +124,18 @@ func Open(opt Options) (*Spool, error) {
 	if err := os.MkdirAll(opt.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("spool: create %s: %w", opt.Dir, err)
 	}
-	s := &Spool{opt: opt, log: opt.Logger, notify: make(chan struct{})}
+	lock, err := dirlock.Acquire(opt.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w (is another outpost-agent running with this spool?)", err)
+	}
+	s := &Spool{opt: opt, log: opt.Logger, notify: make(chan struct{}), lock: lock}
 	if err := s.loadState(); err != nil {
+		lock.Release()
 		return nil, err
 	}
 	reg, regCorrupt, err := openRegistry(filepath.Join(opt.Dir, seriesFile))
 	if err != nil {
+		lock.Release()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	s.reg = reg
@@ -136,6 +144,7 @@ func Open(opt Options) (*Spool, error) {
 	}
 	if err := s.loadSegments(); err != nil {
 		s.closeFiles()
+		lock.Release()
 		return nil, err
 	}
 	s.mu.Lock()
@@ -144,6 +153,7 @@ func Open(opt Options) (*Spool, error) {
 	s.mu.Unlock()
 	if err != nil {
 		s.closeFiles()
+		lock.Release()
 		return nil, err
 	}
 	if opt.FsyncInterval > 0 {
@@ -602,6 +612,7 @@ func (s *Spool) Close() error {
 	if cerr := s.closeFiles(); err == nil {
 		err = cerr
 	}
+	s.lock.Release()
 	return err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/outpost-nms/outpost/shared/dirlock"
 	"log/slog"
 	"net"
 	"os"
@@ -59,6 +60,11 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
+	lock, err := dirlock.Acquire(c.DataDir)
+	if err != nil {
+		return fmt.Errorf("data_dir: %w (is another outpost-collector running with this data directory?)", err)
+	}
+	defer lock.Release()
 	db, err := inventory.Open(ctx, filepath.Join(c.DataDir, inventory.DefaultFile))
 	if err != nil {
 		return err
