@@ -75,7 +75,7 @@ func copyFile(t testing.TB, from, to string) {
 func TestCrashChild(t *testing.T) {
 	dir := os.Getenv("OUTPOST_RRD_CRASH_DIR")
 	if dir == "" {
-		t.Skip("helper process of TestCrashSafety")
+		return // not started by TestCrashSafety (the os/exec helper-process idiom)
 	}
 	paths, _ := filepath.Glob(filepath.Join(dir, "*.rrd"))
 	sort.Strings(paths)
