@@ -15,7 +15,7 @@ import (
 func newDemoCmd() *cobra.Command {
 	var (
 		dir, web, agentBin string
-		interval           time.Duration
+		interval, backfill time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -25,6 +25,11 @@ a collector with its own CA, an admin user, an agent enrolled with
 "agent add", and a simulated site (SNMP switches and routers whose traffic
 follows a daily curve with bursts, a restarting switch, a flapping port,
 an admin-down port, NTP servers with peers) that the agent polls.
+
+Before going live it backfills --backfill of history: the agent's own
+pollers poll the simulators at past times (the simulators run on a virtual
+clock), and the agent streams that spool through the real ingest path, so
+graphs have data at once.
 
 It prints the web address and the login. Ctrl-C stops everything.
 State (configs, PKI, archives, logs) is kept in --dir.`,
@@ -42,6 +47,7 @@ State (configs, PKI, archives, logs) is kept in --dir.`,
 			}
 			return demo.Run(cmd.Context(), demo.Options{
 				Dir: dir, CollectorBin: self, AgentBin: agentBin, WebListen: web, PollInterval: interval,
+				Backfill: backfill,
 			}, cmd.OutOrStdout())
 		},
 	}
@@ -49,5 +55,6 @@ State (configs, PKI, archives, logs) is kept in --dir.`,
 	cmd.Flags().StringVar(&web, "web", "", "web UI address (default 127.0.0.1:8080, or a free port when taken)")
 	cmd.Flags().StringVar(&agentBin, "agent-bin", "", "path of outpost-agent (default: beside this binary)")
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Second, "poll interval of the simulated devices")
+	cmd.Flags().DurationVar(&backfill, "backfill", time.Hour, "history to pre-load through the agent's spool and the real ingest path before going live (0: none)")
 	return cmd
 }

@@ -53,6 +53,13 @@ type Options struct {
 	// bind (free ports are picked on it); default 127.0.0.1. Tests that run
 	// the agent in a network namespace use the root side of a veth pair.
 	IngestHost string
+	// Backfill > 0 pre-loads that much history before the agent starts:
+	// the agent's own pollers poll the simulators at past times and spool
+	// the results, which the agent then streams through the real ingest
+	// path (see backfill). Ignored when Clock is set.
+	Backfill time.Duration
+	// Progress receives backfill progress lines; nil discards them.
+	Progress io.Writer
 }
 
 // Env is a prepared environment: configurations written, PKI and users
@@ -181,6 +188,12 @@ log:
 	e.APIToken = lastWord(tok)
 
 	siteOpts := site.Options{Clock: opts.Clock, Logger: opts.Logger}
+	var clock *demoClock
+	from := time.Now().Add(-opts.Backfill).Truncate(opts.PollInterval)
+	if opts.Backfill > 0 && opts.Clock == nil {
+		clock = &demoClock{virtual: from.Add(-time.Minute)}
+		siteOpts.Clock = clock.Now
+	}
 	e.Site, err = site.Start(ctx, opts.Spec, siteOpts)
 	if err != nil {
 		return nil, fmt.Errorf("demo: simulated site: %w", err)
@@ -188,6 +201,14 @@ log:
 	if err := e.writeAgentConfig(agentDir); err != nil {
 		e.Site.Close()
 		return nil, err
+	}
+	if clock != nil {
+		err := e.backfill(ctx, clock, from, opts.Progress)
+		clock.goLive()
+		if err != nil {
+			e.Site.Close()
+			return nil, err
+		}
 	}
 	return e, nil
 }
@@ -313,11 +334,19 @@ func (e *Env) Close() error {
 // until ctx ends (Ctrl-C), then stops everything cleanly.
 func Run(ctx context.Context, opts Options, out io.Writer) error {
 	fmt.Fprintf(out, "Outpost demo: preparing %s ...\n", opts.Dir)
+	if opts.Backfill > 0 {
+		fmt.Fprintf(out, "  polling the simulated site over the past %v (backfill through the agent's spool)\n", opts.Backfill)
+		if opts.Progress == nil {
+			opts.Progress = out
+		}
+	}
 	e, err := Setup(ctx, opts)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	// Scheduled events of the site (device restarts) while live.
+	go e.Site.Run(ctx, time.Second)
 	if err := e.StartCollector(ctx); err != nil {
 		return err
 	}
