@@ -2,9 +2,12 @@
 //
 // The agent dials out: QUIC (TLS 1.3, mutual authentication against the
 // collector's CA, ALPN wire.ALPN) on the configured UDP address, or, when a
-// QUIC handshake times out (UDP blocked) and a TCP fallback address is
-// configured, the same frames over TLS 1.3 on TCP with the same ALPN. After
-// a fallback, TCP is used for QUICRetry before QUIC is tried again.
+// QUIC handshake times out (UDP blocked on the way) or this host cannot
+// send UDP to the collector (a local firewall: sendmsg fails with EPERM, or
+// an ICMP unreachable comes back), and a TCP fallback address is
+// configured, the same frames over TLS 1.3 on TCP with the same ALPN. A
+// refusal by the collector (its certificate check) never causes a fallback.
+// After a fallback, TCP is used for QUICRetry before QUIC is tried again.
 //
 // A session follows shared/wire: Hello, then the link counts as up only
 // when HelloAck arrives (a QUIC dial succeeds before the collector has

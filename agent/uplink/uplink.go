@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -302,15 +303,44 @@ func isHandshakeTimeout(err error) bool {
 		(errors.As(err, &ne) && ne.Timeout())
 }
 
+// isLocalUDPFailure reports whether a QUIC dial failed because this host
+// could not send or was told the UDP path is closed: a local firewall
+// (iptables DROP in OUTPUT makes sendmsg fail with EPERM, REJECT answers
+// ECONNREFUSED), or no route. The collector was never reached, so this
+// says nothing about it; TCP may still pass.
+func isLocalUDPFailure(err error) bool {
+	for _, e := range []error{syscall.EPERM, syscall.EACCES, syscall.ECONNREFUSED, syscall.EHOSTUNREACH, syscall.ENETUNREACH} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	// quic-go reports a failed send (sendmsg: operation not permitted) as
+	// a local INTERNAL_ERROR that keeps only the text of the socket error.
+	// A refusal by the collector is Remote, and a certificate the agent
+	// rejects is a local crypto error (0x100 + TLS alert): neither is this.
+	var te *quic.TransportError
+	if errors.As(err, &te) && !te.Remote && te.ErrorCode == quic.InternalError {
+		return true
+	}
+	return false
+}
+
 func (u *Uplink) dial(ctx context.Context) (link, error) {
 	if u.cfg.TCPAddr != "" && time.Now().Before(u.tcpUntil) {
 		return u.dialTCP(ctx)
 	}
 	l, err := u.dialQUIC(ctx)
-	if err == nil || u.cfg.TCPAddr == "" || ctx.Err() != nil || !isHandshakeTimeout(err) {
+	if err == nil || u.cfg.TCPAddr == "" || ctx.Err() != nil {
 		return l, err
 	}
-	u.log.Warn("uplink: QUIC handshake timed out; falling back to TLS over TCP", "quic", u.cfg.Addr, "tcp", u.cfg.TCPAddr, "retry_quic_after", u.cfg.QUICRetry, "err", err)
+	switch {
+	case isHandshakeTimeout(err):
+		u.log.Warn("uplink: QUIC handshake timed out; falling back to TLS over TCP", "quic", u.cfg.Addr, "tcp", u.cfg.TCPAddr, "retry_quic_after", u.cfg.QUICRetry, "err", err)
+	case isLocalUDPFailure(err):
+		u.log.Warn("uplink: UDP to the collector is blocked on this host; falling back to TLS over TCP", "quic", u.cfg.Addr, "tcp", u.cfg.TCPAddr, "retry_quic_after", u.cfg.QUICRetry, "err", err)
+	default:
+		return l, err
+	}
 	u.tcpUntil = time.Now().Add(u.cfg.QUICRetry)
 	return u.dialTCP(ctx)
 }

@@ -4,11 +4,17 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/quic-go/quic-go"
 
 	"github.com/outpost-nms/outpost/agent/metrics"
 	"github.com/outpost-nms/outpost/agent/spool"
@@ -343,4 +349,31 @@ func (r *refuser) serve(rw io.ReadWriter) error {
 	rw.Write(f)
 	io.Copy(io.Discard, rw)
 	return nil
+}
+
+func TestIsLocalUDPFailure(t *testing.T) {
+	// What decides a fallback to TCP besides a handshake timeout: the
+	// host could not send UDP (the e2e test TestUDPBlockedByIptables runs
+	// the real case, an iptables DROP in OUTPUT that fails sendmsg).
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"sendmsg EPERM as quic-go reports it", fmt.Errorf("quic dial x: %w", &quic.TransportError{ErrorCode: quic.InternalError,
+			ErrorMessage: "write udp [::]:1->10.0.0.1:2: sendmsg: operation not permitted"}), true},
+		{"EPERM from the socket", &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendmsg", syscall.EPERM)}, true},
+		{"ICMP port unreachable", &net.OpError{Op: "read", Net: "udp", Err: os.NewSyscallError("recvmsg", syscall.ECONNREFUSED)}, true},
+		{"no route", &net.OpError{Op: "write", Net: "udp", Err: syscall.ENETUNREACH}, true},
+		{"collector refused the certificate", &quic.TransportError{Remote: true, ErrorCode: 0x12a, ErrorMessage: "bad certificate"}, false},
+		{"collector internal error", &quic.TransportError{Remote: true, ErrorCode: quic.InternalError}, false},
+		{"agent rejected the collector's certificate", &quic.TransportError{ErrorCode: 0x12a, ErrorMessage: "x509: unknown authority"}, false},
+		{"application close", &quic.ApplicationError{Remote: true, ErrorCode: 1}, false},
+		{"other", errors.New("alpn mismatch"), false},
+	}
+	for _, tt := range tests {
+		if got := isLocalUDPFailure(tt.err); got != tt.want {
+			t.Errorf("%s: isLocalUDPFailure(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
 }

@@ -81,6 +81,12 @@ type rigConfig struct {
 	Agent func(cfg map[string]any)
 	// CollectorAddr is demo.Options.CollectorAddr.
 	CollectorAddr func(quic, tcp string) (string, string)
+	// SiteHost is the address the simulated devices bind (default
+	// 127.0.0.1), IngestHost the collector's listeners'.
+	SiteHost, IngestHost string
+	// AgentBin replaces the agent binary (a wrapper that runs it in a
+	// network namespace); MetricsAddr is then where its /metrics listens.
+	AgentBin, MetricsAddr string
 }
 
 // rig is one fresh installation: collector, agent and site, with the
@@ -110,8 +116,15 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 	if rc.Interfaces == 0 {
 		rc.Interfaces = 2
 	}
-	r := &rig{t: t, metricsAddr: freeTCPAddr(t), ended: map[*demo.Proc]bool{}}
-	spec := site.Spec{}
+	r := &rig{t: t, metricsAddr: rc.MetricsAddr, ended: map[*demo.Proc]bool{}}
+	if r.metricsAddr == "" {
+		r.metricsAddr = freeTCPAddr(t)
+	}
+	agentBin := bins.agent
+	if rc.AgentBin != "" {
+		agentBin = rc.AgentBin
+	}
+	spec := site.Spec{Host: rc.SiteHost}
 	for i := 1; i <= rc.Devices; i++ {
 		name := fmt.Sprintf("dev-%d", i)
 		r.devices = append(r.devices, name)
@@ -122,7 +135,7 @@ func newRig(t *testing.T, rc rigConfig) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	env, err := demo.Setup(ctx, demo.Options{
-		Dir: filepath.Join(t.TempDir(), "outpost"), CollectorBin: bins.collector, AgentBin: bins.agent,
+		Dir: filepath.Join(t.TempDir(), "outpost"), CollectorBin: bins.collector, AgentBin: agentBin, IngestHost: rc.IngestHost,
 		WebListen: freeTCPAddr(t), AgentName: "e2e-site", Spec: spec, PollInterval: rc.Interval,
 		CollectorAddr: rc.CollectorAddr,
 		AgentConfig: func(cfg map[string]any) {
