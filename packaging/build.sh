@@ -28,6 +28,8 @@ else
 fi
 export VERSION
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}
+# Packages of other versions would be mistaken for these ones.
+rm -f dist/*.deb dist/*.rpm dist/*.zip
 LDFLAGS="-s -w -buildid= -X github.com/outpost-nms/outpost/shared/buildinfo.version=${VERSION}"
 
 build() { # goos goarch binary

@@ -10,6 +10,7 @@
 package packaging_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -47,10 +48,24 @@ func TestDebInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := exec.Command(filepath.Join(root, "packaging", "build.sh"), "deb", "amd64")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build.sh deb amd64: %v\n%s", err, out)
+	// Build twice: the builds are reproducible, so the second one must be
+	// byte-identical (binaries and packages).
+	var sums [2]map[string]string
+	for i := range sums {
+		build := exec.Command(filepath.Join(root, "packaging", "build.sh"), "deb", "amd64")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build.sh deb amd64: %v\n%s", err, out)
+		}
+		sums[i] = checksums(t, root)
+	}
+	if len(sums[0]) < 4 {
+		t.Fatalf("build produced %d artifacts: %v", len(sums[0]), sums[0])
+	}
+	for name, sum := range sums[0] {
+		if sums[1][name] != sum {
+			t.Errorf("%s differs between two builds of the same commit: not reproducible", name)
+		}
 	}
 	for _, pkg := range []string{"outpost-agent", "outpost-collector"} {
 		debs, _ := filepath.Glob(filepath.Join(root, "dist", pkg+"_*_amd64.deb"))
@@ -190,6 +205,22 @@ func serviceRoundTrip(t *testing.T, pkg string) {
 	if code := exitCode(exec.Command(bin, "status")); code != 4 {
 		t.Errorf("status after uninstall: exit %d, want 4", code)
 	}
+}
+
+// checksums returns the sha256 of the amd64 binaries and .deb packages in dist/.
+func checksums(t *testing.T, root string) map[string]string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(root, "dist", "linux_amd64", "outpost-*"))
+	debs, _ := filepath.Glob(filepath.Join(root, "dist", "*_amd64.deb"))
+	out := map[string]string{}
+	for _, f := range append(files, debs...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = fmt.Sprintf("%x", sha256.Sum256(b))
+	}
+	return out
 }
 
 func exitCode(cmd *exec.Cmd) int {
