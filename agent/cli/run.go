@@ -38,7 +38,7 @@ spool; what was not acknowledged is sent after the next start.`,
 			if err != nil {
 				return &ExitError{Code: ExitConfigInvalid, Err: err}
 			}
-			log, err := logging.New(cmd.ErrOrStderr(), c.Log.Level, c.Log.Format)
+			log, err := logging.New(svc.LogOutput(serviceSpec(), cmd.ErrOrStderr()), c.Log.Level, c.Log.Format)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/outpost-nms/outpost/shared/dirlock"
+	"github.com/outpost-nms/outpost/shared/svc"
 	"log/slog"
 	"net"
 	"os"
@@ -44,11 +45,11 @@ checkpoints the journal before it exits.`,
 			if err != nil {
 				return &ExitError{Code: ExitConfigInvalid, Err: err}
 			}
-			log, err := logging.New(cmd.ErrOrStderr(), c.Log.Level, c.Log.Format)
+			log, err := logging.New(svc.LogOutput(serviceSpec(), cmd.ErrOrStderr()), c.Log.Level, c.Log.Format)
 			if err != nil {
 				return err
 			}
-			return serveCollector(cmd.Context(), c, log)
+			return svc.Run(cmd.Context(), serviceSpec(), func(ctx context.Context) error { return serveCollector(ctx, c, log) })
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", DefaultConfigPath, "configuration file")
