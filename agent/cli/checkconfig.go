@@ -8,10 +8,6 @@ import (
 	"github.com/outpost-nms/outpost/agent/config"
 )
 
-// ExitConfigInvalid is the exit code of check-config for a file that does
-// not load (unreadable, not YAML, or invalid).
-const ExitConfigInvalid = 2
-
 // newCheckConfigCmd loads the agent configuration the way `run` does and
 // reports the first problem, or a one-line summary.
 func newCheckConfigCmd() *cobra.Command {

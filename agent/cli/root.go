@@ -5,13 +5,11 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/outpost-nms/outpost/shared/buildinfo"
+	"github.com/outpost-nms/outpost/shared/cmdmain"
 	"github.com/outpost-nms/outpost/shared/svc"
 )
 
@@ -19,51 +17,38 @@ import (
 const DefaultConfigPath = "/etc/outpost/agent.yaml"
 
 // ExitError carries a specific exit code out of a command.
-type ExitError struct {
-	Code int
-	Err  error
-}
+type ExitError = cmdmain.ExitError
 
-func (e *ExitError) Error() string { return e.Err.Error() }
-func (e *ExitError) Unwrap() error { return e.Err }
-
-// ExitCode is the process exit code.
-func (e *ExitError) ExitCode() int { return e.Code }
+// ExitConfigInvalid is the exit code for a configuration file that does not load.
+const ExitConfigInvalid = cmdmain.ExitConfigInvalid
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := NewRoot(stdout, stderr)
-	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "outpost-agent:", err)
-		var coded interface{ ExitCode() int }
-		if errors.As(err, &coded) {
-			return coded.ExitCode()
-		}
-		return 1
+	return cmdmain.Run(ctx, NewRoot(stdout, stderr), args, stderr)
+}
+
+// commandGroups sorts the subcommands in --help.
+func commandGroups() []*cobra.Group {
+	return []*cobra.Group{
+		{ID: "run", Title: "Running:"},
+		{ID: "setup", Title: "Setting up:"},
+		{ID: "tools", Title: "Tools:"},
+		{ID: "service", Title: "System service:"},
 	}
-	return 0
 }
 
 // NewRoot builds the whole command tree.
 func NewRoot(stdout, stderr io.Writer) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "outpost-agent",
-		Short: "Outpost edge agent: polls SNMP devices and NTP servers, spools samples, streams them to the collector",
-		Long: `outpost-agent runs at a remote site, next to the devices it watches.
+	root := cmdmain.NewRoot("outpost-agent",
+		"Outpost edge agent: polls SNMP devices and NTP servers, spools samples, streams them to the collector",
+		`outpost-agent runs at a remote site, next to the devices it watches.
 
 It polls SNMP devices (IF-MIB interfaces and chosen OIDs; v1, v2c, v3) and
 NTP servers (mode 6 control queries, what ntpq -pn shows), keeps every sample
 in an on-disk spool, and streams the spool to the collector over QUIC with
-mutual TLS. The agent always dials out; nothing connects to it.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.CompletionOptions.HiddenDefaultCmd = true
+mutual TLS. The agent always dials out; nothing connects to it.`, stdout, stderr)
+	root.AddGroup(commandGroups()...)
 	for _, c := range []*cobra.Command{
-		newVersionCmd(),
 		newProbeCmd(),
 		newCheckConfigCmd(),
 		newSimulateCmd(),
@@ -72,18 +57,22 @@ mutual TLS. The agent always dials out; nothing connects to it.`,
 	} {
 		root.AddCommand(c)
 	}
-	root.AddCommand(svc.Commands(serviceSpec(), DefaultConfigPath)...)
+	for _, c := range svc.Commands(serviceSpec(), DefaultConfigPath) {
+		c.GroupID = "service"
+		root.AddCommand(c)
+	}
+	for _, c := range root.Commands() {
+		if c.GroupID == "" {
+			c.GroupID = groupOf(c.Name())
+		}
+	}
 	return root
 }
 
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), buildinfo.String("outpost-agent"))
-			return nil
-		},
-	}
+// groupOf places each subcommand in a help group.
+func groupOf(name string) string {
+	return map[string]string{
+		"run": "run", "check-config": "setup", "enroll": "setup",
+		"probe": "tools", "simulate": "tools", "version": "tools",
+	}[name]
 }

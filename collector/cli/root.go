@@ -4,13 +4,11 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/outpost-nms/outpost/shared/buildinfo"
+	"github.com/outpost-nms/outpost/shared/cmdmain"
 	"github.com/outpost-nms/outpost/shared/svc"
 )
 
@@ -18,52 +16,39 @@ import (
 const DefaultConfigPath = "/etc/outpost/collector.yaml"
 
 // ExitError carries a specific exit code out of a command.
-type ExitError struct {
-	Code int
-	Err  error
-}
+type ExitError = cmdmain.ExitError
 
-func (e *ExitError) Error() string { return e.Err.Error() }
-func (e *ExitError) Unwrap() error { return e.Err }
-
-// ExitCode is the process exit code.
-func (e *ExitError) ExitCode() int { return e.Code }
+// ExitConfigInvalid is the exit code for a configuration file that does not load.
+const ExitConfigInvalid = cmdmain.ExitConfigInvalid
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := NewRoot(stdout, stderr)
-	root.SetArgs(args)
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "outpost-collector:", err)
-		var coded interface{ ExitCode() int }
-		if errors.As(err, &coded) {
-			return coded.ExitCode()
-		}
-		return 1
+	return cmdmain.Run(ctx, NewRoot(stdout, stderr), args, stderr)
+}
+
+// commandGroups sorts the subcommands in --help.
+func commandGroups() []*cobra.Group {
+	return []*cobra.Group{
+		{ID: "run", Title: "Running:"},
+		{ID: "setup", Title: "Setting up:"},
+		{ID: "tools", Title: "Tools:"},
+		{ID: "service", Title: "System service:"},
 	}
-	return 0
 }
 
 // NewRoot builds the whole command tree.
 func NewRoot(stdout, stderr io.Writer) *cobra.Command {
-	root := &cobra.Command{
-		Use:   "outpost-collector",
-		Short: "Outpost collector: receives agents' samples, keeps round-robin archives, serves the web UI",
-		Long: `outpost-collector is the central side of Outpost.
+	root := cmdmain.NewRoot("outpost-collector",
+		"Outpost collector: receives agents' samples, keeps round-robin archives, serves the web UI",
+		`outpost-collector is the central side of Outpost.
 
 It accepts enrolled agents over QUIC (mutual TLS, or TLS over TCP where UDP
 is blocked), journals every batch before acknowledging it, writes
 round-robin archives with rrdtool's semantics and file format, keeps the
 inventory of hosts and attributes, and serves the web UI, the JSON API and
-graph exports.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.CompletionOptions.HiddenDefaultCmd = true
+graph exports.`, stdout, stderr)
+	root.AddGroup(commandGroups()...)
 	for _, c := range []*cobra.Command{
-		newVersionCmd(),
 		newDemoCmd(),
 		newRunCmd(),
 		newCACmd(),
@@ -75,18 +60,23 @@ graph exports.`,
 	} {
 		root.AddCommand(c)
 	}
-	root.AddCommand(svc.Commands(serviceSpec(), DefaultConfigPath)...)
+	for _, c := range svc.Commands(serviceSpec(), DefaultConfigPath) {
+		c.GroupID = "service"
+		root.AddCommand(c)
+	}
+	for _, c := range root.Commands() {
+		if c.GroupID == "" {
+			c.GroupID = groupOf(c.Name())
+		}
+	}
 	return root
 }
 
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), buildinfo.String("outpost-collector"))
-			return nil
-		},
-	}
+// groupOf places each subcommand in a help group.
+func groupOf(name string) string {
+	return map[string]string{
+		"run": "run", "demo": "run",
+		"check-config": "setup", "ca": "setup", "agent": "setup", "user": "setup",
+		"rrd": "tools", "export": "tools", "version": "tools",
+	}[name]
 }
