@@ -25,6 +25,18 @@
 // reports, so all points of one report (one poll of one target) land in
 // the same batch (a single report larger than the limits is one batch).
 //
+// # Inventory at the head of every segment
+//
+// The spool drops whole segments, oldest first, when it is over its bound.
+// A host's inventory (its attributes, their data sources and poll
+// interval) travels in the batch of the poll that discovered it, so a drop
+// can take it away while later samples of the host survive; the collector
+// would then meet samples of attributes it has no description of and
+// create their archives with a default step. So the batcher remembers the
+// latest inventory of every host, and the first batch of every segment
+// (spool.AppendOpening) carries all of them: whatever the spool keeps, its
+// oldest batch describes every host before any sample of it.
+//
 // Points become wire.Groups, one per poll time (Unix milliseconds): integer
 // kinds as (id, value) pairs in Ints, Gauge and Derive as FloatIDs/Floats,
 // and the ids of points with Reset set in Resets. Series ids come from the
@@ -70,6 +82,12 @@ type Spool interface {
 	Drops() wire.Drops
 }
 
+// segmentSpool is a Spool that tells build whether the record opens a
+// segment (spool.Spool does); see the package doc.
+type segmentSpool interface {
+	AppendOpening(samples int, build func(seq uint64, opens bool) ([]byte, error)) (uint64, error)
+}
+
 // Batcher buffers reports and writes batches. Safe for concurrent use.
 type Batcher struct {
 	opt   Options
@@ -86,8 +104,10 @@ type Batcher struct {
 	lost    uint64
 	gen     uint64 // generation of the pending set; a cut takes it and starts the next
 
-	cutMu sync.Mutex // serialises cuts so seq order follows report order
-	cut   uint64     // highest generation written (or lost); under cutMu
+	cutMu sync.Mutex           // serialises cuts so seq order follows report order
+	cut   uint64               // highest generation written (or lost); under cutMu
+	known map[string]wire.Host // latest inventory per host name; under cutMu
+	order []string             // host names in the order first seen; under cutMu
 }
 
 // New returns a batcher writing into sp.
@@ -108,7 +128,7 @@ func New(sp Spool, opt Options) (*Batcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
-	return &Batcher{opt: opt, sp: sp, codec: codec, log: opt.Logger, groups: map[int64]*wire.Group{}, gen: 1}, nil
+	return &Batcher{opt: opt, sp: sp, codec: codec, log: opt.Logger, groups: map[int64]*wire.Group{}, gen: 1, known: map[string]wire.Host{}}, nil
 }
 
 // Report writes one poll's results to the spool before it returns (group
@@ -235,10 +255,29 @@ func (b *Batcher) flushLocked() {
 
 	sort.Slice(batch.Groups, func(i, j int) bool { return batch.Groups[i].Time < batch.Groups[j].Time })
 	batch.Dropped = b.sp.Drops()
-	_, err := b.sp.Append(samples, func(seq uint64) ([]byte, error) {
-		batch.Seq = seq
-		return b.codec.Marshal(&batch)
-	})
+	for _, h := range batch.Hosts {
+		if _, ok := b.known[h.Name]; !ok {
+			b.order = append(b.order, h.Name)
+		}
+		b.known[h.Name] = h
+	}
+	var err error
+	if ss, ok := b.sp.(segmentSpool); ok {
+		own := batch.Hosts
+		_, err = ss.AppendOpening(samples, func(seq uint64, opens bool) ([]byte, error) {
+			batch.Seq = seq
+			batch.Hosts = own
+			if opens {
+				batch.Hosts = b.allHosts()
+			}
+			return b.codec.Marshal(&batch)
+		})
+	} else {
+		_, err = b.sp.Append(samples, func(seq uint64) ([]byte, error) {
+			batch.Seq = seq
+			return b.codec.Marshal(&batch)
+		})
+	}
 	if err != nil {
 		b.mu.Lock()
 		b.lost++
@@ -253,6 +292,16 @@ func (b *Batcher) flushLocked() {
 		b.opt.Metrics.BatchesSpooled.Inc()
 		b.opt.Metrics.SamplesSpooled.Add(float64(samples))
 	}
+}
+
+// allHosts is the latest inventory of every host seen, in first-seen
+// order. cutMu is held.
+func (b *Batcher) allHosts() []wire.Host {
+	out := make([]wire.Host, 0, len(b.order))
+	for _, name := range b.order {
+		out = append(out, b.known[name])
+	}
+	return out
 }
 
 // Lost returns how many batches (and unnumbered samples) were lost to

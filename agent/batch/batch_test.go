@@ -5,6 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -164,23 +167,94 @@ type recordingSpool struct {
 }
 
 func (r *recordingSpool) Append(samples int, build func(seq uint64) ([]byte, error)) (uint64, error) {
-	return r.Spool.Append(samples, func(seq uint64) ([]byte, error) {
-		p, err := build(seq)
-		if err != nil {
-			return p, err
-		}
-		m, derr := r.codec.Decode(wire.TypeBatch, p)
-		if derr != nil {
-			return nil, derr
-		}
-		r.mu.Lock()
-		for _, g := range m.(*wire.Batch).Groups {
-			r.times[g.Time]++
-		}
-		r.sizes = append(r.sizes, samples)
-		r.mu.Unlock()
-		return p, nil
+	return r.AppendOpening(samples, func(seq uint64, _ bool) ([]byte, error) { return build(seq) })
+}
+
+func (r *recordingSpool) AppendOpening(samples int, build func(seq uint64, opens bool) ([]byte, error)) (uint64, error) {
+	var last []byte
+	seq, err := r.Spool.AppendOpening(samples, func(seq uint64, opens bool) ([]byte, error) {
+		p, err := build(seq, opens)
+		last = p
+		return p, err
 	})
+	if err != nil {
+		return seq, err
+	}
+	m, derr := r.codec.Decode(wire.TypeBatch, last)
+	if derr != nil {
+		return seq, derr
+	}
+	r.mu.Lock()
+	for _, g := range m.(*wire.Batch).Groups {
+		r.times[g.Time]++
+	}
+	r.sizes = append(r.sizes, samples)
+	r.mu.Unlock()
+	return seq, nil
+}
+
+func TestInventoryOpensEverySegment(t *testing.T) {
+	// Segments of 4 KiB, at most 16 KiB kept: the spool drops its oldest
+	// segments as reports come in. Whatever it keeps, its oldest batch (and
+	// the first batch of every segment) must describe every host seen, so
+	// the collector never meets samples of an attribute it cannot size.
+	dir := t.TempDir()
+	sp, err := spool.Open(spool.Options{Dir: dir, FsyncInterval: -1, SegmentBytes: 4096, MaxBytes: 16384, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	b, _ := New(sp, Options{Logger: quiet()})
+	now := time.UnixMilli(1_800_000_000_000)
+	inv := func(h string) *wire.Host {
+		return &wire.Host{Name: h, SysName: h, Attrs: []wire.Attr{{Key: "oid:x", Kind: wire.KindOID, DS: []wire.DSDef{{Name: "value", Kind: sample.Gauge}}}}}
+	}
+	b.Report(poll.Report{Host: "h1", Inventory: inv("h1")})
+	b.Report(poll.Report{Host: "h2", Inventory: inv("h2")})
+	h1v2 := inv("h1")
+	h1v2.SysName = "h1-renamed"
+	for r := 0; r < 1000; r++ {
+		rep := poll.Report{Host: "h1", Points: []sample.Point{{Key: sample.Key{Host: "h1", Attr: "oid:x", DS: "value"}, Kind: sample.Gauge, Time: now.Add(time.Duration(r) * time.Second), Float: float64(r)}}}
+		if r == 150 {
+			rep.Inventory = h1v2 // a rediscovery: later segments carry the new one
+		}
+		b.Report(rep)
+	}
+	if d := sp.Drops(); d.Batches == 0 {
+		t.Fatalf("the spool dropped nothing; the test needs drops")
+	}
+	ents, _ := os.ReadDir(dir)
+	codec, _ := wire.NewCodec()
+	segs := 0
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, "seg-") {
+			continue
+		}
+		first, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, "seg-"), ".log"), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := sp.ReadFrom(first).Next()
+		if err != nil {
+			t.Fatalf("segment %s: %v", name, err)
+		}
+		m, err := codec.Decode(wire.TypeBatch, rec.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hosts := m.(*wire.Batch).Hosts
+		if len(hosts) != 2 || hosts[0].Name != "h1" || hosts[1].Name != "h2" {
+			t.Fatalf("segment %s opens with hosts %+v, want h1 and h2", name, hosts)
+		}
+		if want := map[bool]string{false: "h1", true: "h1-renamed"}[rec.Seq > 155]; rec.Seq > 155 && hosts[0].SysName != want {
+			t.Errorf("segment %s (seq %d) carries h1 as %q, want the latest %q", name, rec.Seq, hosts[0].SysName, want)
+		}
+		segs++
+	}
+	if segs < 2 {
+		t.Fatalf("%d segments kept", segs)
+	}
 }
 
 func TestGroupCommitUnderConcurrentReports(t *testing.T) {

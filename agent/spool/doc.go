@@ -29,6 +29,9 @@
 //     (Ack), or when the spool is over its byte or age bound (drop-oldest).
 //   - A dropped segment's unacknowledged batches and samples are added to the
 //     drop counters, which are persisted in state.json and reported upstream.
+//     Drops take whole segments, so the first record of a segment is the
+//     oldest a reader can be left with; AppendOpening tells the writer which
+//     record that is (the batcher puts every host's inventory there).
 //   - A record that fails its CRC, and a torn tail left by a crash, are
 //     skipped and counted (Drops.Corrupt), never fatal. A torn tail is
 //     truncated away when the spool is opened, so it is counted once.

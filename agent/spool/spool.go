@@ -312,26 +312,45 @@ func (s *Spool) Registry() *Registry { return s.reg }
 // called with the seq (under the spool's lock) and returns the payload, so
 // a batch can carry its own seq. The record is durable after the next sync.
 func (s *Spool) Append(samples int, build func(seq uint64) ([]byte, error)) (uint64, error) {
+	return s.AppendOpening(samples, func(seq uint64, _ bool) ([]byte, error) { return build(seq) })
+}
+
+// AppendOpening is Append whose build also learns whether the record is
+// the first of its segment (opens is true). Since drop-oldest deletes
+// whole segments, the first record of a segment is the oldest a reader
+// can ever be left with: the batcher puts there what a reader needs before
+// anything else (the hosts' inventory). build may be called twice: first
+// with opens false, then, when that payload does not fit the active
+// segment and a new one is started, again with opens true.
+func (s *Spool) AppendOpening(samples int, build func(seq uint64, opens bool) ([]byte, error)) (uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return 0, ErrClosed
 	}
 	seq := s.nextSeq
-	payload, err := build(seq)
+	active := s.segs[len(s.segs)-1]
+	opens := active.size == 0
+	payload, err := build(seq, opens)
 	if err != nil {
 		return 0, err
 	}
 	if len(payload) > MaxRecord {
 		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(payload))
 	}
-	active := s.segs[len(s.segs)-1]
 	need := int64(recordHeaderLen + len(payload))
 	if active.size > 0 && active.size+need > s.opt.SegmentBytes {
 		if err := s.rollLocked(); err != nil {
 			return 0, err
 		}
 		active = s.segs[len(s.segs)-1]
+		if payload, err = build(seq, true); err != nil {
+			return 0, err
+		}
+		if len(payload) > MaxRecord {
+			return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(payload))
+		}
+		need = int64(recordHeaderLen + len(payload))
 	}
 	rec := appendRecord(make([]byte, 0, need), seq, uint32(samples), payload)
 	if _, err := active.f.Write(rec); err != nil {

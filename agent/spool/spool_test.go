@@ -416,3 +416,70 @@ func TestCrashChild(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendOpeningTellsTheFirstRecordOfASegment(t *testing.T) {
+	// Segments of 1 KiB and records of about 300 bytes: every fourth
+	// record opens a segment (the fourth does not fit with its headers).
+	s := open(t, Options{Dir: t.TempDir(), SegmentBytes: 1024})
+	defer s.Close()
+	type call struct {
+		seq   uint64
+		opens bool
+	}
+	var calls []call
+	var opened []uint64
+	for i := 0; i < 10; i++ {
+		seq, err := s.AppendOpening(1, func(seq uint64, opens bool) ([]byte, error) {
+			calls = append(calls, call{seq, opens})
+			n := 300
+			if opens {
+				n = 400 // what opens a segment may be bigger (the inventory)
+			}
+			return make([]byte, n), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last := calls[len(calls)-1]; last.opens {
+			opened = append(opened, seq)
+		}
+	}
+	var firsts []uint64
+	ents, _ := os.ReadDir(s.opt.Dir)
+	for _, e := range ents {
+		var first uint64
+		if _, err := fmt.Sscanf(e.Name(), "seg-%d.log", &first); err == nil {
+			firsts = append(firsts, first)
+		}
+	}
+	if fmt.Sprint(opened) != fmt.Sprint(firsts) {
+		t.Fatalf("build was told opens for seqs %v; the segments start at %v (calls %v)", opened, firsts, calls)
+	}
+	rebuilt := 0
+	for i := 1; i < len(calls); i++ {
+		if calls[i].seq == calls[i-1].seq {
+			rebuilt++
+			if calls[i-1].opens || !calls[i].opens {
+				t.Errorf("seq %d built as %v then %v; a rebuild must be the opening one", calls[i].seq, calls[i-1].opens, calls[i].opens)
+			}
+		}
+	}
+	if rebuilt != len(firsts)-1 {
+		t.Errorf("%d rebuilds for %d segments", rebuilt, len(firsts))
+	}
+	for seq := uint64(1); seq <= 10; seq++ {
+		r, err := s.ReadFrom(seq).Next()
+		if err != nil || r.Seq != seq {
+			t.Fatalf("read seq %d: %+v %v", seq, r, err)
+		}
+		want := 300
+		for _, f := range firsts {
+			if f == seq {
+				want = 400
+			}
+		}
+		if len(r.Payload) != want {
+			t.Errorf("seq %d stored %d bytes, want %d", seq, len(r.Payload), want)
+		}
+	}
+}

@@ -429,6 +429,13 @@ func (r *rig) finish() result {
 	})
 	r.stopAgent()
 	r.stopCollector()
+	// The archive's step must come from the agent's description (1 s), not
+	// from a default the collector falls back to for undescribed samples.
+	for _, line := range strings.Split(r.log("collector.log"), "\n") {
+		if strings.Contains(line, "never described") && strings.Contains(line, "attr="+pollsAttr) {
+			r.t.Errorf("collector created an archive without the agent's description: %s", line)
+		}
+	}
 	for _, d := range r.devices {
 		path := filepath.Join(r.env.Dir, "collector", ingest.ArchivePath(d, pollsAttr))
 		sum, unknown, err := landed(path)
