@@ -83,10 +83,12 @@ func BenchmarkUpdateThroughput(b *testing.B) {
 				}
 			}
 		}
+		queued := time.Since(t0)
 		if err := c.Close(context.Background()); err != nil {
 			b.Fatal(err)
 		}
 		total += time.Since(t0)
+		b.Logf("queueing %v, flush %v (of which waiting for barriers %v)", queued, time.Since(t0)-queued, time.Duration(c.barrierNanos.Load()))
 		b.StopTimer()
 		os.RemoveAll(dir)
 		b.StartTimer()

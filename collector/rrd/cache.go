@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -18,8 +19,10 @@ type CacheOptions struct {
 	FlushInterval time.Duration
 	// Workers is how many files are processed at once (default 4).
 	Workers int
-	// GroupSize is how many files share one pair of file-system syncs
-	// during a flush (default 256).
+	// GroupSize is how many files a flush handles per barrier (one syncfs
+	// per file system); up to three groups are open at once, each file
+	// with two descriptors. Default: a sixteenth of the open-file limit,
+	// at most 4096 and at least 16.
 	GroupSize int
 	// Logger receives flush errors (default slog.Default()).
 	Logger *slog.Logger
@@ -43,18 +46,74 @@ type Cache struct {
 	mu     sync.Mutex
 	files  map[string]*cacheEntry
 	closed bool
+
+	barrierNanos atomic.Int64 // time spent waiting for barriers (for the benchmark)
 }
 
 type cacheEntry struct {
-	mu       sync.Mutex // guards pending and the fields below
-	pending  []Update
-	arena    []Value // backing store of the pending updates' values
+	mu       sync.Mutex // guards queue and the fields below
+	queue    pendingQueue
 	known    bool
 	lastSec  int64
 	lastUsec int64
 	types    []string
 
 	flushMu sync.Mutex // held while a flush of this file is under way
+}
+
+// pendingQueue holds a file's queued updates without pointers (so the
+// garbage collector never scans them, and one update costs 16 bytes per
+// value plus 16 for its time): times holds seconds and microseconds per
+// update, vals the values, nds per update, and texts the rare values that
+// carry their input text, by index into vals.
+type pendingQueue struct {
+	times []int64
+	vals  []packedValue
+	texts map[int]string
+}
+
+type packedValue struct {
+	u    uint64
+	kind valueKind
+}
+
+func (q *pendingQueue) len() int { return len(q.times) / 2 }
+
+func (q *pendingQueue) push(sec, usec int64, values []Value) {
+	q.times = append(q.times, sec, usec)
+	for _, v := range values {
+		if v.text != "" {
+			if q.texts == nil {
+				q.texts = make(map[int]string)
+			}
+			q.texts[len(q.vals)] = v.text
+		}
+		q.vals = append(q.vals, packedValue{u: v.u, kind: v.kind})
+	}
+}
+
+// update returns queued update k, its values written into buf (len nds).
+func (q *pendingQueue) update(k int, buf []Value) Update {
+	nds := len(buf)
+	for i := range buf {
+		p := q.vals[k*nds+i]
+		buf[i] = Value{kind: p.kind, u: p.u, text: q.texts[k*nds+i]}
+	}
+	return Update{Time: time.Unix(q.times[2*k], q.times[2*k+1]*1000), Values: buf}
+}
+
+// prepend puts q (older updates) in front of r.
+func (q pendingQueue) prepend(r pendingQueue) pendingQueue {
+	out := pendingQueue{times: append(q.times, r.times...), vals: append(q.vals, r.vals...), texts: q.texts}
+	if len(r.texts) > 0 {
+		if out.texts == nil {
+			out.texts = make(map[int]string)
+		}
+		for i, t := range r.texts {
+			out.texts[len(q.vals)+i] = t
+		}
+	}
+	return out
 }
 
 // NewCache returns an empty cache. Call Run to flush in the background and
@@ -67,7 +126,7 @@ func NewCache(opts CacheOptions) *Cache {
 		opts.Workers = 4
 	}
 	if opts.GroupSize <= 0 {
-		opts.GroupSize = 256
+		opts.GroupSize = defaultGroupSize()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -111,6 +170,7 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 		}
 		f.Close()
 		e.lastSec, e.lastUsec = h.lastUp, h.lastUsec
+		e.types = e.types[:0]
 		for _, d := range h.ds {
 			e.types = append(e.types, d.typ)
 		}
@@ -138,14 +198,7 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 			}
 		}
 	}
-	// Values are copied into a per-file arena: one allocation per many
-	// updates. Earlier updates keep pointing into older arrays on growth.
-	if cap(e.arena)-len(e.arena) < len(values) {
-		e.arena = make([]Value, 0, max(64*len(values), 2*cap(e.arena)))
-	}
-	e.arena = append(e.arena, values...)
-	n := len(e.arena)
-	e.pending = append(e.pending, Update{Time: t, Values: e.arena[n-len(values) : n : n]})
+	e.queue.push(sec, usec, values)
 	e.lastSec, e.lastUsec = sec, usec
 	return nil
 }
@@ -161,14 +214,15 @@ func (c *Cache) Pending() int {
 	n := 0
 	for _, e := range entries {
 		e.mu.Lock()
-		n += len(e.pending)
+		n += e.queue.len()
 		e.mu.Unlock()
 	}
 	return n
 }
 
-// Run flushes every FlushInterval until ctx is done. It returns ctx's
-// error; queued updates stay queued (call Close to write them).
+// Run flushes every FlushInterval until ctx is done (each flush is a
+// FlushAll, durable). It returns ctx's error; queued updates stay queued
+// (call Close to write them).
 func (c *Cache) Run(ctx context.Context) error {
 	t := time.NewTicker(c.opts.FlushInterval)
 	defer t.Stop()
@@ -184,7 +238,9 @@ func (c *Cache) Run(ctx context.Context) error {
 	}
 }
 
-// Flush writes the queued updates of one file and syncs it.
+// Flush writes the queued updates of one file; they are durable when it
+// returns nil (the file's journal and archive are fdatasync'ed, no
+// file-system-wide sync).
 func (c *Cache) Flush(path string) error {
 	c.mu.Lock()
 	e := c.files[path]
@@ -192,11 +248,13 @@ func (c *Cache) Flush(path string) error {
 	if e == nil {
 		return nil
 	}
-	return c.flushGroup([]string{path}, []*cacheEntry{e})
+	return c.flush(context.Background(), []string{path}, []*cacheEntry{e})
 }
 
 // FlushAll writes every queued update. When it returns nil, every update
-// accepted before the call is on stable storage.
+// accepted before the call is on stable storage. When ctx ends, the files
+// already under way are finished (and made durable) and ctx's error is
+// returned; the rest stay queued.
 func (c *Cache) FlushAll(ctx context.Context) error {
 	c.mu.Lock()
 	paths := make([]string, 0, len(c.files))
@@ -205,43 +263,13 @@ func (c *Cache) FlushAll(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	sort.Strings(paths)
-	// Two groups at a time: one computes and writes while the other waits
-	// for its syncfs. Each group keeps its own order (journals synced
-	// before its archives are written), so overlapping is safe.
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
-	sem := make(chan struct{}, 2)
-	for len(paths) > 0 {
-		if err := ctx.Err(); err != nil {
-			wg.Wait()
-			return err
-		}
-		n := min(len(paths), c.opts.GroupSize)
-		group := paths[:n]
-		paths = paths[n:]
-		entries := make([]*cacheEntry, n)
-		c.mu.Lock()
-		for i, p := range group {
-			entries[i] = c.files[p]
-		}
-		c.mu.Unlock()
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := c.flushGroup(group, entries); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
+	entries := make([]*cacheEntry, len(paths))
+	c.mu.Lock()
+	for i, p := range paths {
+		entries[i] = c.files[p]
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	c.mu.Unlock()
+	return c.flush(ctx, paths, entries)
 }
 
 // Close flushes everything and refuses further updates.
@@ -262,103 +290,170 @@ func (c *Cache) Fetch(path, cf string, start, end time.Time, resolution time.Dur
 
 // flushJob is one file of a group being flushed.
 type flushJob struct {
-	path    string
-	e       *cacheEntry
-	updates []Update
-	w       *archiveWriter // open between phases
-	exts    []extent
-	err     error
+	path  string
+	e     *cacheEntry
+	queue pendingQueue   // the updates taken from the entry
+	w     *archiveWriter // open until the job is finished
+	exts  []extent       // nil: nothing to write
+	err   error
 }
 
-// flushGroup flushes files in three phases: (1) per file, in parallel:
-// apply the queued updates in memory and write the journal; sync the file
-// systems; (2) write every archive in place; sync; (3) mark the journals
-// applied.
-// Every entry's flushMu is held throughout, so a FlushAll that starts after
-// an Update returns only when that update is durable.
-func (c *Cache) flushGroup(paths []string, entries []*cacheEntry) error {
-	jobs := make([]*flushJob, len(paths))
-	for i := range paths {
-		jobs[i] = &flushJob{path: paths[i], e: entries[i]}
-		entries[i].flushMu.Lock()
+// flush writes the queued updates of entries (sorted by path) in groups of
+// GroupSize files, pipelined so that the whole flush costs one barrier (a
+// syncfs, or fdatasyncs for a few files) per group plus one:
+//
+//	group 1: compute, write journals | barrier | write in place
+//	group 2: compute, write journals | barrier | mark group 1 applied, write in place
+//	...                                barrier | mark group n applied
+//
+// (group k+1 is computed and its journals written while the barrier of
+// group k waits for the disk).
+//
+// The barrier after a group's journals also makes the previous group's
+// in-place writes durable, so for every file, at every instant, the journal
+// is durable before its archive is touched, and the archive is durable
+// before its journal is marked applied: the order UpdateFile keeps with
+// per-file fsyncs. Each entry's flushMu is held from the moment its queue
+// is taken until its journal is marked applied, so a FlushAll that starts
+// after an Update returns only once that update is durable.
+func (c *Cache) flush(ctx context.Context, paths []string, entries []*cacheEntry) error {
+	// take locks the next group's entries (none once ctx is done).
+	take := func() []*flushJob {
+		if len(paths) == 0 || ctx.Err() != nil {
+			return nil
+		}
+		n := min(len(paths), c.opts.GroupSize)
+		jobs := make([]*flushJob, n)
+		for i := range jobs {
+			jobs[i] = &flushJob{path: paths[i], e: entries[i]}
+			entries[i].flushMu.Lock()
+		}
+		paths, entries = paths[n:], entries[n:]
+		return jobs
 	}
-	defer func() {
-		for _, j := range jobs {
-			if j.w != nil {
-				j.w.close()
-			}
-			j.e.flushMu.Unlock()
-		}
-	}()
-	c.parallel(jobs, func(j *flushJob) {
-		j.e.mu.Lock()
-		j.updates = j.e.pending
-		j.e.pending = nil
-		j.e.arena = nil
-		j.e.mu.Unlock()
-		if len(j.updates) == 0 {
-			return
-		}
-		w, err := openForWrite(j.path)
+	var (
+		prev []*flushJob
+		errs []error
+	)
+	jobs := take()
+	c.parallel(jobs, c.prepare)
+	for len(jobs)+len(prev) > 0 {
+		// The next group is computed and its journals written while
+		// this barrier waits for the disk.
+		next := take()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c.parallel(next, c.prepare)
+		}()
+		t0 := time.Now()
+		err := barrier(jobs, prev)
+		c.barrierNanos.Add(int64(time.Since(t0)))
 		if err != nil {
-			j.err = err
-			return
-		}
-		j.w = w
-		s := newSession(w.h)
-		for k, u := range j.updates {
-			if err := s.apply(u); err != nil {
-				if errors.Is(err, ErrNotNewer) {
-					// The file moved on behind the cache (another writer,
-					// or a replayed journal): skip this one, keep the rest.
-					c.opts.Logger.Warn("rrd cache: update already superseded", "path", j.path, "time", u.Time, "err", err)
-					continue
+			// Nothing of this group is known durable: requeue what has
+			// no complete journal. The previous group's journals are
+			// durable: recovery (at the next open) finishes those files.
+			errs = append(errs, err)
+			c.requeue(jobs, err)
+			c.finish(jobs, false)
+			c.finish(prev, false)
+			prev = nil
+		} else {
+			errs = append(errs, c.finish(prev, true)...)
+			c.parallel(jobs, func(j *flushJob) {
+				if j.err == nil && j.exts != nil {
+					j.err = applyExtents(j.w.f, j.exts)
 				}
-				c.opts.Logger.Error("rrd cache: updates dropped", "path", j.path, "time", u.Time, "err", err,
-					"dropped", len(j.updates)-k)
-				break
-			}
+			})
+			prev = jobs
 		}
-		if !s.changed {
-			return
-		}
-		j.exts = s.extents()
-		j.err = j.w.writeJournal(j.exts, false)
-	})
-	if err := syncFileSystems(jobs); err != nil {
-		return c.requeue(jobs, err)
+		<-done
+		jobs = next
 	}
-	c.parallel(jobs, func(j *flushJob) {
-		if j.err == nil && j.exts != nil {
-			j.err = applyExtents(j.w.f, j.exts)
-		}
-	})
-	if err := syncFileSystems(jobs); err != nil {
-		return c.requeue(jobs, err)
-	}
-	var errs []error
-	for _, j := range jobs {
-		if j.err != nil {
-			errs = append(errs, fmt.Errorf("flush %s: %w", j.path, j.err))
-			continue
-		}
-		if j.exts != nil {
-			if err := markApplied(j.w.j); err != nil {
-				errs = append(errs, err)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		c.requeue(jobs, nil)
+	if err := ctx.Err(); err != nil && len(paths) > 0 {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
+// prepare takes a job's queued updates, applies them to the archive's
+// header in memory and writes the journal (not synced).
+func (c *Cache) prepare(j *flushJob) {
+	j.e.mu.Lock()
+	j.queue = j.e.queue
+	j.e.queue = pendingQueue{}
+	nds := len(j.e.types)
+	j.e.mu.Unlock()
+	n := j.queue.len()
+	if n == 0 {
+		return
+	}
+	w, err := openForWrite(j.path)
+	if err != nil {
+		j.err = err
+		return
+	}
+	j.w = w
+	if len(w.h.ds) != nds {
+		j.err = fmt.Errorf("%s: the file now has %d data sources, the queued updates %d", j.path, len(w.h.ds), nds)
+		return
+	}
+	s := newSession(w.h)
+	buf := make([]Value, nds)
+	for k := 0; k < n; k++ {
+		u := j.queue.update(k, buf)
+		if err := s.apply(u); err != nil {
+			if errors.Is(err, ErrNotNewer) {
+				// The file moved on behind the cache (another writer,
+				// or a replayed journal): skip this one, keep the rest.
+				c.opts.Logger.Warn("rrd cache: update already superseded", "path", j.path, "time", u.Time, "err", err)
+				continue
+			}
+			c.opts.Logger.Error("rrd cache: updates dropped", "path", j.path, "time", u.Time, "err", err,
+				"dropped", n-k)
+			break
+		}
+	}
+	if !s.changed {
+		return
+	}
+	j.exts = s.extents()
+	j.err = j.w.writeJournal(j.exts, false)
+}
+
+// finish ends jobs whose archives were written: when durable, their
+// journals are marked applied (jobs that failed are requeued); then the
+// files are closed and the entries released. It returns the jobs' errors.
+func (c *Cache) finish(jobs []*flushJob, durable bool) []error {
+	var errs []error
+	if durable {
+		for _, j := range jobs {
+			if j.err != nil {
+				errs = append(errs, fmt.Errorf("flush %s: %w", j.path, j.err))
+				continue
+			}
+			if j.exts != nil {
+				if err := markApplied(j.w.j); err != nil {
+					errs = append(errs, fmt.Errorf("flush %s: %w", j.path, err))
+				}
+			}
+		}
+		c.requeue(jobs, nil)
+	}
+	for _, j := range jobs {
+		if j.w != nil {
+			j.w.close()
+		}
+		j.e.flushMu.Unlock()
+	}
+	return errs
+}
+
 // requeue puts the updates of failed jobs back in front of their queues;
 // the journal (if complete) or a later flush applies them.
-func (c *Cache) requeue(jobs []*flushJob, err error) error {
+func (c *Cache) requeue(jobs []*flushJob, err error) {
 	for _, j := range jobs {
-		if j.updates == nil || (err == nil && j.err == nil) {
+		if j.queue.len() == 0 || (err == nil && j.err == nil) {
 			continue
 		}
 		if j.exts != nil && j.err == nil {
@@ -366,14 +461,18 @@ func (c *Cache) requeue(jobs []*flushJob, err error) error {
 			continue
 		}
 		j.e.mu.Lock()
-		j.e.pending = append(j.updates, j.e.pending...)
+		j.e.queue = j.queue.prepend(j.e.queue)
 		j.e.known = false // re-read the file's last update
 		j.e.mu.Unlock()
+		j.queue = pendingQueue{}
 	}
-	return err
 }
 
 func (c *Cache) parallel(jobs []*flushJob, fn func(*flushJob)) {
+	if len(jobs) == 1 {
+		fn(jobs[0])
+		return
+	}
 	var wg sync.WaitGroup
 	ch := make(chan *flushJob)
 	for w := 0; w < min(c.opts.Workers, len(jobs)); w++ {
@@ -392,24 +491,68 @@ func (c *Cache) parallel(jobs []*flushJob, fn func(*flushJob)) {
 	wg.Wait()
 }
 
-// syncFileSystems calls syncfs once per file system holding an open job.
-func syncFileSystems(jobs []*flushJob) error {
+// smallBarrier is the most files a barrier makes durable with per-file
+// fdatasync; above it one syncfs per file system is cheaper.
+const smallBarrier = 4
+
+// barrier makes durable the journals of journals' jobs and the archives of
+// archives' jobs (only jobs that wrote). For a few files it fdatasyncs
+// them (and the directory of a journal created by this open); otherwise it
+// calls syncfs once per file system, which covers both and the directory
+// entries.
+func barrier(journals, archives []*flushJob) error {
+	var js, as []*archiveWriter
+	for _, j := range journals {
+		if j.w != nil && j.exts != nil {
+			js = append(js, j.w)
+		}
+	}
+	for _, j := range archives {
+		if j.w != nil && j.exts != nil && j.err == nil {
+			as = append(as, j.w)
+		}
+	}
+	if len(js)+len(as) == 0 {
+		return nil
+	}
+	if len(js)+len(as) <= smallBarrier {
+		for _, w := range js {
+			if err := w.syncJournal(); err != nil {
+				return err
+			}
+		}
+		for _, w := range as {
+			if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
+				return fmt.Errorf("sync %s: %w", w.path, err)
+			}
+		}
+		return nil
+	}
 	seen := map[uint64]bool{}
-	for _, j := range jobs {
-		if j.w == nil || j.exts == nil {
+	for _, w := range append(js, as...) {
+		if seen[w.dev] {
 			continue
 		}
-		var st unix.Stat_t
-		if err := unix.Fstat(int(j.w.f.Fd()), &st); err != nil {
-			return err
-		}
-		if seen[st.Dev] {
-			continue
-		}
-		seen[st.Dev] = true
-		if err := unix.Syncfs(int(j.w.f.Fd())); err != nil {
+		seen[w.dev] = true
+		if err := unix.Syncfs(int(w.f.Fd())); err != nil {
 			return fmt.Errorf("syncfs: %w", err)
+		}
+		for _, w2 := range js {
+			if w2.dev == w.dev {
+				w2.created = false // its directory entry is durable too
+			}
 		}
 	}
 	return nil
+}
+
+// defaultGroupSize is a sixteenth of the soft open-file limit (three
+// groups of files open at once, two descriptors each, the rest of the
+// limit left to the rest of the process), between 16 and 4096.
+func defaultGroupSize() int {
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &r); err != nil {
+		return 256
+	}
+	return int(min(max(r.Cur/16, 16), 4096))
 }

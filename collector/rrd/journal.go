@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -118,7 +119,8 @@ type archiveWriter struct {
 	path    string
 	f, j    *os.File
 	h       *header
-	created bool // the journal file was created by this open
+	created bool   // the journal file was created by this open
+	dev     uint64 // the file system holding the archive
 }
 
 // openForWrite opens path for an update: exclusive flock, journal opened
@@ -152,6 +154,9 @@ func openForWrite(path string) (*archiveWriter, error) {
 		w.close()
 		return nil, err
 	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		w.dev = st.Dev
+	}
 	if w.h, err = readHeader(f, fi.Size()); err != nil {
 		w.close()
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -173,15 +178,22 @@ func (w *archiveWriter) writeJournal(exts []extent, sync bool) error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	if sync {
-		if err := w.j.Sync(); err != nil {
-			return fmt.Errorf("journal sync: %w", err)
+		return w.syncJournal()
+	}
+	return nil
+}
+
+// syncJournal makes the journal durable, and its directory entry the first
+// time.
+func (w *archiveWriter) syncJournal() error {
+	if err := unix.Fdatasync(int(w.j.Fd())); err != nil {
+		return fmt.Errorf("journal sync: %w", err)
+	}
+	if w.created {
+		if err := syncDir(filepath.Dir(w.path)); err != nil {
+			return err
 		}
-		if w.created {
-			if err := syncDir(filepath.Dir(w.path)); err != nil {
-				return err
-			}
-			w.created = false
-		}
+		w.created = false
 	}
 	return nil
 }
