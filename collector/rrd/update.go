@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"time"
 )
 
@@ -469,16 +468,21 @@ type extent struct {
 	data []byte
 }
 
-// extents returns the header and the dirty rows as contiguous writes in
-// file order, adjacent rows merged. The header comes first.
+// extents returns the changed part of the header and the dirty rows as
+// contiguous writes in file order, adjacent rows merged. The header comes
+// first.
 func (s *session) extents() []extent {
 	nds := len(s.h.ds)
 	offs := make([]int64, 0, len(s.dirty))
 	for off := range s.dirty {
 		offs = append(offs, off)
 	}
-	sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
-	out := []extent{{off: 0, data: s.h.encode()}}
+	slices.Sort(offs)
+	// The header from its live part on: the static head and the DS and
+	// RRA definitions never change in an update (1.7 KB of the baseline's
+	// 5.8 KB header).
+	live := s.h.offLive()
+	out := []extent{{off: live, data: s.h.encode()[live:]}}
 	rowLen := int64(nds) * 8
 	for _, off := range offs {
 		vals := s.vals[s.dirty[off] : s.dirty[off]+nds]
