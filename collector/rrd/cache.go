@@ -49,6 +49,7 @@ type Cache struct {
 
 	barrierNanos atomic.Int64 // time spent waiting for barriers (for the benchmark)
 	noSync       bool         // barriers do nothing: the benchmark's write-back-only pass
+	barrierHook  func()       // called at the start of every barrier (tests)
 }
 
 type cacheEntry struct {
@@ -507,6 +508,9 @@ const smallBarrier = 4
 // calls syncfs once per file system, which covers both and the directory
 // entries.
 func (c *Cache) barrier(journals, archives []*flushJob) error {
+	if c.barrierHook != nil {
+		c.barrierHook()
+	}
 	if c.noSync {
 		return nil
 	}
