@@ -11,6 +11,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/outpost-nms/outpost/agent/sim/site"
 	"github.com/outpost-nms/outpost/collector/demo"
 	"github.com/outpost-nms/outpost/shared/testbed"
 )
@@ -251,7 +252,8 @@ func TestRefusedAgents(t *testing.T) {
 		// A second installation, never started, only for its CA and its
 		// agent certificate (same agent name).
 		other, err := demo.Setup(t.Context(), demo.Options{Dir: t.TempDir() + "/other", CollectorBin: bins.collector,
-			AgentBin: bins.agent, WebListen: freeTCPAddr(t), AgentName: "e2e-site"})
+			AgentBin: bins.agent, WebListen: freeTCPAddr(t), AgentName: "e2e-site",
+			Spec: site.Spec{Devices: []site.Device{{Name: "unused", Interfaces: 1}}}})
 		if err != nil {
 			t.Fatal(err)
 		}
