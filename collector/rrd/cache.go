@@ -34,13 +34,15 @@ var ErrClosed = errors.New("rrd cache closed")
 // Cache is a write-back cache of updates, the idea of rrdcached inside the
 // process: Update queues in memory (per file, in order) and checks what it
 // can at once (time newer than the file's last update including queued
-// ones, number and kind of values); Run writes them in the background.
-// Each file is written in one pass per flush: its header is read, all
-// queued updates applied in memory, then the header and the touched rows
-// written through the per-file journal. Files are flushed in groups that
-// share two syncfs calls (journals durable before any archive is changed,
-// archives durable before the journals go), so a flush costs two syncs per
-// group, not per file. A Cache is safe for concurrent use.
+// ones, number and kind of values); FlushAll (called by the collector
+// before each journal checkpoint, by Run, and by Close) writes them. Each
+// file is written in one pass per flush: its header is read, all queued
+// updates applied in memory, then the live header and the touched rows
+// written through the per-file journal. Every flush is durable and
+// crash-consistent for power loss; the journal order is kept with one
+// barrier (a syncfs) per group of GroupSize files plus one per flush, not
+// per file (see "Write-back cache" in the package doc). A Cache is safe
+// for concurrent use.
 type Cache struct {
 	opts   CacheOptions
 	mu     sync.Mutex

@@ -50,12 +50,13 @@
 // therefore, once opened by Outpost, exactly as before or as after the
 // whole batch. For power loss the order is made durable: UpdateFile fsyncs
 // the journal (and its directory entry when it is new) before writing in
-// place, and the archive before marking the journal applied; the Cache does
-// the same for a group of files with two syncfs(2) calls instead of
-// per-file fsyncs. A stale journal is never replayed over newer data,
-// because every commit rewrites and syncs the journal before it touches the
-// archive. rrdtool itself does not know the journal: it must not read a
-// file between an Outpost crash and the next Outpost open of that file
+// place, and the archive before marking the journal applied; the Cache
+// keeps the same order with barriers shared by many files (see below). A
+// stale journal is never replayed over newer data, because every commit
+// rewrites the journal, and makes it durable, before it touches the
+// archive, and a journal is only rewritten after the archive writes it
+// covers are durable. rrdtool itself does not know the journal: it must
+// not read a file between an Outpost crash and the next Outpost open of it
 // (the collector opens every archive it owns through the Cache at start).
 //
 // Writers take an exclusive flock(2) on the archive (per open file
@@ -72,4 +73,43 @@
 // queued update is only lost if the process dies before the next flush;
 // the collector's own journal replays those (ErrNotNewer tells it which
 // ones the archive already has).
+//
+// Every cache flush is durable and keeps the journal order for each file,
+// at a cost of one barrier per group of files instead of fsyncs per file.
+// A barrier is one syncfs(2) per file system (fdatasync of each file when
+// there are at most four). Flushing groups 1..n:
+//
+//	journals of group 1 | B | group 1 in place
+//	journals of group 2 | B | group 1 marked applied, group 2 in place
+//	...                   B | group n marked applied
+//
+// (group k+1 is computed and its journals written during the barrier
+// after group k). So between any two barriers an archive changes only if
+// the journal that gives its new content was durable at the first one and
+// is not touched until the second; a journal changes only while its
+// archive holds, durably, what that journal's replay would give. A power
+// cut at any instant therefore leaves every file, once opened by Outpost,
+// as it was before or after one whole flush of it (TestCacheBarrierOrder
+// checks exactly this condition at every barrier; TestCrashSafety kills
+// the process during flushes). FlushAll returns after its last barrier:
+// every update accepted before the call is then on stable storage, which
+// is what the collector's checkpoint needs (collector/ingest checkpoints
+// its journal only after FlushAll). Flush (used by Cache.Fetch) is the
+// same for one file.
+//
+// After a power cut the collector's journal replays every update after its
+// last checkpoint. A file that is ahead of the checkpoint holds a prefix
+// of those updates in whole flushes (each flush applies a file's queued
+// updates in time order), so the replay skips exactly what it has
+// (ErrNotNewer) and applies the rest.
+//
+// No flush skips the barriers (a "write back now, make durable at the
+// checkpoint" split was considered): between checkpoints the kernel
+// writes dirty pages back in any order, so after a power cut a file
+// written without barriers can be torn (half of its header, some rows)
+// with no valid journal to repair it, and the collector's journal, which
+// replays updates logically, cannot repair a torn file either. In the
+// collector every flush is a checkpoint's FlushAll anyway, so the split
+// would buy nothing there; BenchmarkUpdateThroughput measures what the
+// barriers cost.
 package rrd

@@ -33,7 +33,10 @@ import (
 // before the journal was complete; either way it is then marked APPLIED.
 // So after a crash at any point the archive is either as before or as after
 // the whole batch. A stale journal can never be replayed over newer data:
-// every commit rewrites (and syncs) the journal before it writes in place.
+// every commit rewrites (and syncs) the journal before it writes in place,
+// and a PENDING journal is only rewritten once the archive writes it
+// covers are durable (UpdateFile syncs the archive before marking; the
+// Cache marks and rewrites only after a barrier).
 
 const (
 	stateLen      = 8
