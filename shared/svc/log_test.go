@@ -9,9 +9,18 @@ import (
 
 type recorder struct{ lines []string }
 
-func (r *recorder) Error(v ...interface{}) error   { r.lines = append(r.lines, "E "+fmt.Sprint(v...)); return nil }
-func (r *recorder) Warning(v ...interface{}) error { r.lines = append(r.lines, "W "+fmt.Sprint(v...)); return nil }
-func (r *recorder) Info(v ...interface{}) error    { r.lines = append(r.lines, "I "+fmt.Sprint(v...)); return nil }
+func (r *recorder) Error(v ...interface{}) error {
+	r.lines = append(r.lines, "E "+fmt.Sprint(v...))
+	return nil
+}
+func (r *recorder) Warning(v ...interface{}) error {
+	r.lines = append(r.lines, "W "+fmt.Sprint(v...))
+	return nil
+}
+func (r *recorder) Info(v ...interface{}) error {
+	r.lines = append(r.lines, "I "+fmt.Sprint(v...))
+	return nil
+}
 func (r *recorder) Errorf(f string, a ...interface{}) error {
 	return r.Error(fmt.Sprintf(f, a...))
 }
