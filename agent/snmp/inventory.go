@@ -3,6 +3,7 @@ package snmp
 import (
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/wire"
@@ -21,15 +22,7 @@ func (t *Target) inventory() *wire.Host {
 		Location: d.System.Location, Contact: d.System.Contact,
 		Complete: true,
 	}
-	h.Attrs = append(h.Attrs, wire.Attr{
-		Key: "host", Kind: wire.KindHost, Name: t.name, Descr: d.System.Descr,
-		Props:    map[string]string{"address": t.sess.addr, "version": t.set.Version},
-		Interval: interval,
-		DS: []wire.DSDef{
-			{Name: "rtt", Kind: sample.Gauge, Min: 0, Max: nan},
-			{Name: "reachable", Kind: sample.Gauge, Min: 0, Max: 1},
-		},
-	})
+	h.Attrs = append(h.Attrs, t.hostAttr(d.System.Descr))
 	for _, s := range t.ifs {
 		name := s.Name
 		if name == "" {
@@ -102,4 +95,25 @@ func (t *Target) inventory() *wire.Host {
 		})
 	}
 	return h
+}
+
+// hostAttr describes the host attribute (reachability and round-trip time).
+func (t *Target) hostAttr(descr string) wire.Attr {
+	return wire.Attr{
+		Key: "host", Kind: wire.KindHost, Name: t.name, Descr: descr,
+		Props:    map[string]string{"address": t.sess.addr, "version": t.set.Version},
+		Interval: uint32(t.Interval().Round(time.Second) / time.Second),
+		DS: []wire.DSDef{
+			{Name: "rtt", Kind: sample.Gauge, Min: 0, Max: math.NaN()},
+			{Name: "reachable", Kind: sample.Gauge, Min: 0, Max: 1},
+		},
+	}
+}
+
+// undiscovered is the inventory of a device that has never answered: the
+// host attribute only, not Complete (nothing is known to be gone), so the
+// collector creates the host's archive with the right step from the first
+// failed poll on.
+func (t *Target) undiscovered() *wire.Host {
+	return &wire.Host{Name: t.name, Address: t.address, Attrs: []wire.Attr{t.hostAttr("")}}
 }

@@ -596,3 +596,30 @@ func TestSimHCStuckAtZeroSwitchesTo32Bit(t *testing.T) {
 	b.clock.Advance(time.Minute)
 	checkAgainstTruth(t, b, pollOnce(t, tg), never)
 }
+
+// TestSimNeverAnsweredDescribesTheHostOnce: a device down from the start is
+// reported with a host-only inventory (not Complete) on its first failed
+// poll, so the collector archives its reachability with the target's
+// interval as step; later failed polls do not repeat it.
+func TestSimNeverAnsweredDescribesTheHostOnce(t *testing.T) {
+	b := startSim(t, snmpsim.Config{Interfaces: snmpsim.GenerateInterfaces(2, 1)})
+	tg := b.target(t, func(tc *config.SNMPTarget) {
+		tc.Timeout, tc.Retries = configfile.Duration(100*time.Millisecond), intp(0)
+		tc.Interval = configfile.Duration(30 * time.Second)
+	})
+	b.stop()
+	var reps []poll.Report
+	for i := 0; i < 2; i++ {
+		tg.Poll(context.Background(), poll.SinkFunc(func(r poll.Report) { reps = append(reps, r) }))
+	}
+	inv := reps[0].Inventory
+	if inv == nil || inv.Complete || len(inv.Attrs) != 1 || inv.Attrs[0].Key != "host" || inv.Attrs[0].Interval != 30 {
+		t.Fatalf("first failed poll inventory %+v, want the host attribute only, interval 30, not complete", inv)
+	}
+	if names := []string{inv.Attrs[0].DS[0].Name, inv.Attrs[0].DS[1].Name}; names[0] != "rtt" || names[1] != "reachable" {
+		t.Errorf("host data sources %v", names)
+	}
+	if reps[1].Inventory != nil {
+		t.Errorf("second failed poll repeated the inventory")
+	}
+}

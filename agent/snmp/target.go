@@ -33,14 +33,17 @@ type Options struct {
 // owns one *gosnmp.GoSNMP that is not safe for concurrent use.
 type Target struct {
 	name, address string
-	set           config.SNMPSettings
-	filter        interfaceFilter
-	hostResources bool
-	oids          []userOID
-	sess          *session
-	reps          int // current GetBulk max-repetitions; halved on tooBig
-	now           func() time.Time
-	log           *slog.Logger
+	// sentUndiscovered: the host-only inventory of a device that never
+	// answered has been reported (once is enough).
+	sentUndiscovered bool
+	set              config.SNMPSettings
+	filter           interfaceFilter
+	hostResources    bool
+	oids             []userOID
+	sess             *session
+	reps             int // current GetBulk max-repetitions; halved on tooBig
+	now              func() time.Time
+	log              *slog.Logger
 
 	dev          *Device
 	discoveredAt time.Time
@@ -718,6 +721,10 @@ func (t *Target) unreachable(rep *poll.Report, err error) {
 	rep.Statuses = append(rep.Statuses[:0], wire.AttrStatus{Host: t.name, Attr: "host", Status: status.Down, Reason: truncate(err.Error(), 200), Time: ms})
 	for _, key := range t.attrKeys() {
 		rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: t.name, Attr: key, Status: status.Unknown, Reason: truncate(reason, 200), Time: ms})
+	}
+	if t.dev == nil && !t.sentUndiscovered {
+		rep.Inventory = t.undiscovered()
+		t.sentUndiscovered = true
 	}
 }
 
