@@ -45,7 +45,7 @@ type Spool struct {
 	MaxAge        configfile.Duration `yaml:"max_age"`        // default 72h
 	SegmentBytes  configfile.Size     `yaml:"segment_bytes"`  // default 16MiB
 	FsyncInterval configfile.Duration `yaml:"fsync_interval"` // default 1s
-	BatchInterval configfile.Duration `yaml:"batch_interval"` // default 1s: how long samples wait to be cut into a batch
+	BatchInterval configfile.Duration `yaml:"batch_interval"` // default 1s: period of the batcher's safety flush (every report is written to the spool before the poll returns)
 }
 
 // Scheduler bounds polling concurrency.
