@@ -274,3 +274,39 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": out})
 }
+
+// SystemEventJSON is one entry of GET /api/v1/system-events: the
+// collector's own event log (an agent dropped data, was enrolled or
+// revoked...).
+type SystemEventJSON struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	Agent   string    `json:"agent,omitempty"`
+	Host    string    `json:"host,omitempty"`
+	Message string    `json:"message"`
+}
+
+// apiSystemEvents lists the newest system events, newest first
+// (?limit=N, default 50, at most 1000).
+func (s *Server) apiSystemEvents(w http.ResponseWriter, r *http.Request) {
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, "limit must be a non-negative number")
+			return
+		}
+		limit = n
+	}
+	events, err := s.o.DB.SystemEvents(r.Context(), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]SystemEventJSON, 0, len(events))
+	for _, e := range events {
+		out = append(out, SystemEventJSON{ID: e.ID, At: e.At, Kind: e.Kind, Agent: e.Agent, Host: e.Host, Message: e.Message})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out})
+}

@@ -138,6 +138,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/attributes/{id}/live", s.apiLive)
 	api("GET /api/v1/status", s.apiStatus)
 	api("GET /api/v1/events", s.apiEvents)
+	api("GET /api/v1/system-events", s.apiSystemEvents)
 	m.Handle("/api/", s.requireUser(true, false, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	}))

@@ -56,7 +56,7 @@ func TestAuthRequiredEverywhere(t *testing.T) {
 	apis := []string{"/api/v1/hosts", "/api/v1/hosts/r1", "/api/v1/hosts/r1/attributes", "/api/v1/attributes/" + id,
 		"/api/v1/attributes/" + id + "/series", "/api/v1/attributes/" + id + "/graph.png", "/api/v1/attributes/" + id + "/graph.svg",
 		"/api/v1/attributes/" + id + "/export.csv", "/api/v1/attributes/" + id + "/export.json", "/api/v1/attributes/" + id + "/live",
-		"/api/v1/status", "/api/v1/events", "/api/v1/nope"}
+		"/api/v1/status", "/api/v1/events", "/api/v1/system-events", "/api/v1/nope"}
 	for _, p := range apis {
 		for _, hdr := range [][]string{nil, {"Authorization", "Bearer opt_forged"}, {"Authorization", "Basic YWRtaW46YWRtaW4="}, {"Cookie", "outpost_session=forged"}} {
 			res, body := get(t, c, e.ts.URL+p, hdr...)
@@ -602,5 +602,32 @@ func TestAwkwardHostName(t *testing.T) {
 	res, _ = get(t, c, e.ts.URL+"/api/v1/hosts/"+url.PathEscape(name)+"/attributes", "Authorization", "Bearer "+e.viewerTok)
 	if res.StatusCode != 200 {
 		t.Errorf("grid endpoint for the awkward host: %d", res.StatusCode)
+	}
+}
+
+// TestSystemEventsAPI: the collector's own events (an agent dropped data)
+// are listed newest first, limited, and refused without a token.
+func TestSystemEventsAPI(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for i, m := range []string{"agent edge-a enrolled", "agent edge-a dropped 6 batches (14418 samples): spool full"} {
+		kind := []string{"enrolled", "agent-dropped"}[i]
+		if err := e.db.RecordEvent(ctx, inventory.Event{At: e.now.Add(time.Duration(i) * time.Minute), Kind: kind, Agent: "edge-a", Message: m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.client()
+	res, body := get(t, c, e.ts.URL+"/api/v1/system-events?limit=1", "Authorization", "Bearer "+e.viewerTok)
+	var got struct {
+		Items []SystemEventJSON `json:"items"`
+	}
+	if res.StatusCode != http.StatusOK || json.Unmarshal(body, &got) != nil {
+		t.Fatalf("GET system-events: %d %s", res.StatusCode, body)
+	}
+	if len(got.Items) != 1 || got.Items[0].Kind != "agent-dropped" || got.Items[0].Agent != "edge-a" || !strings.Contains(got.Items[0].Message, "14418 samples") {
+		t.Fatalf("newest system event %+v", got.Items)
+	}
+	if res, _ := get(t, c, e.ts.URL+"/api/v1/system-events?limit=x", "Authorization", "Bearer "+e.viewerTok); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad limit: %d", res.StatusCode)
 	}
 }
