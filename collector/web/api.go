@@ -198,22 +198,12 @@ func (s *Server) apiAttrErr(w http.ResponseWriter, r *http.Request, err error) b
 }
 
 func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	totals, err := s.o.DB.StatusTotals(ctx)
+	o, err := s.loadOverview(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	kinds, err := s.o.DB.StatusByKind(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	hosts, err := s.o.DB.Hosts(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	hosts, totals, kinds := o.hosts, o.totals, o.kinds
 	byKind := map[string]map[string]int{}
 	for _, k := range kinds {
 		byKind[k.Kind] = countsJSON(k.Counts)

@@ -13,28 +13,41 @@ import (
 	"github.com/outpost-nms/outpost/collector/graph"
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/shared/status"
+	"github.com/outpost-nms/outpost/shared/wire"
 )
 
-// attrKinds are the kinds the attribute grid filters by (shared/wire Kind*).
-var attrKinds = []string{"host", "interface", "ntp", "ntp-peer", "oid", "storage", "processor"}
+// attrKinds are the kinds the attribute grid filters by.
+func attrKinds() []string {
+	return []string{wire.KindHost, wire.KindInterface, wire.KindNTP, wire.KindNTPPeer, wire.KindOID, wire.KindStorage, wire.KindProcessor}
+}
+
+// overview is what the overview page and GET /api/v1/status show.
+type overview struct {
+	hosts  []inventory.HostInfo
+	totals inventory.StatusCounts
+	kinds  []inventory.KindCounts
+}
+
+// loadOverview reads the hosts with their counts, the overall counts and
+// the counts per attribute kind.
+func (s *Server) loadOverview(ctx context.Context) (o overview, err error) {
+	if o.hosts, err = s.o.DB.Hosts(ctx); err != nil {
+		return o, err
+	}
+	if o.totals, err = s.o.DB.StatusTotals(ctx); err != nil {
+		return o, err
+	}
+	o.kinds, err = s.o.DB.StatusByKind(ctx)
+	return o, err
+}
 
 func (s *Server) indexPage(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	hosts, err := s.o.DB.Hosts(ctx)
+	o, err := s.loadOverview(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	totals, err := s.o.DB.StatusTotals(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	kinds, err := s.o.DB.StatusByKind(ctx)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
+	hosts, totals, kinds := o.hosts, o.totals, o.kinds
 	worst := inventory.StatusCounts{}
 	for _, h := range hosts {
 		if h.Counts.Total() > 0 {
@@ -82,9 +95,12 @@ type ntpRow struct {
 	SysPeer                                 bool
 }
 
-var tallyTitles = map[string]string{
-	"*": "system peer", "#": "selected, not in the first six", "+": "candidate", "-": "outlier",
-	"x": "falseticker", ".": "excess", "o": "PPS peer", " ": "rejected",
+// tallyTitles explains ntpq's tally characters.
+func tallyTitles() map[string]string {
+	return map[string]string{
+		"*": "system peer", "#": "selected, not in the first six", "+": "candidate", "-": "outlier",
+		"x": "falseticker", ".": "excess", "o": "PPS peer", " ": "rejected",
+	}
 }
 
 func orDash(s string) string {
@@ -156,7 +172,7 @@ func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
 		NTP         []ntpRow
 		TallyTitles map[string]string
 		Changes     []inventory.StatusChange
-	}{h, attrKinds, s.ntpRows(ctx, peers), tallyTitles, changes})
+	}{h, attrKinds(), s.ntpRows(ctx, peers), tallyTitles(), changes})
 }
 
 // chartSpec is what the attribute page's chart draws by default: the data
