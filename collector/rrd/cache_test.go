@@ -253,3 +253,28 @@ func TestCacheSkipsSupersededUpdates(t *testing.T) {
 		t.Fatalf("last update %v, want %v", l, ups[5].Time)
 	}
 }
+
+// TestOneSessionEqualsSeparateUpdates: many updates in one write (the ring
+// of every archive comes round several times within it, so its dirty rows
+// wrap and are rewritten) give the same bytes as the same updates written
+// one per call.
+func TestOneSessionEqualsSeparateUpdates(t *testing.T) {
+	for _, n := range []int{1, 49, 50, 51, 99, 100, 101, 300} {
+		dir := t.TempDir()
+		a, b := twin(t, dir, counterSpec(1_700_000_000))
+		ups := stream(1_700_000_000, n)
+		if err := UpdateFile(a, ups); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range ups {
+			if err := UpdateFile(b, []Update{u}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		da, _ := os.ReadFile(a)
+		db, _ := os.ReadFile(b)
+		if !bytes.Equal(da, db) {
+			t.Fatalf("%d updates: one call and one call per update differ", n)
+		}
+	}
+}

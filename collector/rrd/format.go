@@ -172,9 +172,10 @@ func readHeader(r io.ReaderAt, fileSize int64) (*header, error) {
 	if fileSize < statHeadSize {
 		return nil, formatErr("file is %d bytes, shorter than the %d-byte header", fileSize, statHeadSize)
 	}
-	// One read usually gets the whole header (a few KB); a second one is
-	// needed only for big headers, after the counts have been checked.
-	first := make([]byte, min(fileSize, 16<<10))
+	// One read usually gets the whole header (a few KB: 5.8 KB for 6 data
+	// sources and 7 archives); a second one is needed only for big headers,
+	// after the counts have been checked.
+	first := make([]byte, min(fileSize, 8<<10))
 	if _, err := r.ReadAt(first, 0); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("read header: %w", err)
 	}

@@ -1,7 +1,9 @@
 package rrd
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -276,5 +278,55 @@ func TestTimeSpecs(t *testing.T) {
 	tm, _ = ParseUpdateTime("-10", now)
 	if tm.Unix() != 1700000000-10 {
 		t.Errorf("relative time %v", tm.Unix())
+	}
+}
+
+// TestBigHeaderReadInTwo: a header longer than the first read (here 40
+// data sources x 8 archives, ~37 KB) is read whole, through the cache too.
+func TestBigHeaderReadInTwo(t *testing.T) {
+	spec := Spec{Step: 60, Start: time.Unix(1_699_999_980, 0)}
+	for i := 0; i < 40; i++ {
+		spec.DS = append(spec.DS, DS{Name: fmt.Sprintf("d%d", i), Type: Gauge, Heartbeat: 120, Min: nan(), Max: nan()})
+	}
+	for _, cf := range []string{Average, Max, Min, Last} {
+		spec.RRAs = append(spec.RRAs, RRA{CF: cf, XFF: 0.5, Steps: 1, Rows: 10}, RRA{CF: cf, XFF: 0.5, Steps: 5, Rows: 10})
+	}
+	p := filepath.Join(t.TempDir(), "big.rrd")
+	if err := Create(p, spec); err != nil {
+		t.Fatal(err)
+	}
+	if hl := headerLen(40, 8); hl <= 16<<10 {
+		t.Fatalf("header only %d bytes", hl)
+	}
+	c := quietCache(1)
+	vals := make([]Value, 40)
+	for k := 1; k <= 12; k++ {
+		for i := range vals {
+			vals[i] = Float(float64(k * i))
+		}
+		if err := c.Update(p, time.Unix(1_699_999_980+int64(k)*60, 0), vals); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in, err := ReadInfo(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in.DS) != 40 || !in.LastUpdate.Equal(time.Unix(1_700_000_700, 0)) {
+		t.Fatalf("info: %d DS, last update %v", len(in.DS), in.LastUpdate)
+	}
+	r, err := Fetch(p, Average, time.Unix(1_700_000_280, 0), time.Unix(1_700_000_700, 0), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, row := range r.Rows {
+		found = found || row[39] == 11*39
+	}
+	if !found {
+		t.Fatalf("no row with DS 39 at 11*39: %v", r.Rows)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"time"
 )
 
@@ -46,8 +45,7 @@ func checkNewer(sec, usec, lastSec, lastUsec int64) error {
 // write. Nothing touches the file until commit.
 type session struct {
 	h       *header
-	dirty   map[int64]int // row offset -> index into vals
-	vals    []float64
+	dirty   []dirtyRows // per archive
 	pdpNew  []float64
 	pdpTemp []float64
 	openNew []float64
@@ -59,7 +57,7 @@ func newSession(h *header) *session {
 	n := len(h.ds)
 	return &session{
 		h:       h,
-		dirty:   make(map[int64]int),
+		dirty:   make([]dirtyRows, len(h.rra)),
 		pdpNew:  make([]float64, n),
 		pdpTemp: make([]float64, n),
 		openNew: make([]float64, n),
@@ -438,7 +436,7 @@ func (s *session) writeRows() {
 			if h.curRow[r] >= h.rra[r].rows {
 				h.curRow[r] = 0
 			}
-			row := s.row(h.rowOffset(r, h.curRow[r]), nds)
+			row := s.row(r, h.curRow[r], nds)
 			for d := 0; d < nds; d++ {
 				row[d] = f64(h.cdp[r*nds+d][idx])
 			}
@@ -448,18 +446,33 @@ func (s *session) writeRows() {
 	}
 }
 
-// row returns the buffered values of the row at file offset off.
-func (s *session) row(off int64, nds int) []float64 {
-	if i, ok := s.dirty[off]; ok {
-		return s.vals[i : i+nds]
+// dirtyRows are the rows of one archive a session wrote. An update
+// advances an archive's current row one at a time around the ring, so
+// they are n consecutive rows (modulo the ring) from first, and vals holds
+// them in that order, nds values per row.
+type dirtyRows struct {
+	first, n uint64
+	vals     []float64
+}
+
+// row returns the buffered values of row number idx of archive r, the
+// current row after an advance: either a row already written in this
+// session (the ring came round) or the one after the last.
+func (s *session) row(r int, idx uint64, nds int) []float64 {
+	d := &s.dirty[r]
+	rows := s.h.rra[r].rows
+	if d.n == 0 {
+		d.first = idx
 	}
-	i := len(s.vals)
-	if cap(s.vals)-i < nds {
-		s.vals = slices.Grow(s.vals, max(64*nds, i))
+	k := (idx + rows - d.first) % rows
+	if k == d.n {
+		if d.vals == nil {
+			d.vals = make([]float64, 0, 16*nds)
+		}
+		d.vals = append(d.vals, make([]float64, nds)...)
+		d.n++
 	}
-	s.vals = s.vals[:i+nds]
-	s.dirty[off] = i
-	return s.vals[i : i+nds]
+	return d.vals[int(k)*nds : int(k+1)*nds]
 }
 
 // extent is one contiguous write: bytes at a file offset.
@@ -472,26 +485,50 @@ type extent struct {
 // contiguous writes in file order, adjacent rows merged. The header comes
 // first.
 func (s *session) extents() []extent {
-	nds := len(s.h.ds)
-	offs := make([]int64, 0, len(s.dirty))
-	for off := range s.dirty {
-		offs = append(offs, off)
-	}
-	slices.Sort(offs)
+	h := s.h
+	nds := len(h.ds)
 	// The header from its live part on: the static head and the DS and
 	// RRA definitions never change in an update (1.7 KB of the baseline's
 	// 5.8 KB header).
-	live := s.h.offLive()
-	out := []extent{{off: live, data: s.h.encode()[live:]}}
-	rowLen := int64(nds) * 8
-	for _, off := range offs {
-		vals := s.vals[s.dirty[off] : s.dirty[off]+nds]
+	live := h.offLive()
+	out := []extent{{off: live, data: h.encode()[live:]}}
+	var n uint64
+	for r := range s.dirty {
+		n += s.dirty[r].n
+	}
+	buf := make([]byte, 0, int(n)*nds*8) // every row's bytes, one allocation
+	// add appends rows [from, to) of the ring of archive r, k rows into
+	// the session's order, merged with the previous extent if adjacent.
+	add := func(r int, from, to, k uint64) {
+		if from == to {
+			return
+		}
+		off := h.rowOffset(r, from)
+		start := len(buf)
+		for i := k; i < k+to-from; i++ {
+			buf = appendRow(buf, s.dirty[r].vals[int(i)*nds:int(i+1)*nds])
+		}
 		last := &out[len(out)-1]
 		if len(out) > 1 && last.off+int64(len(last.data)) == off {
-			last.data = appendRow(last.data, vals)
+			last.data = buf[len(buf)-len(last.data)-(len(buf)-start) : len(buf)]
+			return
+		}
+		out = append(out, extent{off: off, data: buf[start:len(buf):len(buf)]})
+	}
+	for r := range s.dirty {
+		d := &s.dirty[r]
+		if d.n == 0 {
 			continue
 		}
-		out = append(out, extent{off: off, data: appendRow(make([]byte, 0, rowLen), vals)})
+		rows := h.rra[r].rows
+		if d.first+d.n <= rows {
+			add(r, d.first, d.first+d.n, 0)
+			continue
+		}
+		// Wrapped: rows 0.. come later in the session but first in the file.
+		head := rows - d.first
+		add(r, 0, d.n-head, head)
+		add(r, d.first, rows, 0)
 	}
 	return out
 }
