@@ -363,10 +363,10 @@ Outpost is running on loopback:
   site        %d simulated devices, %d NTP servers (polled every %v)
   logs        %s
 
-Graphs fill as polls arrive. Press Ctrl-C to stop everything.
+%s Press Ctrl-C to stop everything.
 `, e.WebURL, e.AdminUser, e.AdminPassword, filepath.Join(e.Dir, "admin.password"), e.APIToken,
 		e.QUICAddr, e.TCPAddr, len(e.opts.Spec.Devices), len(e.opts.Spec.NTP), e.opts.PollInterval,
-		filepath.Join(e.Dir, "logs"))
+		filepath.Join(e.Dir, "logs"), graphsNote(e.opts))
 	select {
 	case <-ctx.Done():
 	case <-e.Collector.Exited():
@@ -380,6 +380,14 @@ Graphs fill as polls arrive. Press Ctrl-C to stop everything.
 	}
 	fmt.Fprintln(out, "stopped cleanly")
 	return nil
+}
+
+// graphsNote tells what the graphs show at start.
+func graphsNote(o Options) string {
+	if o.Backfill > 0 && o.Clock == nil {
+		return fmt.Sprintf("The last %v is already in the graphs (streamed from the agent's spool); new polls follow.", o.Backfill)
+	}
+	return "Graphs fill as polls arrive."
 }
 
 func randomWord() string {
