@@ -406,7 +406,13 @@ func (c *Cache) prepare(j *flushJob) {
 	}
 	j.w = w
 	if len(w.h.ds) != nds {
-		j.err = fmt.Errorf("%s: the file now has %d data sources, the queued updates %d", j.path, len(w.h.ds), nds)
+		// The file was replaced by one of another shape: requeueing would
+		// fail the same way at every flush.
+		c.opts.Logger.Error("rrd cache: updates dropped", "path", j.path,
+			"err", fmt.Sprintf("the file now has %d data sources, the queued updates %d", len(w.h.ds), nds), "dropped", n)
+		j.e.mu.Lock()
+		j.e.known = false // re-read the file's shape at the next Update
+		j.e.mu.Unlock()
 		return
 	}
 	s := newSession(w.h)

@@ -278,3 +278,40 @@ func TestOneSessionEqualsSeparateUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheFileReplacedByAnotherShape: updates queued for a file that is
+// then replaced by one with other data sources are dropped at the flush
+// (not requeued to fail again at every flush), and the cache takes the new
+// shape at the next Update.
+func TestCacheFileReplacedByAnotherShape(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := twin(t, dir, counterSpec(1_700_000_000))
+	c := quietCache(1)
+	for _, u := range stream(1_700_000_000, 5) {
+		if err := c.Update(a, u.Time, u.Values); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := counterSpec(1_700_000_000)
+	spec.DS = append(spec.DS, DS{Name: "x", Type: Gauge, Heartbeat: 120, Min: nan(), Max: nan()})
+	os.Remove(a)
+	if err := Create(a, spec); err != nil {
+		t.Fatal(err)
+	}
+	before := fileHash(t, a)
+	if err := c.FlushAll(context.Background()); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	if c.Pending() != 0 || fileHash(t, a) != before {
+		t.Fatalf("pending %d, file changed %v", c.Pending(), fileHash(t, a) != before)
+	}
+	if err := c.Update(a, time.Unix(1_700_000_060, 0), []Value{Uint(1), Float(2), Float(3)}); err != nil {
+		t.Fatalf("update in the new shape: %v", err)
+	}
+	if err := c.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := LastUpdate(a); !l.Equal(time.Unix(1_700_000_060, 0)) {
+		t.Fatalf("last update %v", l)
+	}
+}
