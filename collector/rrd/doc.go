@@ -40,8 +40,9 @@
 // per update at any useful speed (a default-layout file is 550 KB; an
 // update touches ~10 KB). So each write goes through a small per-file redo
 // journal, "<file>.journal" (journal.go), created with the archive and then
-// rewritten in place: the complete new bytes of the header and of every
-// touched row, with a CRC-32C, a length and an end marker, are written
+// rewritten in place: the complete new bytes of the header's live part
+// (everything after the DS and RRA definitions) and of every touched row,
+// with a CRC-32C, a length and an end marker, are written
 // there first under the state word PENDING; only then are they written in
 // place; then the state word becomes APPLIED. Every Outpost open of a file
 // (update, fetch, info, the cache) first replays a complete pending journal
@@ -84,7 +85,9 @@
 //	...                   B | group n marked applied
 //
 // (group k+1 is computed and its journals written during the barrier
-// after group k). So between any two barriers an archive changes only if
+// after group k; each journal and archive is handed to the disk with
+// sync_file_range(2) as soon as it is written, so a barrier mostly finds
+// the work done). So between any two barriers an archive changes only if
 // the journal that gives its new content was durable at the first one and
 // is not touched until the second; a journal changes only while its
 // archive holds, durably, what that journal's replay would give. A power
