@@ -60,6 +60,9 @@ type Options struct {
 	Backfill time.Duration
 	// Progress receives backfill progress lines; nil discards them.
 	Progress io.Writer
+	// AgentEnv is added to the agent process's environment (GODEBUG,
+	// GOMEMLIMIT... in benchmarks).
+	AgentEnv []string
 }
 
 // Env is a prepared environment: configurations written, PKI and users
@@ -278,7 +281,7 @@ func (e *Env) collector(ctx context.Context, args ...string) (string, error) {
 // StartCollector starts `outpost-collector run` and waits until the web UI
 // answers.
 func (e *Env) StartCollector(ctx context.Context) error {
-	p, err := startProc("outpost-collector", filepath.Join(e.Dir, "logs", "collector.log"),
+	p, err := startProc("outpost-collector", filepath.Join(e.Dir, "logs", "collector.log"), nil,
 		e.opts.CollectorBin, "run", "-c", e.CollectorConfig)
 	if err != nil {
 		return err
@@ -301,7 +304,7 @@ func (e *Env) StartCollector(ctx context.Context) error {
 
 // StartAgent starts `outpost-agent run`.
 func (e *Env) StartAgent(context.Context) error {
-	p, err := startProc("outpost-agent", filepath.Join(e.Dir, "logs", "agent.log"),
+	p, err := startProc("outpost-agent", filepath.Join(e.Dir, "logs", "agent.log"), e.opts.AgentEnv,
 		e.opts.AgentBin, "run", "-c", e.AgentConfig)
 	if err != nil {
 		return err

@@ -20,13 +20,14 @@ type Proc struct {
 	err     error
 }
 
-// startProc starts bin with args, output appended to logPath.
-func startProc(name, logPath, bin string, args ...string) (*Proc, error) {
+// startProc starts bin with args and extra environment, output appended to logPath.
+func startProc(name, logPath string, env []string, bin string, args ...string) (*Proc, error) {
 	log, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	// Own process group, so a terminal's Ctrl-C reaches only the demo,
 	// which then stops its children in order.

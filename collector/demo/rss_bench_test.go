@@ -1,0 +1,100 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/outpost-nms/outpost/agent/sim/site"
+)
+
+// BenchmarkAgentRSS1000Targets measures the design target "agent memory
+// < 40 MB RSS with 1,000 targets" on the real process: 1,000 simulated
+// SNMP devices (8 interfaces each, each on its own loopback port) polled
+// every 60 s by one `outpost-agent run`, streaming to a real collector. Once
+// the collector has every host (every target polled and discovered at
+// least once), the agent's resident set size (VmRSS) and its peak (VmHWM)
+// are read from /proc.
+func BenchmarkAgentRSS1000Targets(b *testing.B) {
+	if binDir == "" {
+		b.Skip("binaries not built (-short)")
+	}
+	const targets = 1000
+	spec := site.Spec{}
+	for i := 0; i < targets; i++ {
+		spec.Devices = append(spec.Devices, site.Device{Name: fmt.Sprintf("dev-%04d", i), Interfaces: 8})
+	}
+	for i := 0; i < b.N; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		dir := b.TempDir()
+		if keep := os.Getenv("OUTPOST_BENCH_KEEP"); keep != "" {
+			dir = keep // inspect the logs afterwards
+			os.RemoveAll(dir)
+		}
+		e, err := Setup(ctx, Options{Dir: dir, CollectorBin: filepath.Join(binDir, "outpost-collector"),
+			AgentBin: filepath.Join(binDir, "outpost-agent"), Spec: spec, PollInterval: 60 * time.Second, WebListen: "127.0.0.1:0",
+			AgentEnv: strings.Fields(os.Getenv("OUTPOST_BENCH_AGENT_ENV"))})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := e.StartCollector(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.StartAgent(ctx); err != nil {
+			b.Fatal(err)
+		}
+		api := apiClient{base: e.WebURL, token: e.APIToken}
+		for {
+			var hosts struct {
+				Items []struct {
+					Name string `json:"name"`
+				} `json:"items"`
+			}
+			if err := api.get("/api/v1/hosts", &hosts); err == nil && len(hosts.Items) >= targets {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				b.Fatalf("not every target polled: %v", ctx.Err())
+			case <-e.Agent.Exited():
+				b.Fatalf("agent exited: %v", e.Agent.Err())
+			case <-time.After(time.Second):
+			}
+		}
+		rss, hwm := procMemory(b, e.Agent.Pid())
+		if os.Getenv("OUTPOST_BENCH_KEEP") != "" {
+			b.Logf("agent log: %s", e.Agent.LogPath)
+		}
+		b.ReportMetric(rss/1e6, "RSS-MB")
+		b.ReportMetric(hwm/1e6, "peak-RSS-MB")
+		e.Close()
+		cancel()
+	}
+}
+
+// procMemory reads VmRSS and VmHWM (bytes) of a process.
+func procMemory(b *testing.B, pid int) (rss, hwm float64) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb * 1024
+		case "VmHWM:":
+			hwm = kb * 1024
+		}
+	}
+	return rss, hwm
+}
