@@ -62,7 +62,7 @@ func (l *logBuf) String() string              { l.mu.Lock(); defer l.mu.Unlock()
 // delivery state rebuilt from what was journaled, as the collector's
 // applier does after a restart.
 type collectorStack struct {
-	t                 *testing.T
+	t                 testing.TB
 	dir               string
 	ca                *pki.Authority
 	db                *inventory.DB
@@ -71,7 +71,7 @@ type collectorStack struct {
 	stop              func()
 }
 
-func startCollector(t *testing.T) *collectorStack {
+func startCollector(t testing.TB) *collectorStack {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -132,7 +132,7 @@ func (s *collectorStack) start() {
 }
 
 // enrollAgent registers name on the collector and enrolls it into dir/pki.
-func enrollAgent(t *testing.T, col *collectorStack, name, dir string) agentenroll.Options {
+func enrollAgent(t testing.TB, col *collectorStack, name, dir string) agentenroll.Options {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
@@ -207,7 +207,7 @@ type agentRun struct {
 	events chan uplink.Event
 }
 
-func startAgent(t *testing.T, cfg *config.Config) *agentRun {
+func startAgent(t testing.TB, cfg *config.Config) *agentRun {
 	t.Helper()
 	a := &agentRun{done: make(chan error, 1), m: metrics.New(), logs: &logBuf{}, events: make(chan uplink.Event, 64)}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -241,7 +241,7 @@ func (a *agentRun) stop(t *testing.T) {
 	a.done <- nil
 }
 
-func counter(t *testing.T, a *agentRun, name string) float64 {
+func counter(t testing.TB, a *agentRun, name string) float64 {
 	t.Helper()
 	mfs, err := a.m.Gatherer().Gather()
 	if err != nil {

@@ -23,6 +23,7 @@ func (t *Target) inventory() *wire.Host {
 		Complete: true,
 	}
 	h.Attrs = append(h.Attrs, t.hostAttr(d.System.Descr))
+	var shared [][]wire.DSDef // distinct interface DS lists of this host
 	for _, s := range t.ifs {
 		name := s.Name
 		if name == "" {
@@ -53,13 +54,28 @@ func (t *Target) inventory() *wire.Host {
 			props["mac"] = s.PhysAddress
 		}
 		a := wire.Attr{Key: "if:" + s.Identity, Kind: wire.KindInterface, Name: name, Descr: descr, Props: props, Interval: interval}
+		// Interfaces of one counter width have the same data sources: they
+		// share one slice (read-only) instead of 15 definitions each, a
+		// large part of the inventory the agent keeps per target.
+		ds := make([]wire.DSDef, 0, len(counterDefs))
 		for i := range counterDefs {
 			_, kind, ok := counterOID(s.Interface, i)
 			if !ok {
 				kind = sample.Counter32
 			}
-			a.DS = append(a.DS, wire.DSDef{Name: counterDefs[i].ds, Kind: kind, Min: 0, Max: nan})
+			ds = append(ds, wire.DSDef{Name: counterDefs[i].ds, Kind: kind, Min: 0, Max: nan})
 		}
+		found := false
+		for _, prev := range shared {
+			if sameDS(prev, ds) {
+				ds, found = prev, true
+				break
+			}
+		}
+		if !found {
+			shared = append(shared, ds)
+		}
+		a.DS = ds
 		h.Attrs = append(h.Attrs, a)
 	}
 	for _, s := range d.Storage {
@@ -116,4 +132,19 @@ func (t *Target) hostAttr(descr string) wire.Attr {
 // failed poll on.
 func (t *Target) undiscovered() *wire.Host {
 	return &wire.Host{Name: t.name, Address: t.address, Attrs: []wire.Attr{t.hostAttr("")}}
+}
+
+// sameDS reports whether two data source lists have the same names and
+// kinds (their limits are the same constants; Max is NaN, so the structs
+// cannot be compared with ==).
+func sameDS(a, b []wire.DSDef) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Kind != b[i].Kind || a[i].Min != b[i].Min {
+			return false
+		}
+	}
+	return true
 }
