@@ -25,7 +25,15 @@ import (
 // the runtime lets the heap grow to about twice the live heap). Set
 // OUTPOST_HEAP_PROFILE=file to write the heap profile at that moment
 // (go tool pprof -top -inuse_space file).
+//
+// It runs only with OUTPOST_BENCH_HEAP=1: it takes over a minute, and with
+// 1,000 devices its teardown was seen to hang (not yet diagnosed; the
+// process-level BenchmarkAgentRSS1000Targets in collector/demo stops
+// cleanly).
 func BenchmarkRunHeap1000Targets(b *testing.B) {
+	if os.Getenv("OUTPOST_BENCH_HEAP") == "" {
+		b.Skip("set OUTPOST_BENCH_HEAP=1 to run (profiling aid; see the doc comment)")
+	}
 	targets := 1000
 	if n, err := strconv.Atoi(os.Getenv("OUTPOST_BENCH_TARGETS")); err == nil && n > 0 {
 		targets = n // a smaller run while profiling
