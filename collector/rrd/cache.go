@@ -46,9 +46,8 @@ var ErrClosed = errors.New("rrd cache closed")
 // for concurrent use.
 type Cache struct {
 	opts   CacheOptions
-	mu     sync.Mutex
-	files  map[string]*cacheEntry
-	closed bool
+	files  sync.Map // path -> *cacheEntry
+	closed atomic.Bool
 
 	barrierNanos atomic.Int64 // time spent waiting for barriers (for the benchmark)
 	noSync       bool         // barriers do nothing: the benchmark's write-back-only pass
@@ -56,8 +55,9 @@ type Cache struct {
 }
 
 type cacheEntry struct {
-	mu       sync.Mutex // guards queue and the fields below
+	mu       sync.Mutex // guards queue, spare and the fields below
 	queue    pendingQueue
+	spare    pendingQueue // the last flushed queue's buffers, for reuse
 	known    bool
 	lastSec  int64
 	lastUsec int64
@@ -67,30 +67,30 @@ type cacheEntry struct {
 }
 
 // pendingQueue holds a file's queued updates without pointers (so the
-// garbage collector never scans them, and one update costs 16 bytes per
-// value plus 16 for its time): times holds seconds and microseconds per
-// update, vals the values, nds per update, and texts the rare values that
-// carry their input text, by index into vals.
+// garbage collector never scans them): per update its time in
+// microseconds since the epoch (8 bytes) and, per value, its bits (8
+// bytes) and kind (1 byte); texts holds the rare values that carry their
+// input text, by index into vals. nds is the number of values per update.
 type pendingQueue struct {
 	times []int64
-	vals  []packedValue
+	vals  []uint64
+	kinds []valueKind
 	texts map[int]string
 }
 
-type packedValue struct {
-	u    uint64
-	kind valueKind
-}
+func (q *pendingQueue) len() int { return len(q.times) }
 
-func (q *pendingQueue) len() int { return len(q.times) / 2 }
+// queueStart is the room a file's first queue gets, in updates: most files
+// queue several per flush; later queues reuse the buffers of the last one.
+const queueStart = 16
 
 func (q *pendingQueue) push(sec, usec int64, values []Value) {
 	if q.times == nil {
-		// Room for 16 updates at once: most files queue several per flush.
-		q.times = make([]int64, 0, 32)
-		q.vals = make([]packedValue, 0, 16*len(values))
+		q.times = make([]int64, 0, queueStart)
+		q.vals = make([]uint64, 0, queueStart*len(values))
+		q.kinds = make([]valueKind, 0, queueStart*len(values))
 	}
-	q.times = append(q.times, sec, usec)
+	q.times = append(q.times, sec*1e6+usec)
 	for _, v := range values {
 		if v.text != "" {
 			if q.texts == nil {
@@ -98,7 +98,8 @@ func (q *pendingQueue) push(sec, usec int64, values []Value) {
 			}
 			q.texts[len(q.vals)] = v.text
 		}
-		q.vals = append(q.vals, packedValue{u: v.u, kind: v.kind})
+		q.vals = append(q.vals, v.u)
+		q.kinds = append(q.kinds, v.kind)
 	}
 }
 
@@ -106,15 +107,21 @@ func (q *pendingQueue) push(sec, usec int64, values []Value) {
 func (q *pendingQueue) update(k int, buf []Value) Update {
 	nds := len(buf)
 	for i := range buf {
-		p := q.vals[k*nds+i]
-		buf[i] = Value{kind: p.kind, u: p.u, text: q.texts[k*nds+i]}
+		buf[i] = Value{kind: q.kinds[k*nds+i], u: q.vals[k*nds+i]}
 	}
-	return Update{Time: time.Unix(q.times[2*k], q.times[2*k+1]*1000), Values: buf}
+	if q.texts != nil {
+		for i := range buf {
+			buf[i].text = q.texts[k*nds+i]
+		}
+	}
+	t := q.times[k]
+	return Update{Time: time.Unix(t/1e6, t%1e6*1000), Values: buf}
 }
 
 // prepend puts q (older updates) in front of r.
 func (q pendingQueue) prepend(r pendingQueue) pendingQueue {
-	out := pendingQueue{times: append(q.times, r.times...), vals: append(q.vals, r.vals...), texts: q.texts}
+	out := pendingQueue{times: append(q.times, r.times...), vals: append(q.vals, r.vals...),
+		kinds: append(q.kinds, r.kinds...), texts: q.texts}
 	if len(r.texts) > 0 {
 		if out.texts == nil {
 			out.texts = make(map[int]string)
@@ -124,6 +131,11 @@ func (q pendingQueue) prepend(r pendingQueue) pendingQueue {
 		}
 	}
 	return out
+}
+
+// emptied returns q's buffers with nothing in them (texts dropped).
+func (q pendingQueue) emptied() pendingQueue {
+	return pendingQueue{times: q.times[:0], vals: q.vals[:0], kinds: q.kinds[:0]}
 }
 
 // NewCache returns an empty cache. Call Run to flush in the background and
@@ -141,21 +153,35 @@ func NewCache(opts CacheOptions) *Cache {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Cache{opts: opts, files: make(map[string]*cacheEntry)}
+	return &Cache{opts: opts}
 }
 
 func (c *Cache) entry(path string) (*cacheEntry, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	if c.closed.Load() {
 		return nil, ErrClosed
 	}
-	e := c.files[path]
-	if e == nil {
-		e = &cacheEntry{}
-		c.files[path] = e
+	if e, ok := c.files.Load(path); ok {
+		return e.(*cacheEntry), nil
 	}
-	return e, nil
+	e, _ := c.files.LoadOrStore(path, &cacheEntry{})
+	return e.(*cacheEntry), nil
+}
+
+// entries returns the cache's files, sorted by path, and their entries.
+func (c *Cache) entries() ([]string, []*cacheEntry) {
+	var paths []string
+	byPath := map[string]*cacheEntry{}
+	c.files.Range(func(k, v any) bool {
+		paths = append(paths, k.(string))
+		byPath[k.(string)] = v.(*cacheEntry)
+		return true
+	})
+	sort.Strings(paths)
+	entries := make([]*cacheEntry, len(paths))
+	for i, p := range paths {
+		entries[i] = byPath[p]
+	}
+	return paths, entries
 }
 
 // Update queues one update of the archive at path. It returns an error
@@ -174,11 +200,10 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.known {
-		f, h, err := openHeader(path)
+		h, err := peekHeader(path)
 		if err != nil {
 			return fmt.Errorf("cache update %w", err)
 		}
-		f.Close()
 		e.lastSec, e.lastUsec = h.lastUp, h.lastUsec
 		e.types = e.types[:0]
 		for _, d := range h.ds {
@@ -208,6 +233,9 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 			}
 		}
 	}
+	if e.queue.times == nil && e.spare.times != nil {
+		e.queue, e.spare = e.spare, pendingQueue{}
+	}
 	e.queue.push(sec, usec, values)
 	e.lastSec, e.lastUsec = sec, usec
 	return nil
@@ -215,18 +243,14 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 
 // Pending returns how many updates are queued in total.
 func (c *Cache) Pending() int {
-	c.mu.Lock()
-	entries := make([]*cacheEntry, 0, len(c.files))
-	for _, e := range c.files {
-		entries = append(entries, e)
-	}
-	c.mu.Unlock()
 	n := 0
-	for _, e := range entries {
+	c.files.Range(func(_, v any) bool {
+		e := v.(*cacheEntry)
 		e.mu.Lock()
 		n += e.queue.len()
 		e.mu.Unlock()
-	}
+		return true
+	})
 	return n
 }
 
@@ -252,13 +276,11 @@ func (c *Cache) Run(ctx context.Context) error {
 // returns nil (the file's journal and archive are fdatasync'ed, no
 // file-system-wide sync).
 func (c *Cache) Flush(path string) error {
-	c.mu.Lock()
-	e := c.files[path]
-	c.mu.Unlock()
-	if e == nil {
+	e, ok := c.files.Load(path)
+	if !ok {
 		return nil
 	}
-	return c.flush(context.Background(), []string{path}, []*cacheEntry{e})
+	return c.flush(context.Background(), []string{path}, []*cacheEntry{e.(*cacheEntry)})
 }
 
 // FlushAll writes every queued update. When it returns nil, every update
@@ -266,27 +288,13 @@ func (c *Cache) Flush(path string) error {
 // already under way are finished (and made durable) and ctx's error is
 // returned; the rest stay queued.
 func (c *Cache) FlushAll(ctx context.Context) error {
-	c.mu.Lock()
-	paths := make([]string, 0, len(c.files))
-	for p := range c.files {
-		paths = append(paths, p)
-	}
-	c.mu.Unlock()
-	sort.Strings(paths)
-	entries := make([]*cacheEntry, len(paths))
-	c.mu.Lock()
-	for i, p := range paths {
-		entries[i] = c.files[p]
-	}
-	c.mu.Unlock()
+	paths, entries := c.entries()
 	return c.flush(ctx, paths, entries)
 }
 
 // Close flushes everything and refuses further updates.
 func (c *Cache) Close(ctx context.Context) error {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
+	c.closed.Store(true)
 	return c.FlushAll(ctx)
 }
 
@@ -462,6 +470,13 @@ func (c *Cache) finish(jobs []*flushJob, durable bool) []error {
 	for _, j := range jobs {
 		if j.w != nil {
 			j.w.close()
+		}
+		if j.queue.times != nil {
+			// Written (or dropped): its buffers serve the next queue.
+			j.e.mu.Lock()
+			j.e.spare = j.queue.emptied()
+			j.e.mu.Unlock()
+			j.queue = pendingQueue{}
 		}
 		j.e.flushMu.Unlock()
 	}

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Data source types (DS.Type).
@@ -235,7 +238,7 @@ func Create(path string, spec Spec) error {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<16)
+	w := bufio.NewWriterSize(&pageWriter{w: tmp}, 1<<16)
 	w.Write(h.encode())
 	var nan [8]byte
 	le.PutUint64(nan[:], unknownBits)
@@ -266,4 +269,45 @@ func Create(path string, spec Spec) error {
 		return fmt.Errorf("create %s: %w", path, err)
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+// pageWriter writes to w in page-sized, page-aligned pieces (w is written
+// sequentially from offset 0). The page cache sizes a new folio by the
+// write that creates it: one 64 KiB write makes a 64 KiB folio, and later
+// small updates into a large folio cost about three times as much on ext4
+// (ext4_block_write_begin walks every block of the folio; measured with
+// 10,000 archives: the writes of one cache flush took 222 ms on 64 KiB
+// folios, 89 ms on 4 KiB ones). An archive is updated a few rows at a
+// time for its whole life, so it is created a page at a time.
+type pageWriter struct {
+	w   io.Writer
+	off int64
+}
+
+func (p *pageWriter) Write(b []byte) (int, error) {
+	n := 0
+	for len(b) > 0 {
+		k := min(len(b), pageSize-int(p.off%pageSize))
+		m, err := p.w.Write(b[:k])
+		n += m
+		p.off += int64(m)
+		if err != nil {
+			return n, err
+		}
+		b = b[k:]
+	}
+	return n, nil
+}
+
+// pageSize is the unit pageWriter writes in (the page size of the
+// platforms Outpost runs on; a larger real page only makes the pieces
+// smaller than a page, which is harmless).
+const pageSize = 4096
+
+// adviseRandom tells the kernel that f is read at random offsets
+// (POSIX_FADV_RANDOM, as librrd does): pages read back after eviction come
+// in one page at a time, in small folios, instead of read-ahead into
+// large ones (see pageWriter). Advice only: its error is ignored.
+func adviseRandom(f *os.File) {
+	unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_RANDOM)
 }

@@ -133,6 +133,7 @@ func openForWrite(path string) (*archiveWriter, error) {
 	if err != nil {
 		return nil, err
 	}
+	adviseRandom(f)
 	w := &archiveWriter{path: path, f: f}
 	if err := lockFile(f); err != nil {
 		w.close()

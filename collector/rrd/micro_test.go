@@ -1,6 +1,7 @@
 package rrd
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -54,4 +55,39 @@ func BenchmarkCacheUpdate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkCacheQueue measures Cache.Update alone on the throughput
+// benchmark's stream (row by row across OUTPOST_RRD_BENCH_FILES files,
+// default 1000, 100 rows each; no flush), per update; the first update of
+// each file reads its header.
+func BenchmarkCacheQueue(b *testing.B) {
+	files := benchEnv("OUTPOST_RRD_BENCH_FILES", 1000)
+	const rows = 100
+	dir := b.TempDir()
+	paths := make([]string, files)
+	for i := range paths {
+		paths[i] = filepath.Join(dir, fmt.Sprintf("f%d.rrd", i))
+		if err := Create(paths[i], benchSpec()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	vals := make([]Value, 6)
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		c := NewCache(CacheOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		for k := 0; k < rows; k++ {
+			tm := time.Unix(benchStart+60*int64(k+1), 0)
+			for i, p := range paths {
+				for j := range vals {
+					vals[j] = Uint(uint64(1000*k*(j+1) + i))
+				}
+				if err := c.Update(p, tm, vals); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*files*rows), "ns/update")
+	b.ReportMetric(0, "ns/op")
 }
