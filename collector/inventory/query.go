@@ -183,6 +183,188 @@ func (db *DB) Hosts(ctx context.Context) ([]HostInfo, error) {
 	return hosts, nil
 }
 
+// HostSortColumns is the allow-list of sort keys for HostQuery.Sort.
+// "status" orders by the host's worst live attribute (ascending: Down
+// first, Up last, as StatusCounts.Worst ranks them; a host without live
+// attributes ranks as Unknown).
+var HostSortColumns = map[string]string{
+	"name":    "h.name",
+	"status":  hostWorstRank,
+	"address": "h.address",
+	"updated": "h.updated_at",
+}
+
+// hostWorstRank is the severity rank (0 Down .. 5 Up) of a host's worst
+// live attribute, from the hostWorst CTE joined as w; a host without live
+// attributes ranks as Unknown.
+const hostWorstRank = "coalesce(w.rank, 2)"
+
+// hostWorstCTE computes per host the severity rank of its worst live
+// attribute in one pass over the attributes. The ranks follow
+// StatusCounts.Worst (an out-of-range status counts as Unknown there and
+// here); worstByRank maps a rank back to its status.
+const hostWorstCTE = `WITH w(host_id, rank) AS (SELECT host_id, min(CASE status WHEN 3 THEN 0 WHEN 2 THEN 1 WHEN 4 THEN 3 WHEN 5 THEN 4 WHEN 1 THEN 5 ELSE 2 END)
+	FROM attributes WHERE gone = 0 GROUP BY host_id) `
+
+var worstByRank = [6]status.Status{status.Down, status.Alert, status.Unknown, status.Testing, status.AdminDown, status.Up}
+
+// worstRank is the rank of st in hostWorstCTE.
+func worstRank(st status.Status) int {
+	for i, s := range worstByRank {
+		if s == st {
+			return i
+		}
+	}
+	return 2 // Unknown
+}
+
+// HostQuery selects a page of the host list.
+type HostQuery struct {
+	Page   int    // 1-based; values < 1 mean 1
+	Rows   int    // page size; 0 means DefaultHostRows, capped at MaxPageRows
+	Sort   string // a key of HostSortColumns; "" means "name"
+	Desc   bool
+	Status *status.Status // only hosts whose worst live attribute is in this status
+	Text   string         // substring of name, address, sysName, sysDescr or location (case-insensitive)
+}
+
+// DefaultHostRows is the host list's page size when HostQuery.Rows is 0.
+const DefaultHostRows = 50
+
+// HostPage is one page of the host list and the paging facts the
+// overview needs.
+type HostPage struct {
+	Page      int
+	Rows      int
+	TotalRows int // hosts matching the filter, all pages
+	AllHosts  int // every host, filter or not
+	LastPage  int // >= 1
+	Items     []HostInfo
+}
+
+// likePattern makes a case-insensitive LIKE pattern that matches t as a
+// literal substring (with ESCAPE '\').
+func likePattern(t string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(t)) + "%"
+}
+
+// HostList returns one page of hosts as q selects, each with its
+// per-status counts. Filtering, sorting and paging happen in SQL: the
+// worst-status rank is computed (in one grouped pass over the attributes)
+// only when q filters or sorts by it, and the counts are read only for the
+// hosts of the page. An unknown sort key is an error; a page past the end
+// returns no items.
+func (db *DB) HostList(ctx context.Context, q HostQuery) (HostPage, error) {
+	sortKey := q.Sort
+	if sortKey == "" {
+		sortKey = "name"
+	}
+	col, ok := HostSortColumns[sortKey]
+	if !ok {
+		return HostPage{}, fmt.Errorf("sort hosts by %q: not a sortable column", q.Sort)
+	}
+	if q.Rows <= 0 {
+		q.Rows = DefaultHostRows
+	}
+	q.Rows = min(q.Rows, MaxPageRows)
+	q.Page = max(q.Page, 1)
+	where := []string{"1=1"}
+	var args []any
+	if t := strings.TrimSpace(q.Text); t != "" {
+		like := likePattern(t)
+		where = append(where, `(lower(h.name) LIKE ? ESCAPE '\' OR lower(h.address) LIKE ? ESCAPE '\' OR lower(h.sys_name) LIKE ? ESCAPE '\'`+
+			` OR lower(h.sys_descr) LIKE ? ESCAPE '\' OR lower(h.location) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like, like, like)
+	}
+	cte, from := "", `FROM hosts h `
+	if q.Status != nil || sortKey == "status" {
+		cte, from = hostWorstCTE, `FROM hosts h LEFT JOIN w ON w.host_id = h.id `
+	}
+	if q.Status != nil {
+		where = append(where, hostWorstRank+" = ?")
+		args = append(args, worstRank(*q.Status))
+	}
+	w := strings.Join(where, " AND ")
+	page := HostPage{Page: q.Page, Rows: q.Rows}
+	if err := db.r.QueryRowContext(ctx, cte+`SELECT count(*), (SELECT count(*) FROM hosts) `+from+`WHERE `+w, args...).Scan(&page.TotalRows, &page.AllHosts); err != nil {
+		return page, fmt.Errorf("count hosts: %w", err)
+	}
+	page.LastPage = max(1, (page.TotalRows+q.Rows-1)/q.Rows)
+	page.Items = []HostInfo{}
+	if (q.Page-1)*q.Rows >= page.TotalRows {
+		return page, nil
+	}
+	dir := "ASC"
+	if q.Desc {
+		dir = "DESC"
+	}
+	order := col + ` ` + dir
+	if sortKey != "name" {
+		order += `, h.name ` + dir
+	}
+	rows, err := db.r.QueryContext(ctx, cte+`SELECT `+hostCols+` `+from+`WHERE `+w+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(args, q.Rows, (q.Page-1)*q.Rows)...)
+	if err != nil {
+		return page, fmt.Errorf("list hosts: %w", err)
+	}
+	idx := map[int64]int{}
+	for rows.Next() {
+		h, err := scanHost(rows)
+		if err != nil {
+			rows.Close()
+			return page, fmt.Errorf("list hosts: %w", err)
+		}
+		idx[h.ID] = len(page.Items)
+		page.Items = append(page.Items, h)
+	}
+	if err := closeRows(rows); err != nil {
+		return page, fmt.Errorf("list hosts: %w", err)
+	}
+	if len(page.Items) == 0 {
+		return page, nil
+	}
+	ids := make([]any, 0, len(page.Items))
+	for _, h := range page.Items {
+		ids = append(ids, h.ID)
+	}
+	counts, err := db.countsBy(ctx, "host_id", "AND host_id IN (?"+strings.Repeat(",?", len(ids)-1)+")", ids...)
+	if err != nil {
+		return page, err
+	}
+	for id, c := range counts {
+		if i, ok := idx[id]; ok {
+			page.Items[i].Counts = c
+		}
+	}
+	return page, nil
+}
+
+// HostsByWorst counts every host by the status of its worst live
+// attribute (Unknown for a host without live attributes), in SQL.
+func (db *DB) HostsByWorst(ctx context.Context) (StatusCounts, error) {
+	var c StatusCounts
+	rows, err := db.r.QueryContext(ctx, hostWorstCTE+`SELECT `+hostWorstRank+`, count(*) FROM hosts h LEFT JOIN w ON w.host_id = h.id GROUP BY 1`)
+	if err != nil {
+		return c, fmt.Errorf("count hosts by worst status: %w", err)
+	}
+	for rows.Next() {
+		var rank, n int
+		if err := rows.Scan(&rank, &n); err != nil {
+			rows.Close()
+			return c, fmt.Errorf("count hosts by worst status: %w", err)
+		}
+		st := status.Unknown
+		if rank >= 0 && rank < len(worstByRank) {
+			st = worstByRank[rank]
+		}
+		c[st] += n
+	}
+	if err := closeRows(rows); err != nil {
+		return c, fmt.Errorf("count hosts by worst status: %w", err)
+	}
+	return c, nil
+}
+
 func closeRows(rows *sql.Rows) error {
 	err := rows.Err()
 	if err2 := rows.Close(); err == nil {

@@ -177,3 +177,144 @@ func TestAttributeNTPAndHistory(t *testing.T) {
 		t.Errorf("r2 has %d changes", len(none))
 	}
 }
+
+// seedHostList makes seven hosts, one per worst status and two Up, with
+// the fields the host list filters on:
+//
+//	name    address       sys_name / sys_descr / location  updated  live attributes (worst)
+//	core-1  10.0.0.1      core1.lab / - / Rack 4            50       Up, Down (Down)
+//	core-2  10.0.0.2      - / - / rack 5                    40       Up, Alert (Alert)
+//	edge-1  192.0.2.7     - / Juniper MX204 / -             30       Up; a gone Down (Up)
+//	edge-2  192.0.2.8     -                                 60       none (Unknown)
+//	lab%x   -             -                                 5        Up (Up)
+//	ntp_1   198.51.100.5  - / ntpsec / -                    10       Admin Down, Testing (Testing)
+//	sw-3    10.0.0.3      -                                 20       Admin Down (Admin Down)
+func seedHostList(t *testing.T, db *DB) {
+	t.Helper()
+	hosts := []struct {
+		name, addr, sysName, sysDescr, loc string
+		updated                            int64
+		statuses                           []int // live attributes
+		gone                               []int
+	}{
+		{"core-1", "10.0.0.1", "core1.lab", "", "Rack 4", 50, []int{1, 3}, nil},
+		{"core-2", "10.0.0.2", "", "", "rack 5", 40, []int{1, 2}, nil},
+		{"edge-1", "192.0.2.7", "", "Juniper MX204", "", 30, []int{1}, []int{3}},
+		{"edge-2", "192.0.2.8", "", "", "", 60, nil, nil},
+		{"lab%x", "", "", "", "", 5, []int{1}, nil},
+		{"ntp_1", "198.51.100.5", "", "ntpsec", "", 10, []int{5, 4}, nil},
+		{"sw-3", "10.0.0.3", "", "", "", 20, []int{5}, nil},
+	}
+	for _, h := range hosts {
+		id := exec(t, db, `INSERT INTO hosts(name, address, sys_name, sys_descr, location, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?)`,
+			h.name, h.addr, h.sysName, h.sysDescr, h.loc, h.updated)
+		for i, st := range h.statuses {
+			exec(t, db, `INSERT INTO attributes(host_id, key, kind, status, created_at, updated_at) VALUES (?, ?, 'interface', ?, 1, 1)`, id, fmt.Sprint("if:", i), st)
+		}
+		for i, st := range h.gone {
+			exec(t, db, `INSERT INTO attributes(host_id, key, kind, status, gone, created_at, updated_at) VALUES (?, ?, 'interface', ?, 1, 1, 1)`, id, fmt.Sprint("if:gone", i), st)
+		}
+	}
+}
+
+func TestHostList(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	seedHostList(t, db)
+	st := func(s status.Status) *status.Status { return &s }
+	tests := []struct {
+		name     string
+		q        HostQuery
+		total    int
+		lastPage int
+		names    []string // the page's hosts, in order
+	}{
+		{"default: by name, one page", HostQuery{}, 7, 1, []string{"core-1", "core-2", "edge-1", "edge-2", "lab%x", "ntp_1", "sw-3"}},
+		{"name descending", HostQuery{Desc: true, Rows: 2}, 7, 4, []string{"sw-3", "ntp_1"}},
+		{"first page", HostQuery{Rows: 3}, 7, 3, []string{"core-1", "core-2", "edge-1"}},
+		{"last page", HostQuery{Rows: 3, Page: 3}, 7, 3, []string{"sw-3"}},
+		{"page past the end", HostQuery{Rows: 3, Page: 4}, 7, 3, nil},
+		{"page 0 means 1", HostQuery{Rows: 3, Page: 0}, 7, 3, []string{"core-1", "core-2", "edge-1"}},
+		{"filter location, case-insensitive", HostQuery{Text: "RACK"}, 2, 1, []string{"core-1", "core-2"}},
+		{"filter sysDescr", HostQuery{Text: "juniper"}, 1, 1, []string{"edge-1"}},
+		{"filter sysName", HostQuery{Text: "core1.LAB"}, 1, 1, []string{"core-1"}},
+		{"filter address", HostQuery{Text: "10.0.0."}, 3, 1, []string{"core-1", "core-2", "sw-3"}},
+		{"filter name, trimmed", HostQuery{Text: " edge "}, 2, 1, []string{"edge-1", "edge-2"}},
+		{"underscore is literal", HostQuery{Text: "_"}, 1, 1, []string{"ntp_1"}},
+		{"percent is literal", HostQuery{Text: "%"}, 1, 1, []string{"lab%x"}},
+		{"no match", HostQuery{Text: "nowhere"}, 0, 1, nil},
+		{"status down", HostQuery{Status: st(status.Down)}, 1, 1, []string{"core-1"}},
+		{"status alert", HostQuery{Status: st(status.Alert)}, 1, 1, []string{"core-2"}},
+		{"status up ignores gone attributes", HostQuery{Status: st(status.Up)}, 2, 1, []string{"edge-1", "lab%x"}},
+		{"status unknown: no live attributes", HostQuery{Status: st(status.Unknown)}, 1, 1, []string{"edge-2"}},
+		{"status testing", HostQuery{Status: st(status.Testing)}, 1, 1, []string{"ntp_1"}},
+		{"status admin down", HostQuery{Status: st(status.AdminDown)}, 1, 1, []string{"sw-3"}},
+		{"status and text", HostQuery{Status: st(status.Up), Text: "edge"}, 1, 1, []string{"edge-1"}},
+		{"status, second page", HostQuery{Status: st(status.Up), Rows: 1, Page: 2}, 2, 2, []string{"lab%x"}},
+		{"sort by worst status", HostQuery{Sort: "status"}, 7, 1, []string{"core-1", "core-2", "edge-2", "ntp_1", "sw-3", "edge-1", "lab%x"}},
+		{"sort by worst status descending", HostQuery{Sort: "status", Desc: true}, 7, 1, []string{"lab%x", "edge-1", "sw-3", "ntp_1", "edge-2", "core-2", "core-1"}},
+		{"sort by worst status, filtered and paged", HostQuery{Sort: "status", Text: "e", Rows: 2, Page: 2}, 5, 3, []string{"edge-2", "ntp_1"}},
+		{"sort by address", HostQuery{Sort: "address"}, 7, 1, []string{"lab%x", "core-1", "core-2", "sw-3", "edge-1", "edge-2", "ntp_1"}},
+		{"sort by address descending", HostQuery{Sort: "address", Desc: true, Rows: 2}, 7, 4, []string{"ntp_1", "edge-2"}},
+		{"sort by updated", HostQuery{Sort: "updated", Rows: 3}, 7, 3, []string{"lab%x", "ntp_1", "sw-3"}},
+		{"sort by updated descending", HostQuery{Sort: "updated", Desc: true}, 7, 1, []string{"edge-2", "core-1", "core-2", "edge-1", "sw-3", "ntp_1", "lab%x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := db.HostList(ctx, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.TotalRows != tt.total || p.LastPage != tt.lastPage || p.AllHosts != 7 {
+				t.Errorf("total %d last %d all %d, want %d %d 7", p.TotalRows, p.LastPage, p.AllHosts, tt.total, tt.lastPage)
+			}
+			var names []string
+			for _, h := range p.Items {
+				names = append(names, h.Name)
+			}
+			if fmt.Sprint(names) != fmt.Sprint(tt.names) {
+				t.Errorf("hosts %q, want %q", names, tt.names)
+			}
+		})
+	}
+
+	// Each listed host carries its live counts, as Hosts reads them.
+	all, err := db.Hosts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]StatusCounts{}
+	for _, h := range all {
+		want[h.Name] = h.Counts
+	}
+	p, err := db.HostList(ctx, HostQuery{Sort: "status", Rows: 4, Page: 2})
+	if err != nil || len(p.Items) != 3 {
+		t.Fatalf("page 2 of 4: %+v, %v", p, err)
+	}
+	for _, h := range p.Items {
+		if h.Counts != want[h.Name] {
+			t.Errorf("%s counts %v, want %v", h.Name, h.Counts, want[h.Name])
+		}
+	}
+	if c := want["edge-1"]; c != (StatusCounts{status.Up: 1}) {
+		t.Errorf("edge-1 counts %v: the gone attribute counted?", c)
+	}
+
+	if _, err := db.HostList(ctx, HostQuery{Sort: "password_hash"}); err == nil {
+		t.Error("sort by a column outside the allow-list succeeded")
+	}
+	if p, _ := db.HostList(ctx, HostQuery{Rows: 100000}); p.Rows != MaxPageRows {
+		t.Errorf("rows not capped: %d", p.Rows)
+	}
+
+	worst, err := db.HostsByWorst(ctx)
+	wantWorst := StatusCounts{status.Unknown: 1, status.Up: 2, status.Alert: 1, status.Down: 1, status.Testing: 1, status.AdminDown: 1}
+	if err != nil || worst != wantWorst {
+		t.Errorf("HostsByWorst = %v, %v; want %v", worst, err, wantWorst)
+	}
+	for _, s := range status.All {
+		if r := worstRank(s); worstByRank[r] != s {
+			t.Errorf("%v: rank %d maps back to %v", s, r, worstByRank[r])
+		}
+	}
+}
