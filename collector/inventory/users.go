@@ -7,6 +7,11 @@ package inventory
 // (a stolen database does not yield a usable session); Authenticate spends
 // one bcrypt comparison whether or not the user exists, so response time
 // does not reveal user names. No secret value is ever put in an error.
+//
+// Account lifecycle: SetPassword and SetDisabled(true) end the user's
+// sessions; API tokens are separate credentials, listed by APITokens (by an
+// ID derived from the hash) and ended by RevokeAPIToken or DeleteUser. The
+// last enabled admin can be neither disabled nor deleted (ErrLastAdmin).
 
 import (
 	"context"
@@ -18,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -67,12 +73,9 @@ func (db *DB) CreateUser(ctx context.Context, name, password string, role Role, 
 	if !role.Valid() {
 		return fmt.Errorf("user %s: role %q: want admin or viewer", name, role)
 	}
-	if len(password) < MinPasswordLen || len(password) > 72 {
-		return fmt.Errorf("user %s: password must be %d to 72 bytes long", name, MinPasswordLen)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	hash, err := hashPassword(name, password)
 	if err != nil {
-		return fmt.Errorf("user %s: hash password: %w", name, err)
+		return err
 	}
 	var n int
 	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE name = ?`, name).Scan(&n); err != nil {
@@ -82,10 +85,24 @@ func (db *DB) CreateUser(ctx context.Context, name, password string, role Role, 
 		return fmt.Errorf("create user %s: %w", name, ErrUserExists)
 	}
 	if _, err := db.w.ExecContext(ctx, `INSERT INTO users(name, password_hash, role, created_at) VALUES (?, ?, ?, ?)`,
-		name, string(hash), string(role), now.UnixMilli()); err != nil {
+		name, hash, string(role), now.UnixMilli()); err != nil {
 		return fmt.Errorf("create user %s: %w", name, err)
 	}
 	return nil
+}
+
+// hashPassword checks the length of password (MinPasswordLen to 72 bytes,
+// bcrypt's limit) and returns its bcrypt hash. Errors name the user, never
+// the password.
+func hashPassword(name, password string) (string, error) {
+	if len(password) < MinPasswordLen || len(password) > 72 {
+		return "", fmt.Errorf("user %s: password must be %d to 72 bytes long", name, MinPasswordLen)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), BcryptCost)
+	if err != nil {
+		return "", fmt.Errorf("user %s: hash password: %w", name, err)
+	}
+	return string(hash), nil
 }
 
 // Users lists the accounts by name.
@@ -258,4 +275,211 @@ func (db *DB) UserByAPIToken(ctx context.Context, tok string, now time.Time) (Us
 		return User{}, fmt.Errorf("api token: %w", err)
 	}
 	return u, nil
+}
+
+// ErrLastAdmin is returned (wrapped) by SetDisabled and DeleteUser for the
+// only enabled admin: without one nobody could manage users from the UI.
+var ErrLastAdmin = errors.New("it is the last enabled admin; enable or add another admin first")
+
+// userTx runs fn in one write transaction on the row of user name, which
+// must exist (else ErrNotFound, wrapped with what). fn gets the user's role
+// and disabled flag as stored when the transaction began; with the single
+// writer connection nothing else writes until it commits.
+func (db *DB) userTx(ctx context.Context, what, name string, fn func(tx *sql.Tx, role Role, disabled bool) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	defer tx.Rollback()
+	var role Role
+	var d int
+	err = tx.QueryRowContext(ctx, `SELECT role, disabled FROM users WHERE name = ?`, name).Scan(&role, &d)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s %s: user %w", what, name, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	if err := fn(tx, role, d != 0); err != nil {
+		return fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%s %s: %w", what, name, err)
+	}
+	return nil
+}
+
+// refuseLastAdmin returns ErrLastAdmin if user name is an enabled admin and
+// no other enabled admin exists.
+func refuseLastAdmin(ctx context.Context, tx *sql.Tx, name string, role Role, disabled bool) error {
+	if role != RoleAdmin || disabled {
+		return nil
+	}
+	var others int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE role = ? AND disabled = 0 AND name <> ?`,
+		string(RoleAdmin), name).Scan(&others); err != nil {
+		return err
+	}
+	if others == 0 {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+// SetPassword replaces the password of user name (same rules and bcrypt
+// cost as CreateUser) and ends all the user's browser sessions, so a
+// password change logs every browser out. The user's API tokens stay valid:
+// they are separate credentials, revoked with RevokeAPIToken. A disabled
+// user stays disabled.
+func (db *DB) SetPassword(ctx context.Context, name, password string) error {
+	hash, err := hashPassword(name, password)
+	if err != nil {
+		return err
+	}
+	return db.userTx(ctx, "set password of", name, func(tx *sql.Tx, _ Role, _ bool) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE name = ?`, hash, name); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_name = ?`, name)
+		return err
+	})
+}
+
+// SetDisabled disables or re-enables user name. Disabling deletes the
+// user's sessions; its API tokens stay stored but are refused while the
+// user is disabled (UserByAPIToken) and work again once it is enabled, as
+// does its password. Disabling the last enabled admin is refused with
+// ErrLastAdmin. Setting the state the user already has is not an error.
+func (db *DB) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	what := "enable user"
+	if disabled {
+		what = "disable user"
+	}
+	return db.userTx(ctx, what, name, func(tx *sql.Tx, role Role, was bool) error {
+		if !disabled {
+			_, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 0 WHERE name = ?`, name)
+			return err
+		}
+		if err := refuseLastAdmin(ctx, tx, name, role, was); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = 1 WHERE name = ?`, name); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_name = ?`, name)
+		return err
+	})
+}
+
+// DeleteUser deletes user name with its sessions and API tokens in one
+// transaction (explicitly, not through the foreign keys' ON DELETE CASCADE,
+// which SQLite applies only when foreign_keys is on for the connection).
+// Deleting the last enabled admin is refused with ErrLastAdmin.
+func (db *DB) DeleteUser(ctx context.Context, name string) error {
+	return db.userTx(ctx, "delete user", name, func(tx *sql.Tx, role Role, disabled bool) error {
+		if err := refuseLastAdmin(ctx, tx, name, role, disabled); err != nil {
+			return err
+		}
+		for _, q := range []string{
+			`DELETE FROM sessions WHERE user_name = ?`,
+			`DELETE FROM api_tokens WHERE user_name = ?`,
+			`DELETE FROM users WHERE name = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// APITokenIDLen is the length of an APIToken.ID: that many leading hex
+// digits of the token's stored SHA-256.
+const APITokenIDLen = 12
+
+// MinAPITokenIDLen is the shortest token ID RevokeAPIToken accepts.
+const MinAPITokenIDLen = 8
+
+// APIToken describes an issued API token. The token itself is never
+// stored; ID is the first APITokenIDLen hex digits of its SHA-256, which
+// names the token without revealing or reproducing it.
+type APIToken struct {
+	ID        string
+	Label     string
+	CreatedAt time.Time
+	LastUsed  time.Time // zero if never used
+}
+
+// APITokens lists the API tokens of user name, oldest first, or an error
+// wrapping ErrNotFound for an unknown user.
+func (db *DB) APITokens(ctx context.Context, name string) ([]APIToken, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE name = ?`, name).Scan(&n); err != nil {
+		return nil, fmt.Errorf("api tokens of %s: %w", name, err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("api tokens of %s: user %w", name, ErrNotFound)
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT substr(token_hash, 1, ?), label, created_at, last_used
+		FROM api_tokens WHERE user_name = ? ORDER BY created_at, token_hash`, APITokenIDLen, name)
+	if err != nil {
+		return nil, fmt.Errorf("api tokens of %s: %w", name, err)
+	}
+	var out []APIToken
+	for rows.Next() {
+		var t APIToken
+		var c, u int64
+		if err := rows.Scan(&t.ID, &t.Label, &c, &u); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("api tokens of %s: %w", name, err)
+		}
+		t.CreatedAt, t.LastUsed = ms(c), ms(u)
+		out = append(out, t)
+	}
+	if err := closeRows(rows); err != nil {
+		return nil, fmt.Errorf("api tokens of %s: %w", name, err)
+	}
+	return out, nil
+}
+
+var tokenIDRE = regexp.MustCompile(`^[0-9a-f]{8,64}$`)
+
+// RevokeAPIToken deletes the API token of user name whose ID (see
+// APIToken) starts with id: at least MinAPITokenIDLen hex digits that match
+// exactly one of the user's tokens. An unknown user or an id matching none
+// gives an error wrapping ErrNotFound. The id is not echoed unless it is
+// valid hex, so a token pasted by mistake does not end up in an error.
+func (db *DB) RevokeAPIToken(ctx context.Context, name, id string) error {
+	id = strings.ToLower(id)
+	if !tokenIDRE.MatchString(id) {
+		return fmt.Errorf("revoke api token of %s: the token ID must be %d to 64 hex digits (the ID column of the token list)", name, MinAPITokenIDLen)
+	}
+	return db.userTx(ctx, "revoke api token of", name, func(tx *sql.Tx, _ Role, _ bool) error {
+		rows, err := tx.QueryContext(ctx, `SELECT token_hash FROM api_tokens WHERE user_name = ? AND substr(token_hash, 1, ?) = ?`,
+			name, len(id), id)
+		if err != nil {
+			return err
+		}
+		var hashes []string
+		for rows.Next() {
+			var h string
+			if err := rows.Scan(&h); err != nil {
+				rows.Close()
+				return err
+			}
+			hashes = append(hashes, h)
+		}
+		if err := closeRows(rows); err != nil {
+			return err
+		}
+		switch len(hashes) {
+		case 0:
+			return fmt.Errorf("api token %s %w", id, ErrNotFound)
+		case 1:
+		default:
+			return fmt.Errorf("api token ID %s matches %d tokens; give more digits", id, len(hashes))
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE token_hash = ?`, hashes[0])
+		return err
+	})
 }
