@@ -56,9 +56,10 @@ func (f *dataDirFlags) openInventory(ctx context.Context) (*inventory.DB, string
 func newUserCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "user",
-		Short: "Manage web UI users and API tokens (add, list, token)",
+		Short: "Manage web UI users and API tokens (add, list, passwd, disable, enable, delete, token, tokens, revoke-token)",
 	}
-	c.AddCommand(newUserAddCmd(), newUserListCmd(), newUserTokenCmd())
+	c.AddCommand(newUserAddCmd(), newUserListCmd(), newUserPasswdCmd(), newUserSetDisabledCmd(true), newUserSetDisabledCmd(false),
+		newUserDeleteCmd(), newUserTokenCmd(), newUserTokensCmd(), newUserRevokeTokenCmd())
 	return c
 }
 
@@ -74,13 +75,7 @@ echo on a terminal, asked twice; otherwise the first line. Only a bcrypt hash
 is stored.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var pw string
-			var err error
-			if passwordFile != "" {
-				pw, err = readPasswordFile(passwordFile)
-			} else {
-				pw, err = promptPassword(cmd.InOrStdin(), cmd.ErrOrStderr())
-			}
+			pw, err := readPassword(cmd, passwordFile)
 			if err != nil {
 				return err
 			}
@@ -100,6 +95,15 @@ is stored.`,
 	cmd.Flags().StringVar(&role, "role", "viewer", "admin (may change things) or viewer (reads)")
 	cmd.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file")
 	return cmd
+}
+
+// readPassword reads a password from the first line of file, or if file is
+// "" from the command's standard input (promptPassword).
+func readPassword(cmd *cobra.Command, file string) (string, error) {
+	if file != "" {
+		return readPasswordFile(file)
+	}
+	return promptPassword(cmd.InOrStdin(), cmd.ErrOrStderr())
 }
 
 func readPasswordFile(path string) (string, error) {
@@ -215,5 +219,164 @@ func newUserTokenCmd() *cobra.Command {
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&label, "label", "cli", "what the token is for")
+	return cmd
+}
+
+func newUserPasswdCmd() *cobra.Command {
+	var f dataDirFlags
+	var passwordFile string
+	cmd := &cobra.Command{
+		Use:   "passwd NAME [--password-file FILE]",
+		Short: "Change a user's password; ends the user's browser sessions (API tokens stay)",
+		Long: `passwd sets a new password for a web UI user, read as add reads it:
+--password-file (its first line), or standard input (a prompt without echo
+on a terminal, asked twice). Every browser session of the user ends; the
+user's API tokens keep working (see tokens and revoke-token).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, _, err := f.openInventory(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			// Check the name before asking for a password.
+			if _, err := lookupUser(cmd.Context(), db, args[0]); err != nil {
+				return err
+			}
+			pw, err := readPassword(cmd, passwordFile)
+			if err != nil {
+				return err
+			}
+			if err := db.SetPassword(cmd.Context(), args[0], pw); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "password of user %s changed; its browser sessions were ended\n", args[0])
+			return nil
+		},
+	}
+	f.add(cmd)
+	cmd.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file")
+	return cmd
+}
+
+// lookupUser returns user name, or an error wrapping inventory.ErrNotFound.
+func lookupUser(ctx context.Context, db *inventory.DB, name string) (inventory.User, error) {
+	users, err := db.Users(ctx)
+	if err != nil {
+		return inventory.User{}, err
+	}
+	for _, u := range users {
+		if u.Name == name {
+			return u, nil
+		}
+	}
+	return inventory.User{}, fmt.Errorf("user %s: %w", name, inventory.ErrNotFound)
+}
+
+// newUserSetDisabledCmd is `user disable` (disable true) or `user enable`.
+func newUserSetDisabledCmd(disable bool) *cobra.Command {
+	var f dataDirFlags
+	cmd := &cobra.Command{
+		Use:   "enable NAME",
+		Short: "Enable a disabled user: its password and API tokens work again",
+		Args:  cobra.ExactArgs(1),
+	}
+	done := "enabled"
+	if disable {
+		cmd.Use = "disable NAME"
+		cmd.Short = "Disable a user: ends its browser sessions and refuses its login and API tokens (the last enabled admin cannot be disabled)"
+		done = "disabled"
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		db, _, err := f.openInventory(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := db.SetDisabled(cmd.Context(), args[0], disable); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "user %s %s\n", args[0], done)
+		return nil
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func newUserDeleteCmd() *cobra.Command {
+	var f dataDirFlags
+	cmd := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a user with its sessions and API tokens (the last enabled admin cannot be deleted)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, _, err := f.openInventory(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.DeleteUser(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "user %s deleted with its sessions and API tokens\n", args[0])
+			return nil
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func newUserTokensCmd() *cobra.Command {
+	var f dataDirFlags
+	cmd := &cobra.Command{
+		Use:   "tokens NAME",
+		Short: "List a user's API tokens by ID (the tokens themselves are not stored)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, _, err := f.openInventory(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			toks, err := db.APITokens(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tLABEL\tCREATED\tLAST USED")
+			for _, t := range toks {
+				used := "never"
+				if !t.LastUsed.IsZero() {
+					used = t.LastUsed.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Label, t.CreatedAt.Format(time.RFC3339), used)
+			}
+			return tw.Flush()
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+func newUserRevokeTokenCmd() *cobra.Command {
+	var f dataDirFlags
+	cmd := &cobra.Command{
+		Use:   "revoke-token NAME ID",
+		Short: "Revoke one of a user's API tokens by its ID from tokens (at least 8 hex digits)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, _, err := f.openInventory(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if err := db.RevokeAPIToken(cmd.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "API token %s of user %s revoked\n", strings.ToLower(args[1]), args[0])
+			return nil
+		},
+	}
+	f.add(cmd)
 	return cmd
 }

@@ -3,6 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,5 +70,193 @@ func TestUserCommands(t *testing.T) {
 	}
 	if _, err := db.Authenticate(ctx, "bob", "viewer-password"); err != nil {
 		t.Errorf("bob: %v", err)
+	}
+}
+
+func TestUserManagementCommands(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const alicePW, bobPW, bobPW2 = "alice-password", "bob-password", "bob-new-password"
+	if _, _, err := runCollector(t, "", "user", "add", "alice", "--role", "admin", "--password-file", write("alice", alicePW), "--data-dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCollector(t, bobPW+"\n", "user", "add", "bob", "--data-dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	var bobTokens []string
+	for _, label := range []string{"grafana", "script"} {
+		out, _, err := runCollector(t, "", "user", "token", "bob", "--label", label, "--data-dir", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobTokens = append(bobTokens, strings.TrimSpace(out))
+	}
+	id := func(tok string) string {
+		h := sha256.Sum256([]byte(tok))
+		return hex.EncodeToString(h[:])[:inventory.APITokenIDLen]
+	}
+	db, err := inventory.Open(ctx, filepath.Join(dir, inventory.DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	session := func(name string) string {
+		t.Helper()
+		s, err := db.CreateSession(ctx, inventory.User{Name: name}, time.Now(), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Token
+	}
+	aliceSession, bobSession := session("alice"), session("bob")
+	secrets := []string{alicePW, bobPW, bobPW2, bobTokens[0], bobTokens[1], aliceSession}
+
+	login := func(name, pw string) bool {
+		t.Helper()
+		_, err := db.Authenticate(ctx, name, pw)
+		if err != nil && !errors.Is(err, inventory.ErrBadCredentials) {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	sessionOK := func(tok string) bool {
+		_, err := db.SessionByToken(ctx, tok, time.Now())
+		return err == nil
+	}
+	tokenOK := func(tok string) bool {
+		_, err := db.UserByAPIToken(ctx, tok, time.Now())
+		return err == nil
+	}
+	rows := func(q string) int {
+		t.Helper()
+		var n int
+		if err := db.Reader().QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	want := func(what string, got, want bool) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+
+	// Steps run in order on the same data directory.
+	for _, st := range []struct {
+		args    []string
+		stdin   string
+		wantErr string // "" for success
+		wantOut string // the confirmation line, or a part of the table
+		check   func(t *testing.T)
+	}{
+		{args: []string{"tokens", "bob"}, wantOut: "LAST USED", check: func(t *testing.T) {
+			out, _, _ := runCollector(t, "", "user", "tokens", "bob", "--data-dir", dir)
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			if len(lines) != 3 || !strings.Contains(lines[0], "LAST USED") ||
+				!strings.HasPrefix(lines[1], id(bobTokens[0])+"  grafana") || !strings.HasSuffix(lines[1], "never") ||
+				!strings.HasPrefix(lines[2], id(bobTokens[1])+"  script") || !strings.HasSuffix(lines[2], "never") {
+				t.Errorf("user tokens:\n%s", out)
+			}
+			want("bob's first token", tokenOK(bobTokens[0]), true)
+			out, _, _ = runCollector(t, "", "user", "tokens", "bob", "--data-dir", dir)
+			if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || strings.HasSuffix(lines[1], "never") || !strings.HasSuffix(lines[2], "never") {
+				t.Errorf("user tokens after a use:\n%s", out)
+			}
+		}},
+		{args: []string{"passwd", "bob", "--password-file", write("bob2", bobPW2)}, wantOut: "password of user bob changed", check: func(t *testing.T) {
+			want("old password", login("bob", bobPW), false)
+			want("new password", login("bob", bobPW2), true)
+			want("bob's old session", sessionOK(bobSession), false)
+			want("bob's token", tokenOK(bobTokens[1]), true)
+			want("alice's session", sessionOK(aliceSession), true)
+		}},
+		{args: []string{"passwd", "alice"}, stdin: "short\n", wantErr: "password must be", check: func(t *testing.T) {
+			want("alice's password", login("alice", alicePW), true)
+			want("alice's session", sessionOK(aliceSession), true)
+		}},
+		{args: []string{"passwd", "nobody"}, stdin: "whatever-password\n", wantErr: "not found"},
+		{args: []string{"disable", "alice"}, wantErr: "last enabled admin", check: func(t *testing.T) {
+			want("alice's login", login("alice", alicePW), true)
+			want("alice's session", sessionOK(aliceSession), true)
+		}},
+		{args: []string{"delete", "alice"}, wantErr: "last enabled admin", check: func(t *testing.T) {
+			want("alice's login", login("alice", alicePW), true)
+			bobSession = session("bob")
+		}},
+		{args: []string{"disable", "bob"}, wantOut: "user bob disabled", check: func(t *testing.T) {
+			want("bob's login", login("bob", bobPW2), false)
+			want("bob's session", sessionOK(bobSession), false)
+			want("bob's token", tokenOK(bobTokens[0]), false)
+			want("bob's session row", rows(`SELECT count(*) FROM sessions WHERE user_name = 'bob'`) > 0, false)
+			want("alice's session", sessionOK(aliceSession), true)
+		}},
+		{args: []string{"enable", "bob"}, wantOut: "user bob enabled", check: func(t *testing.T) {
+			want("bob's login", login("bob", bobPW2), true)
+			want("bob's first token", tokenOK(bobTokens[0]), true)
+			want("bob's second token", tokenOK(bobTokens[1]), true)
+			bobSession = session("bob")
+		}},
+		{args: []string{"revoke-token", "bob", id(bobTokens[0])}, wantOut: "API token " + id(bobTokens[0]) + " of user bob revoked", check: func(t *testing.T) {
+			want("revoked token", tokenOK(bobTokens[0]), false)
+			want("other token", tokenOK(bobTokens[1]), true)
+		}},
+		{args: []string{"revoke-token", "bob", bobTokens[1]}, wantErr: "hex digits", check: func(t *testing.T) {
+			want("token given instead of its ID", tokenOK(bobTokens[1]), true)
+		}},
+		{args: []string{"revoke-token", "bob", id(bobTokens[1])[:7]}, wantErr: "hex digits"},
+		{args: []string{"revoke-token", "alice", id(bobTokens[1])}, wantErr: "not found", check: func(t *testing.T) {
+			want("bob's token under alice's name", tokenOK(bobTokens[1]), true)
+		}},
+		{args: []string{"delete", "bob"}, wantOut: "user bob deleted", check: func(t *testing.T) {
+			want("bob's login", login("bob", bobPW2), false)
+			want("bob's session", sessionOK(bobSession), false)
+			want("bob's token", tokenOK(bobTokens[1]), false)
+			for _, q := range []string{
+				`SELECT count(*) FROM users WHERE name = 'bob'`,
+				`SELECT count(*) FROM sessions WHERE user_name = 'bob'`,
+				`SELECT count(*) FROM api_tokens WHERE user_name = 'bob'`,
+			} {
+				if n := rows(q); n != 0 {
+					t.Errorf("%s = %d", q, n)
+				}
+			}
+			want("alice's session", sessionOK(aliceSession), true)
+		}},
+		{args: []string{"tokens", "bob"}, wantErr: "not found"},
+		{args: []string{"enable", "bob"}, wantErr: "not found"},
+	} {
+		t.Run(strings.Join(st.args[:2], " "), func(t *testing.T) {
+			out, errOut, err := runCollector(t, st.stdin, append(append([]string{"user"}, st.args...), "--data-dir", dir)...)
+			switch {
+			case st.wantErr == "" && err != nil:
+				t.Fatalf("error: %v", err)
+			case st.wantErr != "" && err == nil:
+				t.Fatalf("succeeded, want an error containing %q; output %q", st.wantErr, out)
+			case st.wantErr != "" && !strings.Contains(err.Error(), st.wantErr):
+				t.Errorf("error %q, want %q", err, st.wantErr)
+			}
+			if st.wantErr == "" && !strings.Contains(out, st.wantOut) {
+				t.Errorf("output %q, want %q", out, st.wantOut)
+			}
+			if st.wantErr == "" && st.args[0] != "tokens" && strings.Count(out, "\n") != 1 {
+				t.Errorf("output %q: want one line", out)
+			}
+			for _, sec := range secrets {
+				if strings.Contains(out+errOut, sec) || (err != nil && strings.Contains(err.Error(), sec)) {
+					t.Errorf("a secret is printed: out %q, stderr %q, err %v", out, errOut, err)
+				}
+			}
+			if st.check != nil {
+				st.check(t)
+			}
+		})
 	}
 }
