@@ -79,7 +79,29 @@ func attrJSON(a inventory.AttrInfo) AttrJSON {
 	return j
 }
 
+// apiHosts lists the hosts. Without any host list parameter it answers
+// every host by name as {items}; with any of q (alias filter), status,
+// sort, order, page, per_page (alias rows) it answers one page as
+// HostPageJSON, filtered and sorted like the overview's table.
 func (s *Server) apiHosts(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); hasHostListParams(q) {
+		hq, err := parseHostQuery(q)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		p, err := s.o.DB.HostList(r.Context(), hq)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		out := HostPageJSON{Page: p.Page, Rows: p.Rows, TotalRows: p.TotalRows, AllHosts: p.AllHosts, LastPage: p.LastPage, Items: make([]HostJSON, 0, len(p.Items))}
+		for _, h := range p.Items {
+			out.Items = append(out.Items, hostJSON(h))
+		}
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
 	hosts, err := s.o.DB.Hosts(r.Context())
 	if err != nil {
 		s.fail(w, r, err)

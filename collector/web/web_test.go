@@ -15,6 +15,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -629,5 +630,209 @@ func TestSystemEventsAPI(t *testing.T) {
 	}
 	if res, _ := get(t, c, e.ts.URL+"/api/v1/system-events?limit=x", "Authorization", "Bearer "+e.viewerTok); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad limit: %d", res.StatusCode)
+	}
+}
+
+// addLabHosts adds n hosts lab-00.. with no attributes (so their worst
+// status is Unknown), addresses 198.51.100.100.., location "lab bench",
+// updated long ago.
+func addLabHosts(t *testing.T, e *env, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		exec1(t, e.db, `INSERT INTO hosts(name, address, location, created_at, updated_at) VALUES (?, ?, 'lab bench', 1, 1)`,
+			fmt.Sprintf("lab-%02d", i), fmt.Sprintf("198.51.100.%d", 100+i))
+	}
+}
+
+var hostRowRE = regexp.MustCompile(`<tr data-host="([^"]+)">`)
+
+// TestOverviewHostList: the overview's host table is filtered, sorted and
+// paged by the server through plain GET parameters, while the pies count
+// every host.
+func TestOverviewHostList(t *testing.T) {
+	e := newEnv(t)
+	addLabHosts(t, e, 60) // 63 hosts: r1 (worst Down), ntp1 (Alert), sw2 and lab-NN (Unknown)
+	c := e.client()
+	e.login(c, "viewer", viewerPass)
+	labs := func(from, to int) []string {
+		var out []string
+		for i := from; i < to; i++ {
+			out = append(out, fmt.Sprintf("lab-%02d", i))
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		query string
+		hosts []string // the rows, in order
+		info  string
+	}{
+		{"default: 50 by name", "", labs(0, 50), "Page 1 of 2 · 63 of 63 hosts"},
+		{"second page", "page=2", append(append(labs(50, 60), "ntp1", "r1"), "sw2"), "Page 2 of 2 · 63 of 63 hosts"},
+		{"empty form fields are defaults", "q=&status=&sort=&order=&per_page=", labs(0, 50), "Page 1 of 2 · 63 of 63 hosts"},
+		{"filter location, any case", "q=RACK+4", []string{"r1"}, "Page 1 of 1 · 1 of 63 hosts"},
+		{"filter system description", "q=juniper", []string{"r1"}, "Page 1 of 1 · 1 of 63 hosts"},
+		{"filter address", "q=192.0.2.1", []string{"ntp1", "r1"}, "Page 1 of 1 · 2 of 63 hosts"},
+		{"filter by the grid's name", "filter=192.0.2.1", []string{"ntp1", "r1"}, "Page 1 of 1 · 2 of 63 hosts"},
+		{"worst status down", "status=down", []string{"r1"}, "Page 1 of 1 · 1 of 63 hosts"},
+		{"worst status alert", "status=Alert", []string{"ntp1"}, "Page 1 of 1 · 1 of 63 hosts"},
+		{"worst status admin down: none", "status=admin-down", nil, "Page 1 of 1 · 0 of 63 hosts"},
+		{"worst status unknown, last page of 10", "status=unknown&per_page=10&page=7", []string{"sw2"}, "Page 7 of 7 · 61 of 63 hosts"},
+		{"status and text", "status=unknown&q=lab-5&per_page=25", labs(50, 60), "Page 1 of 1 · 10 of 63 hosts"},
+		{"sort by worst status", "sort=status&per_page=3", []string{"r1", "ntp1", "lab-00"}, "Page 1 of 21 · 63 of 63 hosts"},
+		{"sort by worst status descending", "sort=status&order=desc&per_page=2", []string{"sw2", "lab-59"}, "Page 1 of 32 · 63 of 63 hosts"},
+		{"sort by address descending", "sort=address&order=desc&per_page=2", []string{"lab-59", "lab-58"}, "Page 1 of 32 · 63 of 63 hosts"},
+		{"sort by address", "sort=address&per_page=3", []string{"r1", "ntp1", "sw2"}, "Page 1 of 21 · 63 of 63 hosts"},
+		{"sort by updated descending", "sort=updated&order=desc&per_page=3", []string{"sw2", "ntp1", "r1"}, "Page 1 of 21 · 63 of 63 hosts"},
+		{"page past the end", "page=9", nil, "Page 9 of 2 · 63 of 63 hosts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, body := get(t, c, e.ts.URL+"/?"+tt.query)
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("%d %s", res.StatusCode, body)
+			}
+			page := string(body)
+			var got []string
+			for _, m := range hostRowRE.FindAllStringSubmatch(page, -1) {
+				got = append(got, m[1])
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.hosts) {
+				t.Errorf("hosts %q, want %q", got, tt.hosts)
+			}
+			if !strings.Contains(page, `<span id="hosts-pg-info">`+tt.info+`</span>`) {
+				t.Errorf("pager does not say %q", tt.info)
+			}
+			// The pies and the per-kind table count every host, whatever the page shows.
+			if !strings.Contains(page, `#host-list">Hosts</a></td><td class="num">63</td>`) {
+				t.Error("the hosts pie does not count all 63 hosts")
+			}
+			if !strings.Contains(page, `<tr class="sum"><td>Total</td><td class="num">37</td>`) {
+				t.Error("the attributes pie does not count all 37 attributes")
+			}
+		})
+	}
+
+	// The links: the pie legend filters, headers sort, the pager pages.
+	_, body := get(t, c, e.ts.URL+"/?q=lab-&per_page=25")
+	page := string(body)
+	for _, want := range []string{
+		`href="/?per_page=25&amp;status=down#host-list"`,                                                                // the legend keeps the page size, drops the text filter
+		`<th class="sortable sorted-asc"><a href="/?order=desc&amp;per_page=25&amp;q=lab-#host-list" data-sort="name">`, // name sorted: the header reverses
+		`<a href="/?per_page=25&amp;q=lab-&amp;sort=status#host-list" data-sort="status">`,
+		`id="hosts-pg-next" href="/?page=2&amp;per_page=25&amp;q=lab-#host-list"`,
+		`id="hosts-pg-last" href="/?page=3&amp;per_page=25&amp;q=lab-#host-list"`,
+		`<input type="search" name="q" id="host-filter" value="lab-"`,
+		`<option selected>25</option>`,
+		`<script src="/static/hosts.js"></script>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("overview lacks %s", want)
+		}
+	}
+	if strings.Contains(page, `id="hosts-pg-prev"`) {
+		t.Error("page 1 links to a previous page")
+	}
+	// Following the last-page link.
+	_, body = get(t, c, e.ts.URL+"/?page=3&per_page=25&q=lab-")
+	if n := len(hostRowRE.FindAllString(string(body), -1)); n != 10 || !strings.Contains(string(body), `id="hosts-pg-prev" href="/?page=2&amp;per_page=25&amp;q=lab-#host-list"`) {
+		t.Errorf("last page: %d rows", n)
+	}
+
+	// Bad parameters: 400 and a message saying which, not a 500.
+	for _, bad := range []struct{ query, msg string }{
+		{"page=0", "page must be a positive integer"},
+		{"page=two", "page must be a positive integer"},
+		{"per_page=-5", "per_page must be a positive integer"},
+		{"rows=x", "per_page must be a positive integer"},
+		{"sort=password_hash", "cannot sort hosts by &#34;password_hash&#34;"},
+		{"sort=h.name%3BDROP", "cannot sort hosts by"},
+		{"order=sideways", "order must be asc or desc"},
+		{"status=sideways", "unknown status &#34;sideways&#34;"},
+		{"q=" + strings.Repeat("x", 201), "q is too long"},
+		{"q=a&filter=b", "q and filter are the same parameter"},
+	} {
+		res, body := get(t, c, e.ts.URL+"/?"+bad.query)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), bad.msg) {
+			t.Errorf("%s: %d, want 400 saying %q", bad.query, res.StatusCode, bad.msg)
+		}
+	}
+}
+
+type hostPage struct {
+	Page      int        `json:"page"`
+	Rows      int        `json:"rows"`
+	TotalRows int        `json:"total_rows"`
+	AllHosts  int        `json:"all_hosts"`
+	LastPage  int        `json:"last_page"`
+	Items     []HostJSON `json:"items"`
+}
+
+// TestAPIHostsParameters: GET /api/v1/hosts takes the overview's
+// parameters; without them it answers as it always did.
+func TestAPIHostsParameters(t *testing.T) {
+	e := newEnv(t)
+	addLabHosts(t, e, 60)
+	c := e.client()
+	tok := []string{"Authorization", "Bearer " + e.viewerTok}
+
+	res, body := get(t, c, e.ts.URL+"/api/v1/hosts", tok...)
+	var plain map[string]json.RawMessage
+	if res.StatusCode != 200 || json.Unmarshal(body, &plain) != nil || len(plain) != 1 || plain["items"] == nil {
+		t.Fatalf("without parameters: %d %s", res.StatusCode, body)
+	}
+	var all struct{ Items []HostJSON }
+	if json.Unmarshal(plain["items"], &all.Items); len(all.Items) != 63 {
+		t.Errorf("without parameters: %d hosts, want all 63", len(all.Items))
+	}
+
+	tests := []struct {
+		query           string
+		total, last, pg int
+		hosts           []string
+	}{
+		{"page=1", 63, 2, 1, nil}, // 50 items, checked below
+		{"q=192.0.2.1", 2, 1, 1, []string{"ntp1", "r1"}},
+		{"status=down", 1, 1, 1, []string{"r1"}},
+		{"sort=status&order=asc&per_page=2", 63, 32, 1, []string{"r1", "ntp1"}},
+		{"filter=lab-&rows=20&page=3&sort=name&order=desc", 60, 3, 3, []string{"lab-19", "lab-18"}},
+		{"per_page=10&page=99", 63, 7, 99, []string{}},
+		{"per_page=100000", 63, 1, 1, nil},
+	}
+	for _, tt := range tests {
+		res, body := get(t, c, e.ts.URL+"/api/v1/hosts?"+tt.query, tok...)
+		var p hostPage
+		if res.StatusCode != 200 || json.Unmarshal(body, &p) != nil {
+			t.Errorf("%s: %d %s", tt.query, res.StatusCode, body)
+			continue
+		}
+		if p.TotalRows != tt.total || p.LastPage != tt.last || p.Page != tt.pg || p.AllHosts != 63 || p.Items == nil {
+			t.Errorf("%s: page %d total %d last %d all %d, want %d %d %d 63", tt.query, p.Page, p.TotalRows, p.LastPage, p.AllHosts, tt.pg, tt.total, tt.last)
+		}
+		var names []string
+		for _, h := range p.Items {
+			names = append(names, h.Name)
+		}
+		if tt.hosts != nil && (len(names) < len(tt.hosts) || fmt.Sprint(names[:len(tt.hosts)]) != fmt.Sprint(tt.hosts)) {
+			t.Errorf("%s: hosts %q, want %q first", tt.query, names, tt.hosts)
+		}
+		if tt.query == "page=1" && (len(p.Items) != 50 || p.Rows != 50) {
+			t.Errorf("default page size: %d items, rows %d", len(p.Items), p.Rows)
+		}
+		if tt.query == "per_page=100000" && (p.Rows != inventory.MaxPageRows || len(p.Items) != 63) {
+			t.Errorf("per_page capped: rows %d, %d items", p.Rows, len(p.Items))
+		}
+		for _, h := range p.Items {
+			if h.Name == "r1" && (h.Counts["down"] != 5 || h.Status.Slug() != "down") {
+				t.Errorf("%s: r1 %+v", tt.query, h)
+			}
+		}
+	}
+	for _, bad := range []string{"page=0", "per_page=x", "sort=password_hash", "order=up", "status=sideways", "q=a&filter=b"} {
+		res, body := get(t, c, e.ts.URL+"/api/v1/hosts?"+bad, tok...)
+		var msg map[string]string
+		if res.StatusCode != http.StatusBadRequest || json.Unmarshal(body, &msg) != nil || msg["error"] == "" {
+			t.Errorf("%s: %d %s, want a 400 with an error", bad, res.StatusCode, body)
+		}
 	}
 }
