@@ -193,6 +193,31 @@ func TestBrowserEndToEnd(t *testing.T) {
 	// The overview and the NTP host page, for the record.
 	step("overview", chromedp.Navigate(e.ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#hosts")))
 	shot("06-overview")
+
+	// The overview's host list with 63 hosts: filter with the form, follow
+	// the pager, change the page size (hosts.js submits the form), sort by
+	// a header link. The server does the work; the pies count every host.
+	addLabHosts(t, e, 60)
+	step("filter the hosts", chromedp.Navigate(e.ts.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#host-filter")),
+		chromedp.SendKeys(chromedp.CSS("#host-filter"), "lab-"), chromedp.Click(chromedp.CSS("#host-apply")), chromedp.WaitVisible(chromedp.CSS("#host-clear")))
+	waitFor("the filtered first page", `location.search === "?q=lab-&status=&per_page=50" && document.querySelectorAll('#hosts tbody tr[data-host]').length === 50`)
+	if got := eval(`document.getElementById('hosts-pg-info').textContent`); got != "Page 1 of 2 · 60 of 63 hosts" {
+		t.Errorf("host pager: %q", got)
+	}
+	step("next page of hosts", chromedp.Click(chromedp.CSS("#hosts-pg-next")), chromedp.WaitVisible(chromedp.CSS("#hosts-pg-prev")))
+	waitFor("hosts page 2", `document.getElementById('hosts').dataset.page === "2" && document.querySelectorAll('#hosts tbody tr[data-host]').length === 10`)
+	if got := eval(`document.querySelector('#hosts tbody tr[data-host]').dataset.host + " " + document.getElementById('hosts-pg-info').textContent`); got != "lab-50 Page 2 of 2 · 60 of 63 hosts" {
+		t.Errorf("hosts page 2: %q", got)
+	}
+	if got := eval(`document.querySelector('#totals').closest('.cards').querySelectorAll('.legend')[1].querySelector('.sum .num').textContent`); got != "63" {
+		t.Errorf("the hosts pie counts %s hosts, want all 63", got)
+	}
+	step("ten hosts a page", chromedp.SetValue(chromedp.CSS("#host-rows"), "10"), // fires change
+		chromedp.WaitVisible(chromedp.CSS(`#hosts-pg-last[href*="per_page=10&"]`)))
+	waitFor("pages of ten", `document.getElementById('hosts-pg-info').textContent === "Page 1 of 6 · 60 of 63 hosts" && document.querySelectorAll('#hosts tbody tr[data-host]').length === 10`)
+	step("sort by name descending", chromedp.Click(chromedp.CSS(`#hosts th a[data-sort="name"]`)), chromedp.WaitVisible(chromedp.CSS(`#hosts th.sorted-desc`)))
+	waitFor("sorted by name, descending", `document.querySelector('#hosts th a[data-sort="name"]').parentElement.classList.contains('sorted-desc') && document.querySelector('#hosts tbody tr[data-host]').dataset.host === "lab-59"`)
+	shot("06b-overview-hosts")
 	step("ntp host", chromedp.Navigate(e.ts.URL+"/hosts/ntp1"), chromedp.WaitVisible(chromedp.CSS("#ntp-peers")))
 	if got := eval(`document.querySelector('#ntp-peers tr.sys-peer td:nth-child(2)').textContent`); !strings.Contains(got, "192.0.2.10") {
 		t.Errorf("system peer row: %q", got)
