@@ -5,17 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/wire"
 )
-
-// SeriesKey identifies a series in the registry.
-type SeriesKey struct {
-	Key  sample.Key
-	Kind sample.Kind
-}
 
 // Registry maps series keys to the uint32 numbers the wire uses. A number
 // is assigned once, appended to series.log and never reused, so batches in
@@ -24,13 +19,57 @@ type SeriesKey struct {
 // series.log uses the segment record format: seq = id+1, samples = kind,
 // payload = host, attr and ds, each prefixed by its uvarint length. A
 // corrupt record loses its id (the id is never reassigned; Defs skips it).
+//
+// # Memory
+//
+// The agent keeps the registry for its whole run, and it holds every
+// series ever polled (about 110 per SNMP target), so it is laid out
+// compactly rather than as a map of key structs: each distinct host,
+// attribute and data source name is stored once (interned; the same
+// attribute and data source names recur on every host), a series is three
+// name numbers and a kind (13 bytes), and the key → id index is an
+// open-addressing table of ids (4 bytes a slot, at most 3/4 full) hashed
+// on those numbers. That is about 20 bytes a series instead of about 150.
 type Registry struct {
 	mu    sync.Mutex
 	f     *os.File
-	ids   map[SeriesKey]uint32
-	defs  []wire.SeriesDef // by id; a zero Host marks a lost id
+	names nameTable
+	ents  []seriesEnt   // by id; host 0 marks a lost id
+	kinds []sample.Kind // by id
+	index []uint32      // open addressing on (host, attr, ds, kind): id+1, 0 = empty
+	live  int           // ids in index
 	dirty bool
 	buf   []byte
+}
+
+// seriesEnt is a series' key as name numbers (see nameTable).
+type seriesEnt struct{ host, attr, ds uint32 }
+
+// nameTable interns strings: number 0 is "", the others are given in
+// order of first use.
+type nameTable struct {
+	byName map[string]uint32
+	names  []string
+}
+
+// lookup returns the number of s, or 0 when s was never interned.
+func (t *nameTable) lookup(s string) uint32 { return t.byName[s] }
+
+// intern returns the number of s, giving it one on first use. s is
+// copied, so the table never keeps a larger string alive.
+func (t *nameTable) intern(s string) uint32 {
+	if n, ok := t.byName[s]; ok {
+		return n
+	}
+	if t.byName == nil {
+		t.byName = map[string]uint32{}
+		t.names = []string{""}
+	}
+	s = strings.Clone(s)
+	n := uint32(len(t.names))
+	t.names = append(t.names, s)
+	t.byName[s] = n
+	return n
 }
 
 // ErrTooManySeries is returned when all 2^32 numbers are used.
@@ -42,7 +81,9 @@ func openRegistry(path string) (*Registry, int, error) {
 		return nil, 0, fmt.Errorf("read series registry: %w", err)
 	}
 	res := scanRecords(data)
-	r := &Registry{ids: make(map[SeriesKey]uint32, len(res.index))}
+	r := &Registry{}
+	r.ents = make([]seriesEnt, 0, len(res.index))
+	r.kinds = make([]sample.Kind, 0, len(res.index))
 	for _, e := range res.index {
 		rec, _, _ := parseRecord(data[e.off:])
 		def, ok := decodeDef(rec.Payload, sample.Kind(rec.Samples))
@@ -50,15 +91,14 @@ func openRegistry(path string) (*Registry, int, error) {
 		if id > 1<<32-1 {
 			continue
 		}
-		for uint64(len(r.defs)) < id {
-			r.defs = append(r.defs, wire.SeriesDef{}) // lost id
+		for uint64(len(r.ents)) < id {
+			r.appendLost()
 		}
 		if !ok {
-			r.defs = append(r.defs, wire.SeriesDef{})
+			r.appendLost()
 			continue
 		}
-		r.defs = append(r.defs, def)
-		r.ids[SeriesKey{Key: sample.Key{Host: def.Host, Attr: def.Attr, DS: def.DS}, Kind: def.Kind}] = uint32(id)
+		r.add(r.names.intern(def.Host), r.names.intern(def.Attr), r.names.intern(def.DS), def.Kind)
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -94,23 +134,105 @@ func decodeDef(p []byte, kind sample.Kind) (wire.SeriesDef, bool) {
 	return wire.SeriesDef{Host: parts[0], Attr: parts[1], DS: parts[2], Kind: kind}, true
 }
 
+// hashEnt mixes a series' name numbers and kind (a 64-bit finaliser, so
+// that nearby numbers spread over the whole table).
+func hashEnt(e seriesEnt, kind sample.Kind) uint64 {
+	h := uint64(e.host)*0x9e3779b97f4a7c15 ^ uint64(e.attr)<<32 ^ uint64(e.ds)<<8 ^ uint64(kind)
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
+// find returns the id of a series, if it has one.
+func (r *Registry) find(e seriesEnt, kind sample.Kind) (uint32, bool) {
+	if len(r.index) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(r.index) - 1)
+	for i := hashEnt(e, kind) & mask; ; i = (i + 1) & mask {
+		slot := r.index[i]
+		if slot == 0 {
+			return 0, false
+		}
+		if id := slot - 1; r.ents[id] == e && r.kinds[id] == kind {
+			return id, true
+		}
+	}
+}
+
+// appendLost gives the next id to nothing (a lost record).
+func (r *Registry) appendLost() {
+	r.ents = append(r.ents, seriesEnt{})
+	r.kinds = append(r.kinds, 0)
+}
+
+// add gives the next id to a series and indexes it. A series that
+// already has an id (series.log could only hold it twice after a failed
+// write) is found by its newest id from then on.
+func (r *Registry) add(host, attr, ds uint32, kind sample.Kind) uint32 {
+	id := uint32(len(r.ents))
+	r.ents = append(r.ents, seriesEnt{host: host, attr: attr, ds: ds})
+	r.kinds = append(r.kinds, kind)
+	if (r.live+1)*4 > len(r.index)*3 {
+		r.grow()
+	}
+	r.insert(id)
+	return id
+}
+
+// insert indexes id, in place of an older id of the same series. The
+// index has a free slot.
+func (r *Registry) insert(id uint32) {
+	e, kind := r.ents[id], r.kinds[id]
+	mask := uint64(len(r.index) - 1)
+	i := hashEnt(e, kind) & mask
+	for ; r.index[i] != 0; i = (i + 1) & mask {
+		if old := r.index[i] - 1; r.ents[old] == e && r.kinds[old] == kind {
+			r.index[i] = id + 1
+			return
+		}
+	}
+	r.index[i] = id + 1
+	r.live++
+}
+
+// grow doubles the index and re-indexes every id, oldest first.
+func (r *Registry) grow() {
+	n := 2 * len(r.index)
+	if n < 1024 {
+		n = 1024
+	}
+	r.index = make([]uint32, n)
+	r.live = 0
+	for id := range r.ents {
+		if r.ents[id].host != 0 {
+			r.insert(uint32(id))
+		}
+	}
+}
+
 // ID returns the number of the series, assigning and persisting a new one
 // on first use. The new entry is written at once and fsynced with the next
 // spool sync (before any segment data).
 func (r *Registry) ID(k sample.Key, kind sample.Kind) (uint32, error) {
-	sk := SeriesKey{Key: k, Kind: kind}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if id, ok := r.ids[sk]; ok {
-		return id, nil
+	e := seriesEnt{host: r.names.lookup(k.Host), attr: r.names.lookup(k.Attr), ds: r.names.lookup(k.DS)}
+	if e.host != 0 && e.attr != 0 && e.ds != 0 {
+		if id, ok := r.find(e, kind); ok {
+			return id, nil
+		}
 	}
-	if uint64(len(r.defs)) > 1<<32-1 {
+	if uint64(len(r.ents)) > 1<<32-1 {
 		return 0, ErrTooManySeries
 	}
 	if k.Host == "" || k.Attr == "" || k.DS == "" {
 		return 0, fmt.Errorf("series %s: empty host, attribute or data source", k)
 	}
-	id := uint32(len(r.defs))
+	id := uint32(len(r.ents))
 	p := r.buf[:0]
 	for _, s := range []string{k.Host, k.Attr, k.DS} {
 		p = binary.AppendUvarint(p, uint64(len(s)))
@@ -122,16 +244,14 @@ func (r *Registry) ID(k sample.Key, kind sample.Kind) (uint32, error) {
 		return 0, fmt.Errorf("append series %s: %w", k, err)
 	}
 	r.dirty = true
-	r.defs = append(r.defs, wire.SeriesDef{Host: k.Host, Attr: k.Attr, DS: k.DS, Kind: kind})
-	r.ids[sk] = id
-	return id, nil
+	return r.add(r.names.intern(k.Host), r.names.intern(k.Attr), r.names.intern(k.DS), kind), nil
 }
 
 // Len is one above the highest id assigned.
 func (r *Registry) Len() uint32 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return uint32(len(r.defs))
+	return uint32(len(r.ents))
 }
 
 // Defs returns the definitions of ids from, from+1, ... up to max entries,
@@ -141,15 +261,16 @@ func (r *Registry) Defs(from uint32, max int) []wire.Series {
 	defer r.mu.Unlock()
 	var out []wire.Series
 	n := 0
-	for id := uint64(from); id < uint64(len(r.defs)) && n < max; id++ {
-		d := r.defs[id]
-		if d.Host == "" {
+	for id := uint64(from); id < uint64(len(r.ents)) && n < max; id++ {
+		e := r.ents[id]
+		if e.host == 0 {
 			continue
 		}
 		if len(out) == 0 || uint64(out[len(out)-1].First)+uint64(len(out[len(out)-1].Defs)) != id {
 			out = append(out, wire.Series{First: uint32(id)})
 		}
-		out[len(out)-1].Defs = append(out[len(out)-1].Defs, d)
+		nm := r.names.names
+		out[len(out)-1].Defs = append(out[len(out)-1].Defs, wire.SeriesDef{Host: nm[e.host], Attr: nm[e.attr], DS: nm[e.ds], Kind: r.kinds[id]})
 		n++
 	}
 	return out
