@@ -189,26 +189,16 @@ func (db *DB) Hosts(ctx context.Context) ([]HostInfo, error) {
 // attributes ranks as Unknown).
 var HostSortColumns = map[string]string{
 	"name":    "h.name",
-	"status":  hostWorstRank,
+	"status":  hostWorstRank(),
 	"address": "h.address",
 	"updated": "h.updated_at",
 }
 
-// hostWorstRank is the severity rank (0 Down .. 5 Up) of a host's worst
-// live attribute, from the hostWorst CTE joined as w; a host without live
-// attributes ranks as Unknown.
-const hostWorstRank = "coalesce(w.rank, 2)"
-
-// hostWorstCTE computes per host the severity rank of its worst live
-// attribute in one pass over the attributes. The ranks follow
-// StatusCounts.Worst (an out-of-range status counts as Unknown there and
-// here); worstByRank maps a rank back to its status.
-const hostWorstCTE = `WITH w(host_id, rank) AS (SELECT host_id, min(CASE status WHEN 3 THEN 0 WHEN 2 THEN 1 WHEN 4 THEN 3 WHEN 5 THEN 4 WHEN 1 THEN 5 ELSE 2 END)
-	FROM attributes WHERE gone = 0 GROUP BY host_id) `
-
+// worstByRank lists the statuses from the most severe, as
+// StatusCounts.Worst ranks them.
 var worstByRank = [6]status.Status{status.Down, status.Alert, status.Unknown, status.Testing, status.AdminDown, status.Up}
 
-// worstRank is the rank of st in hostWorstCTE.
+// worstRank is the rank of st in worstByRank.
 func worstRank(st status.Status) int {
 	for i, s := range worstByRank {
 		if s == st {
@@ -216,6 +206,43 @@ func worstRank(st status.Status) int {
 		}
 	}
 	return 2 // Unknown
+}
+
+// liveIn is the SQL test "host h has a live attribute in status st": one
+// probe of the index attributes_status(status, host_id), so no host's
+// attributes are read one by one.
+func liveIn(st status.Status) string {
+	return fmt.Sprintf("EXISTS (SELECT 1 FROM attributes a WHERE a.status = %d AND a.host_id = h.id AND a.gone = 0)", int(st))
+}
+
+// hostWorstRank is the SQL for the rank in worstByRank of host h's worst
+// live attribute; a host without live attributes ranks as Unknown. (An
+// attribute status outside the six, which ingest never writes, counts as
+// Unknown in StatusCounts but is not seen here.)
+func hostWorstRank() string {
+	var b strings.Builder
+	b.WriteString("CASE")
+	for i, st := range worstByRank {
+		fmt.Fprintf(&b, " WHEN %s THEN %d", liveIn(st), i)
+	}
+	fmt.Fprintf(&b, " ELSE %d END", worstRank(status.Unknown))
+	return b.String()
+}
+
+// hostWorstIs is the SQL test "host h's worst live attribute is in status
+// st": no live attribute in a more severe status and one in st (for
+// Unknown: or no live attribute at all).
+func hostWorstIs(st status.Status) string {
+	var conds []string
+	r := worstRank(st)
+	for _, worse := range worstByRank[:r] {
+		conds = append(conds, "NOT "+liveIn(worse))
+	}
+	has := liveIn(st)
+	if st == status.Unknown {
+		has = "(" + has + " OR NOT EXISTS (SELECT 1 FROM attributes a WHERE a.host_id = h.id AND a.gone = 0))"
+	}
+	return strings.Join(append(conds, has), " AND ")
 }
 
 // HostQuery selects a page of the host list.
@@ -250,9 +277,8 @@ func likePattern(t string) string {
 
 // HostList returns one page of hosts as q selects, each with its
 // per-status counts. Filtering, sorting and paging happen in SQL: the
-// worst-status rank is computed (in one grouped pass over the attributes)
-// only when q filters or sorts by it, and the counts are read only for the
-// hosts of the page. An unknown sort key is an error; a page past the end
+// worst status is found (by index probes per host) only when q filters or
+// sorts by it, and the counts are read only for the hosts of the page. An unknown sort key is an error; a page past the end
 // returns no items.
 func (db *DB) HostList(ctx context.Context, q HostQuery) (HostPage, error) {
 	sortKey := q.Sort
@@ -276,17 +302,12 @@ func (db *DB) HostList(ctx context.Context, q HostQuery) (HostPage, error) {
 			` OR lower(h.sys_descr) LIKE ? ESCAPE '\' OR lower(h.location) LIKE ? ESCAPE '\')`)
 		args = append(args, like, like, like, like, like)
 	}
-	cte, from := "", `FROM hosts h `
-	if q.Status != nil || sortKey == "status" {
-		cte, from = hostWorstCTE, `FROM hosts h LEFT JOIN w ON w.host_id = h.id `
-	}
 	if q.Status != nil {
-		where = append(where, hostWorstRank+" = ?")
-		args = append(args, worstRank(*q.Status))
+		where = append(where, hostWorstIs(*q.Status))
 	}
 	w := strings.Join(where, " AND ")
 	page := HostPage{Page: q.Page, Rows: q.Rows}
-	if err := db.r.QueryRowContext(ctx, cte+`SELECT count(*), (SELECT count(*) FROM hosts) `+from+`WHERE `+w, args...).Scan(&page.TotalRows, &page.AllHosts); err != nil {
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*), (SELECT count(*) FROM hosts) FROM hosts h WHERE `+w, args...).Scan(&page.TotalRows, &page.AllHosts); err != nil {
 		return page, fmt.Errorf("count hosts: %w", err)
 	}
 	page.LastPage = max(1, (page.TotalRows+q.Rows-1)/q.Rows)
@@ -302,7 +323,7 @@ func (db *DB) HostList(ctx context.Context, q HostQuery) (HostPage, error) {
 	if sortKey != "name" {
 		order += `, h.name ` + dir
 	}
-	rows, err := db.r.QueryContext(ctx, cte+`SELECT `+hostCols+` `+from+`WHERE `+w+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+	rows, err := db.r.QueryContext(ctx, `SELECT `+hostCols+` FROM hosts h WHERE `+w+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
 		append(args, q.Rows, (q.Page-1)*q.Rows)...)
 	if err != nil {
 		return page, fmt.Errorf("list hosts: %w", err)
@@ -343,7 +364,7 @@ func (db *DB) HostList(ctx context.Context, q HostQuery) (HostPage, error) {
 // attribute (Unknown for a host without live attributes), in SQL.
 func (db *DB) HostsByWorst(ctx context.Context) (StatusCounts, error) {
 	var c StatusCounts
-	rows, err := db.r.QueryContext(ctx, hostWorstCTE+`SELECT `+hostWorstRank+`, count(*) FROM hosts h LEFT JOIN w ON w.host_id = h.id GROUP BY 1`)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+hostWorstRank()+`, count(*) FROM hosts h GROUP BY 1`)
 	if err != nil {
 		return c, fmt.Errorf("count hosts by worst status: %w", err)
 	}
