@@ -12,9 +12,12 @@ import (
 	"image/png"
 	"io"
 	"io/fs"
+	"log/slog"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -834,5 +837,55 @@ func TestAPIHostsParameters(t *testing.T) {
 		if res.StatusCode != http.StatusBadRequest || json.Unmarshal(body, &msg) != nil || msg["error"] == "" {
 			t.Errorf("%s: %d %s, want a 400 with an error", bad, res.StatusCode, body)
 		}
+	}
+}
+
+// BenchmarkOverviewPage renders the overview of a 5,000-host inventory
+// (20 attributes each): the first page of hosts by name, and by worst
+// status.
+func BenchmarkOverviewPage(b *testing.B) {
+	db, err := inventory.Open(context.Background(), filepath.Join(b.TempDir(), "inventory.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	tx, err := db.Writer().Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 5000; i++ {
+		r, err := tx.Exec(`INSERT INTO hosts(name, address, sys_descr, location, created_at, updated_at) VALUES (?, ?, 'Juniper MX204', ?, 1, 1)`,
+			fmt.Sprintf("host-%05d", i), fmt.Sprintf("10.%d.%d.1", i/256, i%256), fmt.Sprintf("site %d", i%40))
+		if err != nil {
+			b.Fatal(err)
+		}
+		id, _ := r.LastInsertId()
+		for j := 0; j < 20; j++ {
+			st := []int{1, 1, 1, 1, 1, 1, 2, 3, 5, 1}[(i+j)%10]
+			if _, err := tx.Exec(`INSERT INTO attributes(host_id, key, kind, status, created_at, updated_at) VALUES (?, ?, 'interface', ?, 1, 1)`, id, fmt.Sprint("if:", j), st); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	s, err := New(Options{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, q := range []string{"/", "/?sort=status"} {
+		b.Run(q, func(b *testing.B) {
+			var n int
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				s.indexPage(rec, httptest.NewRequest("GET", q, nil))
+				if rec.Code != 200 {
+					b.Fatalf("%d", rec.Code)
+				}
+				n = rec.Body.Len()
+			}
+			b.ReportMetric(float64(n), "bytes/page")
+		})
 	}
 }
