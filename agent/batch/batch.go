@@ -37,6 +37,14 @@
 // (spool.AppendOpening) carries all of them: whatever the spool keeps, its
 // oldest batch describes every host before any sample of it.
 //
+// The batcher keeps those inventories for the agent's whole run, one per
+// target, so it keeps them encoded: the CBOR bytes of each wire.Host, which
+// the opening batch embeds as they are (a batch's encoding is the
+// concatenation of its fields' encodings, so the bytes are the ones
+// encoding the wire.Host values would give). About 4 KB a target with 8
+// interfaces, against about twice that as Go values (maps of properties,
+// strings, slices).
+//
 // Points become wire.Groups, one per poll time (Unix milliseconds): integer
 // kinds as (id, value) pairs in Ints, Gauge and Derive as FloatIDs/Floats,
 // and the ids of points with Reset set in Resets. Series ids come from the
@@ -50,6 +58,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/outpost-nms/outpost/agent/metrics"
 	"github.com/outpost-nms/outpost/agent/poll"
@@ -104,11 +114,32 @@ type Batcher struct {
 	lost    uint64
 	gen     uint64 // generation of the pending set; a cut takes it and starts the next
 
-	cutMu sync.Mutex           // serialises cuts so seq order follows report order
-	cut   uint64               // highest generation written (or lost); under cutMu
-	known map[string]wire.Host // latest inventory per host name; under cutMu
-	order []string             // host names in the order first seen; under cutMu
+	cutMu sync.Mutex        // serialises cuts so seq order follows report order
+	cut   uint64            // highest generation written (or lost); under cutMu
+	known map[string]int    // host name -> index in invs; under cutMu
+	invs  []cbor.RawMessage // latest inventory of each host, encoded, in first-seen order; under cutMu
 }
+
+// hostMessage encodes a wire.Host with the wire codec (the same struct, so
+// the same encoding).
+type hostMessage wire.Host
+
+func (*hostMessage) Type() wire.Type { return wire.TypeBatch }
+func (*hostMessage) Validate() error { return nil }
+
+// encodedBatch is wire.Batch with its hosts already encoded; it encodes to
+// the bytes the wire.Batch would (same fields, same order, toarray).
+type encodedBatch struct {
+	_        struct{} `cbor:",toarray"`
+	Seq      uint64
+	Groups   []wire.Group
+	Statuses []wire.AttrStatus
+	Hosts    []cbor.RawMessage
+	Dropped  wire.Drops
+}
+
+func (*encodedBatch) Type() wire.Type { return wire.TypeBatch }
+func (*encodedBatch) Validate() error { return nil }
 
 // New returns a batcher writing into sp.
 func New(sp Spool, opt Options) (*Batcher, error) {
@@ -128,7 +159,7 @@ func New(sp Spool, opt Options) (*Batcher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch: %w", err)
 	}
-	return &Batcher{opt: opt, sp: sp, codec: codec, log: opt.Logger, groups: map[int64]*wire.Group{}, gen: 1, known: map[string]wire.Host{}}, nil
+	return &Batcher{opt: opt, sp: sp, codec: codec, log: opt.Logger, groups: map[int64]*wire.Group{}, gen: 1, known: map[string]int{}}, nil
 }
 
 // Report writes one poll's results to the spool before it returns (group
@@ -243,11 +274,12 @@ func (b *Batcher) flushLocked() {
 		b.mu.Unlock()
 		return
 	}
-	batch := wire.Batch{Statuses: b.stats, Hosts: b.hosts}
+	batch := encodedBatch{Statuses: b.stats}
 	batch.Groups = make([]wire.Group, 0, len(b.groups))
 	for _, g := range b.groups {
 		batch.Groups = append(batch.Groups, *g)
 	}
+	hosts := b.hosts
 	samples := b.samples
 	b.groups = make(map[int64]*wire.Group, len(b.groups))
 	b.stats, b.hosts, b.samples, b.size = nil, nil, 0, 0
@@ -255,28 +287,24 @@ func (b *Batcher) flushLocked() {
 
 	sort.Slice(batch.Groups, func(i, j int) bool { return batch.Groups[i].Time < batch.Groups[j].Time })
 	batch.Dropped = b.sp.Drops()
-	for _, h := range batch.Hosts {
-		if _, ok := b.known[h.Name]; !ok {
-			b.order = append(b.order, h.Name)
+	own, err := b.encodeHosts(hosts)
+	if err == nil {
+		if ss, ok := b.sp.(segmentSpool); ok {
+			_, err = ss.AppendOpening(samples, func(seq uint64, opens bool) ([]byte, error) {
+				batch.Seq = seq
+				batch.Hosts = own
+				if opens {
+					batch.Hosts = b.invs
+				}
+				return b.codec.Marshal(&batch)
+			})
+		} else {
+			_, err = b.sp.Append(samples, func(seq uint64) ([]byte, error) {
+				batch.Seq = seq
+				batch.Hosts = own
+				return b.codec.Marshal(&batch)
+			})
 		}
-		b.known[h.Name] = h
-	}
-	var err error
-	if ss, ok := b.sp.(segmentSpool); ok {
-		own := batch.Hosts
-		_, err = ss.AppendOpening(samples, func(seq uint64, opens bool) ([]byte, error) {
-			batch.Seq = seq
-			batch.Hosts = own
-			if opens {
-				batch.Hosts = b.allHosts()
-			}
-			return b.codec.Marshal(&batch)
-		})
-	} else {
-		_, err = b.sp.Append(samples, func(seq uint64) ([]byte, error) {
-			batch.Seq = seq
-			return b.codec.Marshal(&batch)
-		})
 	}
 	if err != nil {
 		b.mu.Lock()
@@ -285,7 +313,7 @@ func (b *Batcher) flushLocked() {
 		if b.opt.Metrics != nil {
 			b.opt.Metrics.SpoolErrors.Inc()
 		}
-		b.log.Error("batch: spool write failed; batch dropped", "samples", samples, "statuses", len(batch.Statuses), "hosts", len(batch.Hosts), "err", err)
+		b.log.Error("batch: spool write failed; batch dropped", "samples", samples, "statuses", len(batch.Statuses), "hosts", len(hosts), "err", err)
 		return
 	}
 	if b.opt.Metrics != nil {
@@ -294,14 +322,29 @@ func (b *Batcher) flushLocked() {
 	}
 }
 
-// allHosts is the latest inventory of every host seen, in first-seen
-// order. cutMu is held.
-func (b *Batcher) allHosts() []wire.Host {
-	out := make([]wire.Host, 0, len(b.order))
-	for _, name := range b.order {
-		out = append(out, b.known[name])
+// encodeHosts encodes the inventories of a batch and makes each its
+// host's latest (see the package doc). cutMu is held.
+func (b *Batcher) encodeHosts(hosts []wire.Host) ([]cbor.RawMessage, error) {
+	if len(hosts) == 0 {
+		return nil, nil
 	}
-	return out
+	out := make([]cbor.RawMessage, len(hosts))
+	for i := range hosts {
+		enc, err := b.codec.Marshal((*hostMessage)(&hosts[i]))
+		if err != nil {
+			return nil, fmt.Errorf("host %s: %w", hosts[i].Name, err)
+		}
+		out[i] = enc
+	}
+	for i := range hosts {
+		if k, ok := b.known[hosts[i].Name]; ok {
+			b.invs[k] = out[i]
+			continue
+		}
+		b.known[hosts[i].Name] = len(b.invs)
+		b.invs = append(b.invs, out[i])
+	}
+	return out, nil
 }
 
 // Lost returns how many batches (and unnumbered samples) were lost to

@@ -360,3 +360,100 @@ func TestReportDoesNotWaitForAReader(t *testing.T) {
 		t.Fatalf("lost %d", b.Lost())
 	}
 }
+
+// openingSpool records every payload written and whether it opened a
+// segment.
+type openingSpool struct {
+	*spool.Spool
+	payloads [][]byte
+	opens    []bool
+}
+
+func (o *openingSpool) AppendOpening(samples int, build func(seq uint64, opens bool) ([]byte, error)) (uint64, error) {
+	var last []byte
+	var lastOpens bool
+	seq, err := o.Spool.AppendOpening(samples, func(seq uint64, opens bool) ([]byte, error) {
+		p, err := build(seq, opens) // called again when the record rolls the segment
+		last, lastOpens = p, opens
+		return p, err
+	})
+	if err == nil {
+		o.payloads = append(o.payloads, last)
+		o.opens = append(o.opens, lastOpens)
+	}
+	return seq, err
+}
+
+// TestKeptInventoriesEncodeAsWireHosts: the batcher keeps inventories
+// encoded and splices them into batches; every batch must be byte for
+// byte what the wire codec gives for the wire.Batch with those hosts as
+// values (own hosts, or every host's latest in first-seen order when the
+// batch opens a segment), properties, NaN limits and all.
+func TestKeptInventoriesEncodeAsWireHosts(t *testing.T) {
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), FsyncInterval: -1, SegmentBytes: 3000, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	rec := &openingSpool{Spool: sp}
+	b, _ := New(rec, Options{Logger: quiet()})
+	codec, _ := wire.NewCodec()
+	inv := func(h string, v int) *wire.Host {
+		return &wire.Host{Name: h, Address: "192.0.2.1", SysName: fmt.Sprintf("%s-v%d", h, v), Complete: v%2 == 0, Attrs: []wire.Attr{
+			{Key: "host", Kind: wire.KindHost, Props: map[string]string{"version": "2c", "address": "192.0.2.1"}, Interval: 60,
+				DS: []wire.DSDef{{Name: "rtt", Kind: sample.Gauge, Min: 0, Max: math.NaN()}, {Name: "reachable", Kind: sample.Gauge, Min: 0, Max: 1}}},
+			{Key: "if:eth0", Kind: wire.KindInterface, Name: "eth0", Descr: "uplink é", Props: map[string]string{"ifIndex": "1", "speed": "1000000000", "counter": "64", "mac": "00:11:22:33:44:55"}, Interval: 60,
+				DS: []wire.DSDef{{Name: "in_octets", Kind: sample.Counter64, Min: 0, Max: math.NaN()}}},
+		}}
+	}
+	now := time.UnixMilli(1_800_000_000_000)
+	latest := map[string]wire.Host{}
+	var order []string
+	var want [][]wire.Host // hosts of each report's own batch
+	for r := 0; r < 60; r++ {
+		h := fmt.Sprintf("h%d", r%4)
+		rep := poll.Report{Host: h, Points: []sample.Point{{Key: sample.Key{Host: h, Attr: "if:eth0", DS: "in_octets"}, Kind: sample.Counter64, Time: now.Add(time.Duration(r) * time.Second), Uint: uint64(r)}}}
+		var own []wire.Host
+		if r%3 == 0 {
+			rep.Inventory = inv(h, r)
+			own = []wire.Host{*rep.Inventory}
+			if _, ok := latest[h]; !ok {
+				order = append(order, h)
+			}
+			latest[h] = *rep.Inventory
+		}
+		b.Report(rep)
+		if len(rec.payloads) != r+1 {
+			t.Fatalf("report %d: %d batches written", r, len(rec.payloads))
+		}
+		if rec.opens[r] {
+			own = nil
+			for _, name := range order {
+				own = append(own, latest[name])
+			}
+		}
+		want = append(want, own)
+	}
+	opened := 0
+	for i, p := range rec.payloads {
+		m, err := codec.Decode(wire.TypeBatch, p)
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		exp := *m.(*wire.Batch)
+		exp.Hosts = want[i]
+		enc, err := codec.Marshal(&exp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(enc) != string(p) {
+			t.Fatalf("batch %d (opens %v): spliced encoding differs from the wire codec's:\n got %x\nwant %x", i, rec.opens[i], p, enc)
+		}
+		if rec.opens[i] && i > 0 {
+			opened++
+		}
+	}
+	if opened < 2 {
+		t.Fatalf("%d segments opened after the first; the test needs several", opened)
+	}
+}
