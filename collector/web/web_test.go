@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"image/png"
 	"io"
@@ -575,6 +576,32 @@ func FuzzParseAttrQuery(f *testing.F) {
 		}
 		if aq.Page < 0 || aq.Rows < 0 || (aq.Status != nil && !aq.Status.Valid()) || len(aq.Text) > 200 {
 			t.Fatalf("accepted %+v", aq)
+		}
+	})
+}
+
+func FuzzParseHostQuery(f *testing.F) {
+	for _, s := range []string{"page=2&per_page=10&sort=status&order=desc", "status=admin-down&q=ge-0%2F0", "filter=a&rows=5", "q=a&filter=b", "sort=password_hash", "per_page=999999", "q=%25%5C_"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		hq, err := parseHostQuery(q)
+		if err != nil {
+			var br badRequest
+			if !errors.As(err, &br) {
+				t.Fatalf("%q: %v is not a bad request", raw, err)
+			}
+			return
+		}
+		if _, ok := inventory.HostSortColumns[hq.Sort]; hq.Sort != "" && !ok {
+			t.Fatalf("sort %q outside the allow-list accepted", hq.Sort)
+		}
+		if hq.Page < 0 || hq.Rows < 0 || hq.Rows > inventory.MaxPageRows || (hq.Status != nil && !hq.Status.Valid()) || len(hq.Text) > 200 {
+			t.Fatalf("accepted %+v", hq)
 		}
 	})
 }
