@@ -100,6 +100,10 @@ func appendIf(t testing.TB, path string, ts, in, out int64) {
 	}
 }
 
+// makePeerArchive writes a day of an NTP peer's figures ending at end. The
+// offset wanders around offset by up to 0.1 ms, in phase with end (not with
+// the wall clock), so its last value is offset exactly whatever the time of
+// day the test runs at.
 func makePeerArchive(t testing.TB, path string, end int64, offset float64) {
 	t.Helper()
 	start := end - 86400
@@ -112,7 +116,7 @@ func makePeerArchive(t testing.TB, path string, end int64, offset float64) {
 	}
 	var ups []rrd.Update
 	for ts := start; ts <= end; ts += 64 {
-		ups = append(ups, rrd.Update{Time: time.Unix(ts, 0), Values: []rrd.Value{rrd.Float(offset + 1e-4*math.Sin(float64(ts)/3000)), rrd.Float(0.00123), rrd.Float(0.00021), rrd.Float(255)}})
+		ups = append(ups, rrd.Update{Time: time.Unix(ts, 0), Values: []rrd.Value{rrd.Float(offset + 1e-4*math.Sin(float64(ts-end)/3000)), rrd.Float(0.00123), rrd.Float(0.00021), rrd.Float(255)}})
 	}
 	if err := rrd.UpdateFile(path, ups); err != nil {
 		t.Fatal(err)
