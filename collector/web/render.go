@@ -59,17 +59,25 @@ func (s *Server) parseTemplates() error {
 	return nil
 }
 
-// pageData is what every page template receives.
+// pageData is what every page template receives. Notice is the outcome
+// of the POST that rendered the page ("User bob disabled."), shown by the
+// layout above the content; pages report errors themselves.
 type pageData struct {
-	Title string
-	Nav   string
-	User  *inventory.User
-	CSRF  string
-	Data  any
+	Title  string
+	Nav    string
+	User   *inventory.User
+	CSRF   string
+	Notice string
+	Data   any
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
-	pd := pageData{Nav: name, Data: data}
+	s.renderNotice(w, r, code, name, data, "")
+}
+
+// renderNotice is render with a notice (see pageData) for the layout.
+func (s *Server) renderNotice(w http.ResponseWriter, r *http.Request, code int, name string, data any, notice string) {
+	pd := pageData{Nav: name, Data: data, Notice: notice}
 	if p := principalOf(r); p.User.Name != "" {
 		u := p.User
 		pd.User = &u
