@@ -22,6 +22,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,6 +154,58 @@ func TestLoginCookiesCSRFAndRoles(t *testing.T) {
 	newUser := func(csrf, name string) url.Values {
 		return url.Values{"csrf": {csrf}, "name": {name}, "password": {"new-password-1"}, "role": {"viewer"}}
 	}
+	// The accounts the account-management cases act on: dave (logged in,
+	// with a token) is disabled, erin (with a token) deleted, frank
+	// (disabled) enabled, grace (logged in from two browsers) changes her
+	// password, henry's is set by the admin.
+	ctx := context.Background()
+	for _, u := range []string{"dave", "erin", "frank", "grace", "henry"} {
+		if err := e.db.CreateUser(ctx, u, u+"-password-1", inventory.RoleViewer, e.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	daveTok, err := e.db.CreateAPIToken(ctx, "dave", "ci", e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	erinTok, err := e.db.CreateAPIToken(ctx, "erin", "ci", e.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.SetDisabled(ctx, "frank", true); err != nil {
+		t.Fatal(err)
+	}
+	dave := e.client()
+	e.login(dave, "dave", "dave-password-1")
+	grace := e.client()
+	graceCSRF := e.login(grace, "grace", "grace-password-1")
+	grace2 := e.client()
+	e.login(grace2, "grace", "grace-password-1")
+	tokenID := func(tok string) string {
+		h := sha256.Sum256([]byte(tok))
+		return hex.EncodeToString(h[:])[:inventory.APITokenIDLen]
+	}
+	adminForm := func(kv ...string) url.Values {
+		v := url.Values{"csrf": {adminCSRF}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	newPass := func(csrf, current, pw, pw2 string) url.Values {
+		v := url.Values{"current": {current}, "password": {pw}, "password2": {pw2}}
+		if csrf != "" {
+			v.Set("csrf", csrf)
+		}
+		return v
+	}
+	revoke := func(csrf, id string) url.Values {
+		v := url.Values{"id": {id}}
+		if csrf != "" {
+			v.Set("csrf", csrf)
+		}
+		return v
+	}
 	tests := []struct {
 		name   string
 		c      *http.Client
@@ -171,6 +224,41 @@ func TestLoginCookiesCSRFAndRoles(t *testing.T) {
 		{"viewer adds a user with csrf", viewer, "POST", "/admin/users", newUser(viewerCSRF, "eve"), 403},
 		{"admin adds a user", admin, "POST", "/admin/users", newUser(adminCSRF, "carol"), 200},
 		{"admin adds a duplicate user", admin, "POST", "/admin/users", newUser(adminCSRF, "carol"), 400},
+		{"viewer cannot disable a user", viewer, "POST", "/admin/users/dave/disable", url.Values{"csrf": {viewerCSRF}}, 403},
+		{"admin disables a user without csrf", admin, "POST", "/admin/users/dave/disable", url.Values{}, 403},
+		{"dave is still logged in", dave, "GET", "/", nil, 200},
+		{"admin disables dave", admin, "POST", "/admin/users/dave/disable", adminForm(), 200},
+		{"disabled dave's session has ended", dave, "GET", "/", nil, 303},
+		{"admin disables a missing user", admin, "POST", "/admin/users/nobody/disable", adminForm(), 404},
+		{"the last enabled admin cannot disable themself", admin, "POST", "/admin/users/admin/disable", adminForm(), 400},
+		{"viewer cannot enable a user", viewer, "POST", "/admin/users/frank/enable", url.Values{"csrf": {viewerCSRF}}, 403},
+		{"admin enables frank", admin, "POST", "/admin/users/frank/enable", adminForm(), 200},
+		{"viewer cannot delete a user", viewer, "POST", "/admin/users/erin/delete", url.Values{"csrf": {viewerCSRF}, "confirm": {"yes"}}, 403},
+		{"admin deletes a user without csrf", admin, "POST", "/admin/users/erin/delete", url.Values{"confirm": {"yes"}}, 403},
+		{"admin deletes a user without confirming", admin, "POST", "/admin/users/erin/delete", adminForm(), 400},
+		{"admin deletes erin", admin, "POST", "/admin/users/erin/delete", adminForm("confirm", "yes"), 200},
+		{"admin deletes a missing user", admin, "POST", "/admin/users/erin/delete", adminForm("confirm", "yes"), 404},
+		{"the last enabled admin cannot delete themself", admin, "POST", "/admin/users/admin/delete", adminForm("confirm", "yes"), 400},
+		{"viewer cannot set a password", viewer, "POST", "/admin/users/henry/password", url.Values{"csrf": {viewerCSRF}, "password": {"henry-password-2"}}, 403},
+		{"admin sets a password without csrf", admin, "POST", "/admin/users/henry/password", url.Values{"password": {"henry-password-2"}}, 403},
+		{"admin sets a too short password", admin, "POST", "/admin/users/henry/password", adminForm("password", "short"), 400},
+		{"admin sets henry's password", admin, "POST", "/admin/users/henry/password", adminForm("password", "henry-password-2"), 200},
+		{"admin sets a missing user's password", admin, "POST", "/admin/users/nobody/password", adminForm("password", "nobody-password-2"), 404},
+		{"admin sets their own password without the current one", admin, "POST", "/admin/users/admin/password", adminForm("password", "admin-password-2"), 400},
+		{"password change needs csrf", grace, "POST", "/account/password", newPass("", "grace-password-1", "grace-password-2", "grace-password-2"), 403},
+		{"password change with a wrong current password", grace, "POST", "/account/password", newPass(graceCSRF, "wrong-password", "grace-password-2", "grace-password-2"), 400},
+		{"password change with differing new passwords", grace, "POST", "/account/password", newPass(graceCSRF, "grace-password-1", "grace-password-2", "grace-password-3"), 400},
+		{"password change to a too short password", grace, "POST", "/account/password", newPass(graceCSRF, "grace-password-1", "short", "short"), 400},
+		{"grace's other browser is logged in", grace2, "GET", "/", nil, 200},
+		{"grace changes her password", grace, "POST", "/account/password", newPass(graceCSRF, "grace-password-1", "grace-password-2", "grace-password-2"), 200},
+		{"grace's other session has ended", grace2, "GET", "/", nil, 303},
+		{"grace's browser stays logged in", grace, "GET", "/account", nil, 200},
+		{"token revocation needs csrf", viewer, "POST", "/account/tokens/revoke", revoke("", tokenID(e.viewerTok)), 403},
+		{"revoking a malformed token ID", viewer, "POST", "/account/tokens/revoke", revoke(viewerCSRF, "not-hex"), 400},
+		{"revoking with the token instead of its ID", viewer, "POST", "/account/tokens/revoke", revoke(viewerCSRF, e.viewerTok), 400},
+		{"viewer cannot revoke the admin's token", viewer, "POST", "/account/tokens/revoke", revoke(viewerCSRF, tokenID(e.adminTok)), 404},
+		{"viewer revokes their token", viewer, "POST", "/account/tokens/revoke", revoke(viewerCSRF, tokenID(e.viewerTok)), 200},
+		{"revoking it again", viewer, "POST", "/account/tokens/revoke", revoke(viewerCSRF, tokenID(e.viewerTok)), 404},
 		{"token creation needs csrf", viewer, "POST", "/account/tokens", url.Values{"label": {"x"}}, 403},
 		{"viewer creates a token", viewer, "POST", "/account/tokens", url.Values{"csrf": {viewerCSRF}, "label": {"x"}}, 200},
 		{"logout needs csrf", viewer, "POST", "/logout", url.Values{}, 403},
@@ -194,6 +282,90 @@ func TestLoginCookiesCSRFAndRoles(t *testing.T) {
 	}
 	if _, err := e.db.Authenticate(context.Background(), "eve", "new-password-1"); err == nil {
 		t.Error("a refused request created a user")
+	}
+
+	// The account cases' effects, through the inventory and the API.
+	logins := []struct {
+		user, pass string
+		ok         bool
+	}{
+		{"dave", "dave-password-1", false},   // disabled
+		{"erin", "erin-password-1", false},   // deleted
+		{"frank", "frank-password-1", true},  // enabled again
+		{"henry", "henry-password-1", false}, // password set by the admin
+		{"henry", "henry-password-2", true},  //
+		{"grace", "grace-password-1", false}, // her own new password
+		{"grace", "grace-password-2", true},  //
+		{"admin", adminPass, true},           // refused to lock themself out
+	}
+	for _, l := range logins {
+		if _, err := e.db.Authenticate(ctx, l.user, l.pass); (err == nil) != l.ok {
+			t.Errorf("log in as %s with %s: %v, want success %v", l.user, l.pass, err, l.ok)
+		}
+	}
+	users, err := e.db.Users(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if u.Name == "erin" {
+			t.Error("deleted user erin is still listed")
+		}
+		if u.Name == "admin" && u.Disabled {
+			t.Error("the last admin was disabled")
+		}
+	}
+	bearer := []struct {
+		who, tok string
+		want     int
+	}{
+		{"disabled dave", daveTok, 401},
+		{"deleted erin", erinTok, 401},
+		{"revoked viewer token", e.viewerTok, 401},
+		{"admin", e.adminTok, 200},
+	}
+	for _, b := range bearer {
+		if res, body := get(t, e.client(), e.ts.URL+"/api/v1/hosts", "Authorization", "Bearer "+b.tok); res.StatusCode != b.want {
+			t.Errorf("GET /api/v1/hosts with the token of %s: %d %s, want %d", b.who, res.StatusCode, body, b.want)
+		}
+	}
+	if toks, err := e.db.APITokens(ctx, "admin"); err != nil || len(toks) != 1 || toks[0].ID != tokenID(e.adminTok) {
+		t.Errorf("admin's tokens after the viewer's revocations: %+v %v", toks, err)
+	}
+}
+
+// TestAccountTokenShownOnce issues a token on /account: the resulting page
+// shows it with the note, the token works, and the account page lists it by
+// ID afterwards without ever showing it again.
+func TestAccountTokenShownOnce(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	csrf := e.login(c, "viewer", viewerPass)
+	res, err := c.PostForm(e.ts.URL+"/account/tokens", url.Values{"csrf": {csrf}, "label": {"grafana"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	m := regexp.MustCompile(`id="new-token"><code>(` + inventory.APITokenPrefix + `[A-Za-z0-9_-]+)</code>`).FindSubmatch(body)
+	if res.StatusCode != 200 || m == nil || !strings.Contains(string(body), "cannot be shown again") {
+		t.Fatalf("token page: %d %s", res.StatusCode, body)
+	}
+	tok := string(m[1])
+	if res, body := get(t, e.client(), e.ts.URL+"/api/v1/status", "Authorization", "Bearer "+tok); res.StatusCode != 200 {
+		t.Fatalf("new token: %d %s", res.StatusCode, body)
+	}
+	h := sha256.Sum256([]byte(tok))
+	id := hex.EncodeToString(h[:])[:inventory.APITokenIDLen]
+	res, page := get(t, c, e.ts.URL+"/account")
+	if res.StatusCode != 200 || strings.Contains(string(page), tok) || !strings.Contains(string(page), `data-token="`+id+`"`) || !strings.Contains(string(page), "grafana") {
+		t.Errorf("account page after issuing: %d, shows the token %v, lists it by ID %v", res.StatusCode, strings.Contains(string(page), tok), strings.Contains(string(page), id))
+	}
+	if strings.Contains(string(page), `id="new-token"`) {
+		t.Error("the account page shows a new-token box on a plain GET")
+	}
+	if res, _ := get(t, c, e.ts.URL+"/account/tokens"); res.StatusCode == 200 {
+		t.Error("GET /account/tokens answers 200: tokens must only be issued by POST")
 	}
 }
 
@@ -914,5 +1086,115 @@ func BenchmarkOverviewPage(b *testing.B) {
 			}
 			b.ReportMetric(float64(n), "bytes/page")
 		})
+	}
+}
+
+// lockedBuffer collects a server's log lines across request goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestAccountSecretsStayOutOfLogsAndURLs runs every account action against
+// a server logging at debug level: no password, API token, session cookie
+// or CSRF token appears in the log or in a redirect, and every form of the
+// account pages posts.
+func TestAccountSecretsStayOutOfLogsAndURLs(t *testing.T) {
+	e := newEnv(t)
+	logs := &lockedBuffer{}
+	srv, err := New(Options{DB: e.db, DataDir: e.dir, Clock: func() time.Time { return time.Unix(e.clock.Load(), 0) },
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ts = httptest.NewServer(srv)
+	t.Cleanup(e.ts.Close)
+	ctx := context.Background()
+	if err := e.db.CreateUser(ctx, "bob", "bob-password-1", inventory.RoleViewer, e.now); err != nil {
+		t.Fatal(err)
+	}
+	admin := e.client()
+	csrf := e.login(admin, "admin", adminPass)
+	secrets := []string{adminPass, "bob-password-1", "bob-password-2", "admin-password-2", "wrong-password-9", e.adminTok, e.viewerTok, csrf}
+	var locations []string
+	post := func(path string, form url.Values) string {
+		t.Helper()
+		form.Set("csrf", csrf)
+		res, err := admin.PostForm(e.ts.URL+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode >= 500 {
+			t.Fatalf("POST %s: %d %s", path, res.StatusCode, body)
+		}
+		locations = append(locations, res.Header.Get("Location"))
+		if m := csrfRE.FindSubmatch(body); m != nil {
+			csrf = string(m[1]) // a password change starts a new session
+			secrets = append(secrets, csrf)
+		}
+		return string(body)
+	}
+	post("/admin/users/bob/password", url.Values{"password": {"bob-password-2"}})
+	post("/account/password", url.Values{"current": {"wrong-password-9"}, "password": {"admin-password-2"}, "password2": {"admin-password-2"}})
+	post("/account/password", url.Values{"current": {adminPass}, "password": {"admin-password-2"}, "password2": {"admin-password-2"}})
+	page := post("/account/tokens", url.Values{"label": {"ci"}})
+	m := regexp.MustCompile(`<code>(` + inventory.APITokenPrefix + `[A-Za-z0-9_-]+)</code>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no new token on the page")
+	}
+	secrets = append(secrets, m[1])
+	post("/account/tokens/revoke", url.Values{"id": {e.adminTok}}) // the token pasted by mistake: a 400
+	h := sha256.Sum256([]byte(m[1]))
+	post("/account/tokens/revoke", url.Values{"id": {hex.EncodeToString(h[:])[:inventory.APITokenIDLen]}})
+	post("/admin/users/bob/disable", url.Values{})
+	post("/admin/users/bob/delete", url.Values{"confirm": {"yes"}})
+	u, _ := url.Parse(e.ts.URL)
+	for _, ck := range admin.Jar.Cookies(u) {
+		secrets = append(secrets, ck.Value)
+	}
+	for _, p := range []string{"/account", "/admin/users"} {
+		_, body := get(t, admin, e.ts.URL+p)
+		forms := regexp.MustCompile(`<form [^>]*>`).FindAllString(string(body), -1)
+		if len(forms) < 3 {
+			t.Errorf("%s: %d forms", p, len(forms))
+		}
+		for _, f := range forms {
+			if !strings.Contains(f, `method="post"`) {
+				t.Errorf("%s: a form that does not post: %s", p, f)
+			}
+		}
+	}
+	log := logs.String()
+	for _, want := range []string{"password set", "password changed", "wrong current password", "api token created", "api token revoked", "user disabled", "user deleted"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		if strings.Contains(log, s) {
+			t.Errorf("the log contains a secret (%d bytes)", len(s))
+		}
+		for _, l := range locations {
+			if strings.Contains(l, s) {
+				t.Errorf("a redirect carries a secret: %s", l)
+			}
+		}
 	}
 }
