@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/shared/testbed"
 )
 
@@ -231,6 +234,49 @@ func TestBrowserEndToEnd(t *testing.T) {
 	waitFor("reach only", `outpostChart.last.series.length === 1 && outpostChart.last.series[0].name === "reach" && outpostChart.last.unit === ""`)
 	step("events", chromedp.Navigate(e.ts.URL+"/events"), chromedp.WaitVisible(chromedp.CSS("table.changes")))
 	shot("08-events")
+
+	// The account page: issue a token (shown once), use it, revoke it with
+	// its row's button; the API then refuses it.
+	step("account", chromedp.Navigate(e.ts.URL+"/account"), chromedp.WaitVisible(chromedp.CSS("#token-form")),
+		chromedp.SendKeys(chromedp.CSS(`#token-form input[name="label"]`), "browser"), chromedp.Click(chromedp.CSS(`#token-form button`)),
+		chromedp.WaitVisible(chromedp.CSS("#new-token")))
+	tok := eval(`document.querySelector('#new-token code').textContent`)
+	sum := sha256.Sum256([]byte(tok))
+	tokID := hex.EncodeToString(sum[:])[:inventory.APITokenIDLen]
+	bearerStatus := `fetch('/api/v1/status', {headers: {Authorization: 'Bearer ` + tok + `'}}).then(r => String(r.status))`
+	if got := eval(bearerStatus); got != "200" {
+		t.Errorf("the new token: API answers %s", got)
+	}
+	shot("09-account-token")
+	step("revoke the token", chromedp.Click(chromedp.CSS(`#tokens tr[data-token="`+tokID+`"] button.token-revoke`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := eval(`document.querySelectorAll('#tokens tr[data-token="` + tokID + `"]').length + " " + String(document.getElementById('new-token'))`); got != "0 null" {
+		t.Errorf("after revoking: rows and token box %q", got)
+	}
+	if got := eval(bearerStatus); got != "401" {
+		t.Errorf("the revoked token: API answers %s", got)
+	}
+
+	// The users page: disable the viewer, then delete it (the confirm box
+	// must be ticked: the browser does not submit without it).
+	step("users", chromedp.Navigate(e.ts.URL+"/admin/users"), chromedp.WaitVisible(chromedp.CSS("#users")),
+		chromedp.Click(chromedp.CSS(`#users tr[data-user="viewer"] button.user-disable`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := eval(`document.querySelector('#users tr[data-user="viewer"] td:nth-child(4)').textContent + " / " + document.getElementById('notice').textContent`); got != "disabled / User viewer disabled." {
+		t.Errorf("after disabling: %q", got)
+	}
+	if _, err := e.db.Authenticate(context.Background(), "viewer", viewerPass); err == nil {
+		t.Error("the disabled viewer can log in")
+	}
+	shot("10-users-disabled")
+	step("delete without confirming", chromedp.Click(chromedp.CSS(`#users tr[data-user="viewer"] button.user-delete`)))
+	if got := eval(`String(document.querySelector('#users tr[data-user="viewer"] input[name="confirm"]').validity.valueMissing) + " " + String(document.getElementById('notice') !== null)`); got != "true true" {
+		t.Errorf("unconfirmed delete: %q (want the box invalid and the page unchanged)", got)
+	}
+	step("delete", chromedp.Navigate(e.ts.URL+"/admin/users"), chromedp.WaitVisible(chromedp.CSS(`#users tr[data-user="viewer"]`)),
+		chromedp.Click(chromedp.CSS(`#users tr[data-user="viewer"] input[name="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`#users tr[data-user="viewer"] button.user-delete`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := eval(`document.getElementById('notice').textContent + " " + document.querySelectorAll('#users tr[data-user="viewer"]').length`); got != "User viewer deleted. 0" {
+		t.Errorf("after deleting: %q", got)
+	}
 
 	// Log out: back to nothing but the login page.
 	step("log out", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS("#login-form")))
