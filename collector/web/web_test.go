@@ -1198,3 +1198,40 @@ func TestAccountSecretsStayOutOfLogsAndURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminActsOnThemself: the last enabled admin is told why they cannot
+// disable or delete themself (inventory.ErrLastAdmin) and stays enabled;
+// with a second admin, disabling themself succeeds and logs them out.
+func TestAdminActsOnThemself(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	csrf := e.login(c, "admin", adminPass)
+	for _, action := range []string{"disable", "delete"} {
+		res, err := c.PostForm(e.ts.URL+"/admin/users/admin/"+action, url.Values{"csrf": {csrf}, "confirm": {"yes"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 400 || !strings.Contains(string(body), inventory.ErrLastAdmin.Error()) {
+			t.Errorf("%s the last admin: %d, message shown %v", action, res.StatusCode, strings.Contains(string(body), inventory.ErrLastAdmin.Error()))
+		}
+	}
+	if _, err := e.db.Authenticate(context.Background(), "admin", adminPass); err != nil {
+		t.Fatalf("the last admin after the refusals: %v", err)
+	}
+	if err := e.db.CreateUser(context.Background(), "admin2", "admin2-password", inventory.RoleAdmin, e.now); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.PostForm(e.ts.URL+"/admin/users/admin/disable", url.Values{"csrf": {csrf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login" {
+		t.Errorf("an admin disables themself beside another admin: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, _ := get(t, c, e.ts.URL+"/admin/users"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("the disabled admin's browser still gets in: %d", res.StatusCode)
+	}
+}
