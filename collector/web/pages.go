@@ -512,25 +512,6 @@ func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
 	}{q.Get("host"), changes, next, system})
 }
 
-func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "account", struct{ Token string }{})
-}
-
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
-	p := principalOf(r)
-	label := strings.TrimSpace(r.PostFormValue("label"))
-	if len(label) > 64 {
-		label = label[:64]
-	}
-	tok, err := s.o.DB.CreateAPIToken(r.Context(), p.User.Name, label, s.o.Clock())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.log.Info("api token created", "user", p.User.Name, "label", label)
-	s.render(w, r, http.StatusOK, "account", struct{ Token string }{tok})
-}
-
 type usersData struct {
 	Users   []inventory.User
 	Error   string
