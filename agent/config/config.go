@@ -2,6 +2,11 @@
 // defaults and its validation. Load reads a file strictly: an unknown key, a
 // wrong type, a bad duration or size, or a file that is not UTF-8 YAML gives
 // one error naming the file, line and field (see shared/configfile).
+//
+// Besides the targets and where their data goes, the file sets the
+// agent's own resources: the spool's bounds, polling concurrency, and
+// memory_limit, the process's soft memory limit (Config.MemoryLimit;
+// DefaultMemoryLimit when absent; agent/run applies it).
 package config
 
 import (
@@ -22,6 +27,14 @@ type Config struct {
 	Defaults  SNMPDefaults `yaml:"snmp_defaults"`
 	SNMP      []SNMPTarget `yaml:"snmp"`
 	NTP       []NTPTarget  `yaml:"ntp"`
+	// MemoryLimit is the agent process's soft memory limit: the Go
+	// runtime collects garbage more often as its memory nears it
+	// (runtime/debug.SetMemoryLimit), instead of letting the heap grow to
+	// twice what is live. It is not a hard cap: memory that is really in
+	// use is never refused. 0 or absent: DefaultMemoryLimit for the
+	// number of targets (see EffectiveMemoryLimit); at least 8MiB. It
+	// overrides GOMEMLIMIT in the environment.
+	MemoryLimit configfile.Size `yaml:"memory_limit"`
 }
 
 // Collector is where and how the agent connects.

@@ -101,8 +101,38 @@ func TestMinimalDefaults(t *testing.T) {
 	}
 	if c.Spool.Dir != DefaultSpoolDir || c.Spool.MaxBytes != DefaultSpoolMaxBytes || c.Spool.MaxAge.D() != DefaultSpoolMaxAge ||
 		c.Scheduler.MaxConcurrent != 64 || c.Collector.CA != DefaultPKIDir+"/ca.pem" || c.Collector.ServerName != "::1" ||
-		c.Log.Level != "info" || c.Log.Format != "text" {
+		c.Log.Level != "info" || c.Log.Format != "text" || c.EffectiveMemoryLimit() != MemoryLimitBase {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestMemoryLimit: memory_limit as written, or the default for the number
+// of targets (SNMP and NTP) when it is 0 or absent.
+func TestMemoryLimit(t *testing.T) {
+	targets := "snmp:\n  - {name: s1, address: x, community: c}\n  - {name: s2, address: y, community: c}\nntp:\n  - {name: n1, address: z}\n"
+	tests := []struct {
+		name, src string
+		want      int64
+	}{
+		{"absent, no targets", "", MemoryLimitBase},
+		{"absent, three targets", targets, MemoryLimitBase + 3*MemoryLimitPerTarget},
+		{"zero", "memory_limit: 0\n" + targets, MemoryLimitBase + 3*MemoryLimitPerTarget},
+		{"set", "memory_limit: 200MiB\n" + targets, 200 << 20},
+		{"smallest", "memory_limit: 8MiB\n", MinMemoryLimit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse("m.yaml", []byte("name: a\ncollector: {address: \"c:4700\"}\n"+tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.EffectiveMemoryLimit(); got != tc.want {
+				t.Errorf("EffectiveMemoryLimit %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if got := DefaultMemoryLimit(1000); got != 16<<20+1000*14<<10 {
+		t.Errorf("DefaultMemoryLimit(1000) = %d", got)
 	}
 }
 

@@ -70,10 +70,12 @@ func dropped(running, kept []poll.Target) []poll.Target {
 	return out
 }
 
-// withTargets is cur with next's target sections (what a reload applies).
+// withTargets is cur with next's target sections and memory limit (what a
+// reload applies).
 func withTargets(cur, next *config.Config) *config.Config {
 	c := *cur
 	c.SNMP, c.NTP, c.Defaults, c.Scheduler = next.SNMP, next.NTP, next.Defaults, next.Scheduler
+	c.MemoryLimit = next.MemoryLimit
 	return &c
 }
 

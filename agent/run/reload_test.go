@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +17,9 @@ import (
 
 // TestReloadAppliesTargetsAndKeepsRunning: a reload adds a device while the
 // unchanged one keeps polling; a reload that changes the collector logs that
-// a restart is needed; a reload that removes a device stops its polls.
+// a restart is needed; a reload that removes a device stops its polls. The
+// memory limit is applied at the start and by every reload, and the
+// process's own limit is back when Run returns.
 func TestReloadAppliesTargetsAndKeepsRunning(t *testing.T) {
 	col := startCollector(t)
 	dir := t.TempDir()
@@ -26,7 +29,10 @@ func TestReloadAppliesTargetsAndKeepsRunning(t *testing.T) {
 	}
 	port1, port2 := startDevice(t), startDevice(t)
 	cfg := agentConfig(t, col, eo, dir, port1)
+	cfg.MemoryLimit = 1 << 30 // large: the test process is more than the agent
 	withSecond := withDevice(t, cfg, "edge2", port2)
+	withSecond.MemoryLimit = 2 << 30
+	processLimit := debug.SetMemoryLimit(-1)
 
 	reload := make(chan *config.Config, 1)
 	logs := &logBuf{}
@@ -61,12 +67,18 @@ func TestReloadAppliesTargetsAndKeepsRunning(t *testing.T) {
 		}
 	}
 	waitUntil(t, "samples of edge1", 20*time.Second, hostSeen("edge1", 0), logs)
+	if got := debug.SetMemoryLimit(-1); got != 1<<30 || !strings.Contains(logs.String(), "memory limit\" limit=1GiB default=false") {
+		t.Errorf("memory limit %d while running, want 1GiB logged", got)
+	}
 
 	reload <- withSecond
 	waitUntil(t, "the reload applied", 10*time.Second, func() bool {
 		return strings.Contains(logs.String(), "reload: configuration applied") && strings.Contains(logs.String(), "kept=1 new=1")
 	}, logs)
 	waitUntil(t, "samples of edge2 after the reload", 20*time.Second, hostSeen("edge2", 0), logs)
+	waitUntil(t, "the reloaded memory limit", 10*time.Second, func() bool {
+		return debug.SetMemoryLimit(-1) == 2<<30 && strings.Contains(logs.String(), "reload: memory limit\" limit=2GiB")
+	}, logs)
 	mark := len(col.sink.snapshot())
 	waitUntil(t, "edge1 still polled after the reload", 20*time.Second, hostSeen("edge1", mark), logs)
 
@@ -101,6 +113,9 @@ func TestReloadAppliesTargetsAndKeepsRunning(t *testing.T) {
 		}
 	}
 	stop()
+	if got := debug.SetMemoryLimit(-1); got != processLimit {
+		t.Errorf("memory limit %d after Run returned, want the process's %d back", got, processLimit)
+	}
 }
 
 // withDevice returns cfg plus one more SNMP device.

@@ -214,7 +214,7 @@ func startAgent(t testing.TB, cfg *config.Config) *agentRun {
 	a.cancel = cancel
 	log := slog.New(slog.NewTextHandler(a.logs, nil))
 	go func() {
-		a.done <- RunWith(ctx, cfg, log, Options{Metrics: a.m, OnSession: func(ev uplink.Event) {
+		a.done <- RunWith(ctx, cfg, log, Options{Metrics: a.m, Embedded: true, OnSession: func(ev uplink.Event) {
 			select {
 			case a.events <- ev:
 			default:

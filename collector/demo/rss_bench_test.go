@@ -43,7 +43,7 @@ func BenchmarkAgentRSS1000Targets(b *testing.B) {
 		}
 		e, err := Setup(ctx, Options{Dir: dir, CollectorBin: filepath.Join(binDir, "outpost-collector"),
 			AgentBin: filepath.Join(binDir, "outpost-agent"), Spec: spec, PollInterval: 60 * time.Second, WebListen: "127.0.0.1:0",
-			AgentEnv: strings.Fields(os.Getenv("OUTPOST_BENCH_AGENT_ENV"))})
+			AgentEnv: strings.Fields(os.Getenv("OUTPOST_BENCH_AGENT_ENV")), AgentConfig: agentMemoryLimit})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -78,8 +78,19 @@ func BenchmarkAgentRSS1000Targets(b *testing.B) {
 		b.ReportMetric(mem["VmRSS"]/1e6, "RSS-MB")
 		b.ReportMetric(mem["VmHWM"]/1e6, "peak-RSS-MB")
 		b.ReportMetric(mem["RssAnon"]/1e6, "anon-RSS-MB")
+		b.ReportMetric(procCPU(b, e.Agent.Pid()), "agent-CPU-s")
 		e.Close()
 		cancel()
+	}
+}
+
+// agentMemoryLimit sets the agent's memory_limit to
+// OUTPOST_BENCH_AGENT_MEMORY_LIMIT when that is set (e.g. 1GiB: the Go
+// runtime's own pacing, to compare), and leaves the configuration as the
+// demo writes it (the default limit) otherwise.
+func agentMemoryLimit(cfg map[string]any) {
+	if v := os.Getenv("OUTPOST_BENCH_AGENT_MEMORY_LIMIT"); v != "" {
+		cfg["memory_limit"] = v
 	}
 }
 
@@ -103,4 +114,21 @@ func procMemory(b *testing.B, pid int) map[string]float64 {
 		b.Fatalf("no VmRSS in /proc/%d/status", pid)
 	}
 	return out
+}
+
+// procCPU reads the CPU time (user + system, seconds) a process has used.
+func procCPU(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// fields after the command name (which is in parentheses): state is
+	// field 3, utime 14, stime 15, in clock ticks (100 a second on Linux)
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		b.Fatalf("/proc/%d/stat: %q", pid, data)
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
 }
