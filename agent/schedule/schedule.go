@@ -15,6 +15,7 @@
 package schedule
 
 import (
+	"container/heap"
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -146,73 +147,113 @@ func (s *Scheduler) Stats() []Stats {
 
 // Run polls every target on its schedule until ctx ends, then waits for
 // the polls in flight (they see ctx cancelled) and returns ctx's error.
+//
+// One goroutine keeps every target's next due time in a heap and sleeps
+// until the earliest; a poll runs in a goroutine of its own only while it
+// runs (or waits for a slot). So an agent with a thousand targets idles on
+// one goroutine, not a thousand (their stacks were ~6 MB of its memory).
 func (s *Scheduler) Run(ctx context.Context) error {
 	start := s.cfg.Clock.Now()
-	var loops, polls sync.WaitGroup
+	var polls sync.WaitGroup
+	defer polls.Wait()
+	q := make(dueQueue, 0, len(s.targets))
 	for i, t := range s.targets {
-		if t.Interval() <= 0 {
+		interval := t.Interval()
+		if interval <= 0 {
 			s.cfg.Logger.Error("schedule: target has no interval; not polled", "target", t.Name())
 			continue
 		}
-		loops.Add(1)
-		go func() {
-			defer loops.Done()
-			s.loop(ctx, i, t, start, &polls)
-		}()
+		jitter := s.cfg.Jitter(t)
+		if jitter < 0 || jitter >= interval {
+			jitter = 0
+		}
+		next := start.Add(jitter)
+		s.update(i, func(st *Stats) { st.NextDue = next })
+		q = append(q, due{at: next, i: i, interval: interval})
 	}
-	loops.Wait()
-	polls.Wait()
-	return ctx.Err()
-}
-
-func (s *Scheduler) loop(ctx context.Context, i int, t poll.Target, start time.Time, polls *sync.WaitGroup) {
-	interval := t.Interval()
-	jitter := s.cfg.Jitter(t)
-	if jitter < 0 || jitter >= interval {
-		jitter = 0
+	heap.Init(&q)
+	if len(q) == 0 {
+		<-ctx.Done()
+		return ctx.Err()
 	}
-	next := start.Add(jitter)
-	s.update(i, func(st *Stats) { st.NextDue = next })
 	for {
-		timer := s.cfg.Clock.NewTimer(next.Sub(s.cfg.Clock.Now()))
+		timer := s.cfg.Clock.NewTimer(q[0].at.Sub(s.cfg.Clock.Now()))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return
+			return ctx.Err()
 		case <-timer.C():
 		}
-		due := next
 		now := s.cfg.Clock.Now()
-		next = next.Add(interval)
-		skipped := uint64(0)
-		for !next.After(now) { // the clock jumped (suspend): skip missed slots
-			next = next.Add(interval)
-			skipped++
+		for !q[0].at.After(now) {
+			q[0].at = s.fire(ctx, q[0], now, &polls)
+			heap.Fix(&q, 0)
 		}
-		var running bool
-		s.update(i, func(st *Stats) {
-			running = st.Running
-			if running {
-				st.Overruns++
-			}
-			st.Overruns += skipped
-			if !running {
-				st.Running = true
-				st.Started++
-			}
-			st.NextDue = next
-		})
-		if running {
-			s.cfg.Logger.Warn("schedule: poll overrun: previous poll still running when the next was due; skipped",
-				"target", t.Name(), "due", due, "interval", interval)
-			continue
-		}
-		polls.Add(1)
-		go func() {
-			defer polls.Done()
-			s.pollOnce(ctx, i, t)
-		}()
 	}
+}
+
+// fire handles the due occurrence d of a target at now: it starts a poll,
+// or counts an overrun when the previous poll still runs, and returns the
+// target's next due time (on its grid, after now: occurrences the clock
+// jumped over are counted as overruns).
+func (s *Scheduler) fire(ctx context.Context, d due, now time.Time, polls *sync.WaitGroup) time.Time {
+	t := s.targets[d.i]
+	next := d.at.Add(d.interval)
+	skipped := uint64(0)
+	for !next.After(now) { // the clock jumped (suspend): skip missed slots
+		next = next.Add(d.interval)
+		skipped++
+	}
+	var running bool
+	s.update(d.i, func(st *Stats) {
+		running = st.Running
+		if running {
+			st.Overruns++
+		}
+		st.Overruns += skipped
+		if !running {
+			st.Running = true
+			st.Started++
+		}
+		st.NextDue = next
+	})
+	if running {
+		s.cfg.Logger.Warn("schedule: poll overrun: previous poll still running when the next was due; skipped",
+			"target", t.Name(), "due", d.at, "interval", d.interval)
+		return next
+	}
+	polls.Add(1)
+	go func() {
+		defer polls.Done()
+		s.pollOnce(ctx, d.i, t)
+	}()
+	return next
+}
+
+// due is a target's next occurrence in Run's heap.
+type due struct {
+	at       time.Time
+	i        int // index into Scheduler.targets
+	interval time.Duration
+}
+
+// dueQueue is a min-heap of occurrences by time (container/heap).
+type dueQueue []due
+
+func (q dueQueue) Len() int { return len(q) }
+func (q dueQueue) Less(a, b int) bool {
+	if q[a].at.Equal(q[b].at) {
+		return q[a].i < q[b].i
+	}
+	return q[a].at.Before(q[b].at)
+}
+func (q dueQueue) Swap(a, b int) { q[a], q[b] = q[b], q[a] }
+func (q *dueQueue) Push(x any)   { *q = append(*q, x.(due)) }
+func (q *dueQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
 }
 
 func (s *Scheduler) pollOnce(ctx context.Context, i int, t poll.Target) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -332,5 +333,51 @@ func TestRealClockCancelStopsAndWaits(t *testing.T) {
 	}
 	if st := s.Stats(); st[0].Started != 1 {
 		t.Errorf("dead target started %d polls while its first never returned", st[0].Started)
+	}
+}
+
+// TestIdleSchedulerHoldsOneGoroutine checks that waiting targets cost no
+// goroutine each: a thousand targets whose first polls are all in the
+// future leave Run with a single goroutine.
+func TestIdleSchedulerHoldsOneGoroutine(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(0, 0).UTC()}
+	var targets []poll.Target
+	for i := 0; i < 1000; i++ {
+		targets = append(targets, &target{name: fmt.Sprintf("t%d", i), interval: time.Minute, clock: clk})
+	}
+	s := New(targets, poll.SinkFunc(func(poll.Report) {}), Config{
+		Clock: clk, Logger: quiet(),
+		Jitter: func(poll.Target) time.Duration { return 30 * time.Second },
+	})
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitFor(t, "Run to arm its timer", func() bool {
+		clk.mu.Lock()
+		defer clk.mu.Unlock()
+		return len(clk.timers) >= 1
+	})
+	if n := runtime.NumGoroutine() - before; n > 2 {
+		t.Errorf("an idle scheduler of 1,000 targets runs %d goroutines, want 1", n)
+	}
+	clk.mu.Lock()
+	if n := len(clk.timers); n != 1 {
+		t.Errorf("an idle scheduler of 1,000 targets arms %d timers, want 1", n)
+	}
+	clk.mu.Unlock()
+	// All due at once: each polls exactly once.
+	clk.Advance(30 * time.Second)
+	waitFor(t, "every target polled", func() bool {
+		for _, st := range s.Stats() {
+			if st.Finished != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
 	}
 }
