@@ -131,7 +131,7 @@ func TestMemoryLimit(t *testing.T) {
 			}
 		})
 	}
-	if got := DefaultMemoryLimit(1000); got != 16<<20+1000*14<<10 {
+	if got := DefaultMemoryLimit(1000); got != 16<<20+1000*10<<10 {
 		t.Errorf("DefaultMemoryLimit(1000) = %d", got)
 	}
 }

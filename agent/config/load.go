@@ -43,7 +43,7 @@ const (
 	MinPassphraseLen       = 8
 	// MemoryLimitBase and MemoryLimitPerTarget make DefaultMemoryLimit.
 	MemoryLimitBase      = 16 << 20
-	MemoryLimitPerTarget = 14 << 10
+	MemoryLimitPerTarget = 10 << 10
 	// MinMemoryLimit is the smallest memory_limit accepted: below it the
 	// runtime alone would keep the collector running all the time.
 	MinMemoryLimit = 8 << 20
@@ -51,10 +51,9 @@ const (
 
 // DefaultMemoryLimit is the soft memory limit of an agent with this many
 // targets (SNMP and NTP) when memory_limit is not set: MemoryLimitBase
-// plus MemoryLimitPerTarget a target (29.7 MiB for 1,000 targets). What
+// plus MemoryLimitPerTarget a target (25.8 MiB for 1,000 targets). What
 // the agent keeps grows with its targets (series, inventories, interface
-// state, a scheduler goroutine each: measured, about 25 KB of Go memory a
-// target of 8 interfaces, about 15 KB of it live heap). Targets with many
+// state: measured, about 15 KB of live heap a target of 8 interfaces). Targets with many
 // interfaces need more: the agent raises a default limit that the live
 // heap outgrows (agent/run), and a memory_limit set in the file should
 // leave room above the live heap for the same reason.

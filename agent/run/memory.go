@@ -28,7 +28,7 @@ import (
 
 const (
 	memoryCheckInterval = 30 * time.Second
-	raiseAt             = 0.6
+	raiseAt             = 0.7
 )
 
 // memoryLimit holds the limit the agent applies and whether it is the

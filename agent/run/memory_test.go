@@ -11,7 +11,7 @@ import (
 )
 
 // TestMemoryLimitTarget: a default limit gives way while the live heap is
-// above 60% of it, to twice the live heap plus the base (rounded up to a
+// above 70% of it, to twice the live heap plus the base (rounded up to a
 // MiB); a limit from the file is kept and warned about.
 func TestMemoryLimitTarget(t *testing.T) {
 	const mib = 1 << 20
@@ -23,7 +23,8 @@ func TestMemoryLimitTarget(t *testing.T) {
 		wantWarn bool
 	}{
 		{"default, room left", memoryLimit{bytes: 28 * mib}, 14 * mib, 28 * mib, false},
-		{"default, at 60%", memoryLimit{bytes: 100 * mib}, 60 * mib, 100 * mib, false},
+		{"default, at 70%", memoryLimit{bytes: 100 * mib}, 70 * mib, 100 * mib, false},
+		{"default, above 70%", memoryLimit{bytes: 100 * mib}, 70*mib + 1, 141*mib + config.MemoryLimitBase, false},
 		{"default, outgrown", memoryLimit{bytes: 28 * mib}, 20 * mib, 40*mib + config.MemoryLimitBase, false},
 		{"default, rounded up", memoryLimit{bytes: 28 * mib}, 20*mib + 1, 41*mib + config.MemoryLimitBase, false},
 		{"explicit, room left", memoryLimit{bytes: 64 * mib, explicit: true}, 30 * mib, 64 * mib, false},
