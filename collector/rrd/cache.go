@@ -66,68 +66,91 @@ type cacheEntry struct {
 	flushMu sync.Mutex // held while a flush of this file is under way
 }
 
-// pendingQueue holds a file's queued updates without pointers (so the
-// garbage collector never scans them): per update its time in
-// microseconds since the epoch (8 bytes) and, per value, its bits (8
-// bytes) and kind (1 byte); texts holds the rare values that carry their
-// input text, by index into vals. nds is the number of values per update.
+// pendingQueue holds a file's queued updates in one slab of words, without
+// pointers (so the garbage collector never scans them) and in the order
+// they are appended (so queueing an update touches one run of memory):
+// per update its time in microseconds since the epoch, the bits of its nds
+// values, and their kinds, eight to a word. texts holds the rare values
+// that carry their input text, by value index (update x nds + data
+// source).
 type pendingQueue struct {
-	times []int64
-	vals  []uint64
-	kinds []valueKind
+	nds   int
+	words []uint64
 	texts map[int]string
 }
 
-func (q *pendingQueue) len() int { return len(q.times) }
+// stride is the number of words one update takes.
+func (q *pendingQueue) stride() int { return 1 + q.nds + (q.nds+7)/8 }
+
+func (q *pendingQueue) len() int {
+	if q.nds == 0 {
+		return 0
+	}
+	return len(q.words) / q.stride()
+}
 
 // queueStart is the room a file's first queue gets, in updates: most files
 // queue several per flush; later queues reuse the buffers of the last one.
 const queueStart = 16
 
 func (q *pendingQueue) push(sec, usec int64, values []Value) {
-	if q.times == nil {
-		q.times = make([]int64, 0, queueStart)
-		q.vals = make([]uint64, 0, queueStart*len(values))
-		q.kinds = make([]valueKind, 0, queueStart*len(values))
+	if len(q.words) == 0 && q.nds != len(values) {
+		q.words = nil // buffers of another shape: start afresh
 	}
-	q.times = append(q.times, sec*1e6+usec)
+	if q.words == nil {
+		q.nds = len(values)
+		q.words = make([]uint64, 0, queueStart*q.stride())
+	}
+	k := q.len()
+	q.words = append(q.words, uint64(sec*1e6+usec))
 	for _, v := range values {
+		q.words = append(q.words, v.u)
+	}
+	for i := 0; i < len(values); i += 8 {
+		var kinds uint64
+		for j := i; j < min(i+8, len(values)); j++ {
+			kinds |= uint64(values[j].kind) << (8 * (j - i))
+		}
+		q.words = append(q.words, kinds)
+	}
+	for i, v := range values {
 		if v.text != "" {
 			if q.texts == nil {
 				q.texts = make(map[int]string)
 			}
-			q.texts[len(q.vals)] = v.text
+			q.texts[k*q.nds+i] = v.text
 		}
-		q.vals = append(q.vals, v.u)
-		q.kinds = append(q.kinds, v.kind)
 	}
 }
 
 // update returns queued update k, its values written into buf (len nds).
 func (q *pendingQueue) update(k int, buf []Value) Update {
-	nds := len(buf)
+	w := q.words[k*q.stride():]
+	kinds := w[1+q.nds:]
 	for i := range buf {
-		buf[i] = Value{kind: q.kinds[k*nds+i], u: q.vals[k*nds+i]}
+		buf[i] = Value{kind: valueKind(kinds[i/8] >> (8 * (i % 8))), u: w[1+i]}
 	}
 	if q.texts != nil {
 		for i := range buf {
-			buf[i].text = q.texts[k*nds+i]
+			buf[i].text = q.texts[k*q.nds+i]
 		}
 	}
-	t := q.times[k]
+	t := int64(w[0])
 	return Update{Time: time.Unix(t/1e6, t%1e6*1000), Values: buf}
 }
 
-// prepend puts q (older updates) in front of r.
+// prepend puts q (older updates) in front of r (of the same file).
 func (q pendingQueue) prepend(r pendingQueue) pendingQueue {
-	out := pendingQueue{times: append(q.times, r.times...), vals: append(q.vals, r.vals...),
-		kinds: append(q.kinds, r.kinds...), texts: q.texts}
+	if q.nds == 0 {
+		return r
+	}
+	out := pendingQueue{nds: q.nds, words: append(q.words, r.words...), texts: q.texts}
 	if len(r.texts) > 0 {
 		if out.texts == nil {
 			out.texts = make(map[int]string)
 		}
 		for i, t := range r.texts {
-			out.texts[len(q.vals)+i] = t
+			out.texts[q.len()*q.nds+i] = t
 		}
 	}
 	return out
@@ -135,7 +158,7 @@ func (q pendingQueue) prepend(r pendingQueue) pendingQueue {
 
 // emptied returns q's buffers with nothing in them (texts dropped).
 func (q pendingQueue) emptied() pendingQueue {
-	return pendingQueue{times: q.times[:0], vals: q.vals[:0], kinds: q.kinds[:0]}
+	return pendingQueue{nds: q.nds, words: q.words[:0]}
 }
 
 // NewCache returns an empty cache. Call Run to flush in the background and
@@ -204,6 +227,13 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 		if err != nil {
 			return fmt.Errorf("cache update %w", err)
 		}
+		if n := e.queue.len(); n > 0 && e.queue.nds != len(h.ds) {
+			// The file was replaced by one of another shape while updates
+			// for the old one were queued: they cannot be written.
+			c.opts.Logger.Error("rrd cache: updates dropped", "path", path,
+				"err", fmt.Sprintf("the file now has %d data sources, the queued updates %d", len(h.ds), e.queue.nds), "dropped", n)
+			e.queue = pendingQueue{}
+		}
 		e.lastSec, e.lastUsec = h.lastUp, h.lastUsec
 		e.types = e.types[:0]
 		for _, d := range h.ds {
@@ -233,7 +263,7 @@ func (c *Cache) Update(path string, t time.Time, values []Value) error {
 			}
 		}
 	}
-	if e.queue.times == nil && e.spare.times != nil {
+	if e.queue.words == nil && e.spare.words != nil {
 		e.queue, e.spare = e.spare, pendingQueue{}
 	}
 	e.queue.push(sec, usec, values)
@@ -471,7 +501,7 @@ func (c *Cache) finish(jobs []*flushJob, durable bool) []error {
 		if j.w != nil {
 			j.w.close()
 		}
-		if j.queue.times != nil {
+		if j.queue.words != nil {
 			// Written (or dropped): its buffers serve the next queue.
 			j.e.mu.Lock()
 			j.e.spare = j.queue.emptied()

@@ -315,3 +315,57 @@ func TestCacheFileReplacedByAnotherShape(t *testing.T) {
 		t.Fatalf("last update %v", l)
 	}
 }
+
+// TestPendingQueueRoundTrip: what push packs, update gives back (kinds,
+// bits, input texts, times), also after prepend and for more than eight
+// values an update (kinds spill into a second word).
+func TestPendingQueueRoundTrip(t *testing.T) {
+	parse := func(s string) Value {
+		v, err := ParseValue(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	tests := []struct {
+		name string
+		ups  [][]Value
+	}{
+		{"counters", [][]Value{{Uint(1), Uint(2)}, {Uint(3), Unknown()}}},
+		{"mixed kinds and texts", [][]Value{{parse("12"), Float(-0.5), Int(-7)}, {parse("123456789012345678901234567890"), Unknown(), parse("1e3")}}},
+		{"nine values", [][]Value{{Uint(1), Uint(2), Uint(3), Uint(4), Uint(5), Uint(6), Uint(7), Uint(8), Int(-9)}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var q, r pendingQueue
+			for k, vals := range tc.ups {
+				q.push(1_700_000_000+int64(k), int64(k*250), vals)
+				r.push(1_800_000_000+int64(k), 0, vals)
+			}
+			all := q.prepend(r)
+			if all.len() != 2*len(tc.ups) {
+				t.Fatalf("len %d", all.len())
+			}
+			buf := make([]Value, len(tc.ups[0]))
+			for k := 0; k < all.len(); k++ {
+				u := all.update(k, buf)
+				want := tc.ups[k%len(tc.ups)]
+				wantT := time.Unix(1_700_000_000+int64(k), int64(k*250)*1000)
+				if k >= len(tc.ups) {
+					wantT = time.Unix(1_800_000_000+int64(k-len(tc.ups)), 0)
+				}
+				if !u.Time.Equal(wantT) {
+					t.Errorf("update %d: time %v, want %v", k, u.Time, wantT)
+				}
+				for i := range want {
+					if u.Values[i] != want[i] {
+						t.Errorf("update %d value %d: %#v, want %#v", k, i, u.Values[i], want[i])
+					}
+				}
+			}
+			if e := all.emptied(); e.len() != 0 || e.texts != nil || cap(e.words) == 0 {
+				t.Errorf("emptied: len %d, texts %v, cap %d", e.len(), e.texts, cap(e.words))
+			}
+		})
+	}
+}

@@ -169,13 +169,26 @@ func formatErr(format string, args ...any) error {
 // a hostile or truncated file yields an error, never a panic or a huge
 // allocation.
 func readHeader(r io.ReaderAt, fileSize int64) (*header, error) {
+	return readHeaderPart(r, fileSize, false)
+}
+
+// readHeaderPart is readHeader; with headOnly it reads and checks the
+// header only up to the live head (definitions, sizes, last update) and
+// leaves pdp, cdp and curRow nil and raw short, which is what the Cache
+// needs to check updates (a few hundred bytes read, no per-archive state
+// built).
+func readHeaderPart(r io.ReaderAt, fileSize int64, headOnly bool) (*header, error) {
 	if fileSize < statHeadSize {
 		return nil, formatErr("file is %d bytes, shorter than the %d-byte header", fileSize, statHeadSize)
 	}
 	// One read usually gets the whole header (a few KB: 5.8 KB for 6 data
 	// sources and 7 archives); a second one is needed only for big headers,
 	// after the counts have been checked.
-	first := make([]byte, min(fileSize, 8<<10))
+	firstLen := int64(8 << 10)
+	if headOnly {
+		firstLen = 2 << 10
+	}
+	first := make([]byte, min(fileSize, firstLen))
 	if _, err := r.ReadAt(first, 0); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("read header: %w", err)
 	}
@@ -205,9 +218,13 @@ func readHeader(r io.ReaderAt, fileSize int64) (*header, error) {
 	if hl > fileSize {
 		return nil, formatErr("truncated: header needs %d bytes, file has %d", hl, fileSize)
 	}
-	raw := first[:min(hl, int64(len(first)))]
-	if hl > int64(len(first)) {
-		raw = make([]byte, hl)
+	need := hl
+	if headOnly {
+		need = statHeadSize + int64(dsCnt)*dsDefSize + int64(rraCnt)*rraDefSize + liveHeadSize
+	}
+	raw := first[:min(need, int64(len(first)))]
+	if need > int64(len(first)) {
+		raw = make([]byte, need)
 		copy(raw, first)
 		if _, err := r.ReadAt(raw[len(first):], int64(len(first))); err != nil {
 			return nil, fmt.Errorf("read header: %w", err)
@@ -273,6 +290,9 @@ func readHeader(r io.ReaderAt, fileSize int64) (*header, error) {
 	h.lastUsec = int64(le.Uint64(raw[off+8:]))
 	if h.lastUsec < 0 || h.lastUsec >= 1000000 {
 		return nil, formatErr("bad last update microseconds %d", h.lastUsec)
+	}
+	if headOnly {
+		return h, nil
 	}
 	off += liveHeadSize
 	h.pdp = make([]pdpPrep, dsCnt)
@@ -407,7 +427,7 @@ func peekHeader(path string) (*header, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
-	h, err := readHeader(fdReader(fd), st.Size)
+	h, err := readHeaderPart(fdReader(fd), st.Size, true)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

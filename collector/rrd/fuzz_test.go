@@ -35,9 +35,18 @@ func FuzzReadFile(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// The Cache's partial read must refuse or accept without panic,
+		// and agree with the full read on what it returns.
+		head, herr := peekHeader(p)
 		in, err := ReadInfo(p)
 		if err != nil {
 			return
+		}
+		if herr != nil {
+			t.Fatalf("peekHeader refused what ReadInfo read: %v", herr)
+		}
+		if head.lastUp != in.LastUpdate.Unix() || len(head.ds) != len(in.DS) {
+			t.Fatalf("peekHeader: last update %d, %d DS; ReadInfo: %v, %d DS", head.lastUp, len(head.ds), in.LastUpdate, len(in.DS))
 		}
 		end := in.LastUpdate.Add(time.Hour)
 		for _, cf := range []string{Average, Min, Max, Last} {
