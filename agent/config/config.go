@@ -32,8 +32,9 @@ type Config struct {
 	// (runtime/debug.SetMemoryLimit), instead of letting the heap grow to
 	// twice what is live. It is not a hard cap: memory that is really in
 	// use is never refused. 0 or absent: DefaultMemoryLimit for the
-	// number of targets (see EffectiveMemoryLimit); at least 8MiB. It
-	// overrides GOMEMLIMIT in the environment.
+	// number of targets (see EffectiveMemoryLimit), unless GOMEMLIMIT is
+	// set in the environment (then the runtime's limit stays); at least
+	// 8MiB. Set, it overrides GOMEMLIMIT.
 	MemoryLimit configfile.Size `yaml:"memory_limit"`
 }
 

@@ -24,7 +24,9 @@ import (
 // the limit applied is twice the live heap plus config.MemoryLimitBase
 // (what GOGC=100 would give, plus the runtime's own memory), and it is the
 // default again once the live heap is back under. A limit set in the file
-// is kept, with a warning.
+// is kept, with a warning. Precedence: memory_limit in the file, then a
+// GOMEMLIMIT in the environment (left to the runtime, never raised), then
+// the default.
 
 const (
 	memoryCheckInterval = 30 * time.Second
@@ -36,9 +38,14 @@ const (
 type memoryLimit struct {
 	bytes    int64
 	explicit bool // memory_limit was set in the configuration
+	env      bool // no memory_limit, GOMEMLIMIT set: the runtime's limit stays
 }
 
-func memoryLimitOf(cfg *config.Config) memoryLimit {
+// memoryLimitOf is the limit cfg asks for; env reports GOMEMLIMIT set.
+func memoryLimitOf(cfg *config.Config, env bool) memoryLimit {
+	if cfg.MemoryLimit == 0 && env {
+		return memoryLimit{env: true}
+	}
 	return memoryLimit{bytes: cfg.EffectiveMemoryLimit(), explicit: cfg.MemoryLimit != 0}
 }
 
@@ -76,16 +83,26 @@ type memoryGovernor struct {
 	live    func() int64
 	set     func(int64) int64
 	warned  bool
+	env     bool        // GOMEMLIMIT is set in the environment
 	current memoryLimit // configured
 	applied int64       // in force
 }
 
-func newMemoryGovernor(cfg *config.Config, log *slog.Logger) *memoryGovernor {
-	return &memoryGovernor{log: log, limits: make(chan memoryLimit, 1), live: liveHeap, set: debug.SetMemoryLimit, current: memoryLimitOf(cfg)}
+// newMemoryGovernor governs the limit cfg asks for; env reports GOMEMLIMIT
+// set in the process's environment.
+func newMemoryGovernor(cfg *config.Config, log *slog.Logger, env bool) *memoryGovernor {
+	return &memoryGovernor{log: log, limits: make(chan memoryLimit, 1), live: liveHeap, set: debug.SetMemoryLimit,
+		env: env, current: memoryLimitOf(cfg, env)}
 }
 
 // start applies the configured limit and remembers the previous one.
 func (g *memoryGovernor) start() {
+	if g.current.env {
+		g.prev = g.set(-1) // reads the limit without changing it
+		g.applied = g.prev
+		g.log.Info("memory limit from GOMEMLIMIT", "limit", configfile.Size(g.prev).String())
+		return
+	}
 	g.applied = g.current.bytes
 	g.prev = g.set(g.applied)
 	g.log.Info("memory limit", "limit", configfile.Size(g.current.bytes).String(), "default", !g.current.explicit)
@@ -93,7 +110,7 @@ func (g *memoryGovernor) start() {
 
 // reload hands a reloaded configuration's limit to run.
 func (g *memoryGovernor) reload(cfg *config.Config) {
-	m := memoryLimitOf(cfg)
+	m := memoryLimitOf(cfg, g.env)
 	select {
 	case <-g.limits:
 	default:
@@ -114,8 +131,11 @@ func (g *memoryGovernor) run(ctx context.Context) {
 		case m := <-g.limits:
 			if m != g.current {
 				g.current, g.warned, g.applied = m, false, m.bytes
-				g.set(m.bytes)
-				g.log.Info("reload: memory limit", "limit", configfile.Size(m.bytes).String(), "default", !m.explicit)
+				if m.env {
+					g.applied = g.prev
+				}
+				g.set(g.applied)
+				g.log.Info("reload: memory limit", "limit", configfile.Size(g.applied).String(), "default", !m.explicit && !m.env, "gomemlimit", m.env)
 			}
 		case <-t.C:
 			g.check()
@@ -126,6 +146,9 @@ func (g *memoryGovernor) run(ctx context.Context) {
 // check raises a default limit the live heap has outgrown (or returns to
 // it), or warns once about an explicit one.
 func (g *memoryGovernor) check() {
+	if g.current.env {
+		return
+	}
 	live := g.live()
 	limit, warn := g.current.target(live)
 	if warn && !g.warned {

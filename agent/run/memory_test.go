@@ -5,7 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/outpost-nms/outpost/agent/config"
 )
@@ -50,7 +52,7 @@ func TestMemoryGovernor(t *testing.T) {
 	limit := int64(1 << 62)
 	live := int64(0)
 	cfg := &config.Config{SNMP: make([]config.SNMPTarget, 1000)}
-	g := newMemoryGovernor(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	g := newMemoryGovernor(cfg, slog.New(slog.NewTextHandler(&logs, nil)), false)
 	g.live = func() int64 { return live }
 	g.set = func(n int64) int64 {
 		prev := limit
@@ -94,7 +96,7 @@ func TestMemoryGovernor(t *testing.T) {
 	}
 
 	// an explicit limit the live heap outgrows: kept, one warning
-	g = newMemoryGovernor(&config.Config{MemoryLimit: 40 * mib}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g = newMemoryGovernor(&config.Config{MemoryLimit: 40 * mib}, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
 	var warned strings.Builder
 	g.log = slog.New(slog.NewTextHandler(&warned, nil))
 	g.live = func() int64 { return 30 * mib }
@@ -104,5 +106,52 @@ func TestMemoryGovernor(t *testing.T) {
 	g.check()
 	if limit != 40*mib || strings.Count(warned.String(), "level=WARN") != 1 {
 		t.Errorf("explicit limit: %d, log %s", limit, warned.String())
+	}
+}
+
+// TestMemoryGovernorLeavesGOMEMLIMIT: with GOMEMLIMIT in the environment
+// and no memory_limit, the runtime's limit stays (never raised); a
+// memory_limit from a reload is applied, and dropping it again brings the
+// environment's limit back.
+func TestMemoryGovernorLeavesGOMEMLIMIT(t *testing.T) {
+	const mib = 1 << 20
+	logs := &logBuf{}
+	var limit atomic.Int64
+	limit.Store(50 * mib) // as GOMEMLIMIT=50MiB set it
+	cfg := &config.Config{SNMP: make([]config.SNMPTarget, 1000)}
+	g := newMemoryGovernor(cfg, slog.New(slog.NewTextHandler(logs, nil)), true)
+	g.live = func() int64 { return 45 * mib }
+	g.set = func(n int64) int64 {
+		if n < 0 {
+			return limit.Load()
+		}
+		return limit.Swap(n)
+	}
+	g.start()
+	g.check()
+	if limit.Load() != 50*mib || !strings.Contains(logs.String(), "from GOMEMLIMIT") {
+		t.Fatalf("limit %d after start and check, want GOMEMLIMIT's 50 MiB; log %s", limit.Load(), logs.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); g.run(ctx) }()
+	waitLimit := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for limit.Load() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("limit %d, want %d; log %s", limit.Load(), want, logs.String())
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	g.reload(&config.Config{MemoryLimit: 40 * mib})
+	waitLimit(40 * mib)
+	g.reload(cfg)
+	waitLimit(50 * mib)
+	cancel()
+	<-done
+	if limit.Load() != 50*mib {
+		t.Errorf("limit %d at the end, want GOMEMLIMIT's 50 MiB", limit.Load())
 	}
 }

@@ -128,7 +128,7 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 		// The agent serves no profiles: the heap profile's records of
 		// allocation sites (1.4 MB with 1,000 targets) are pure cost.
 		runtime.MemProfileRate = 0
-		mem = newMemoryGovernor(cfg, log)
+		mem = newMemoryGovernor(cfg, log, os.Getenv("GOMEMLIMIT") != "")
 		mem.start()
 		gctx, stopGovernor := context.WithCancel(context.Background())
 		gdone := make(chan struct{})
