@@ -166,12 +166,7 @@ func newAgentRevokeCmd() *cobra.Command {
 		Use:   "revoke NAME",
 		Short: "Revoke an agent: its certificate is refused from the next handshake on",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			db, _, err := flags.openInventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: flags.withInventory(func(cmd *cobra.Command, args []string, db *inventory.DB) error {
 			if err := db.RevokeAgent(cmd.Context(), args[0], time.Now()); err != nil {
 				if errors.Is(err, inventory.ErrNotFound) {
 					return fmt.Errorf("no agent %q that is not already revoked", args[0])
@@ -180,7 +175,7 @@ func newAgentRevokeCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "agent %s revoked\n", args[0])
 			return nil
-		},
+		}),
 	}
 	flags.add(cmd)
 	return cmd
@@ -192,12 +187,7 @@ func newAgentListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List agents: name, hosts, certificate serial and expiry, revoked, last seen",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, _, err := flags.openInventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: flags.withInventory(func(cmd *cobra.Command, _ []string, db *inventory.DB) error {
 			agents, err := db.ListAgents(cmd.Context())
 			if err != nil {
 				return err
@@ -225,7 +215,7 @@ func newAgentListCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, strings.Join(a.Hosts, ","), serial, date(a.CertNotAfter), date(a.RevokedAt), seen)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	flags.add(cmd)
 	return cmd

@@ -52,6 +52,19 @@ func (f *dataDirFlags) openInventory(ctx context.Context) (*inventory.DB, string
 	return db, dir, err
 }
 
+// withInventory returns a command's RunE that opens the data directory's
+// inventory, runs fn with it and closes it.
+func (f *dataDirFlags) withInventory(fn func(cmd *cobra.Command, args []string, db *inventory.DB) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		db, _, err := f.openInventory(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		return fn(cmd, args, db)
+	}
+}
+
 // newUserCmd is `outpost-collector user`: accounts of the web UI and API.
 func newUserCmd() *cobra.Command {
 	c := &cobra.Command{
@@ -170,12 +183,7 @@ func newUserListCmd() *cobra.Command {
 		Use:   "list",
 		Short: "List users",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			db, _, err := f.openInventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: f.withInventory(func(cmd *cobra.Command, _ []string, db *inventory.DB) error {
 			users, err := db.Users(cmd.Context())
 			if err != nil {
 				return err
@@ -190,7 +198,7 @@ func newUserListCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", u.Name, u.Role, u.CreatedAt.Format(time.RFC3339), state)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	f.add(cmd)
 	return cmd
@@ -203,19 +211,14 @@ func newUserTokenCmd() *cobra.Command {
 		Use:   "token NAME [--label TEXT]",
 		Short: "Issue an API token for a user (printed once; send it as Authorization: Bearer)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			db, _, err := f.openInventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: f.withInventory(func(cmd *cobra.Command, args []string, db *inventory.DB) error {
 			tok, err := db.CreateAPIToken(cmd.Context(), args[0], label, time.Now())
 			if err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), tok)
 			return nil
-		},
+		}),
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&label, "label", "cli", "what the token is for")
@@ -233,12 +236,7 @@ func newUserPasswdCmd() *cobra.Command {
 on a terminal, asked twice). Every browser session of the user ends; the
 user's API tokens keep working (see tokens and revoke-token).`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			db, _, err := f.openInventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: f.withInventory(func(cmd *cobra.Command, args []string, db *inventory.DB) error {
 			// Check the name before asking for a password.
 			if _, err := lookupUser(cmd.Context(), db, args[0]); err != nil {
 				return err
@@ -252,7 +250,7 @@ user's API tokens keep working (see tokens and revoke-token).`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "password of user %s changed; its browser sessions were ended\n", args[0])
 			return nil
-		},
+		}),
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file")
@@ -287,18 +285,13 @@ func newUserSetDisabledCmd(disable bool) *cobra.Command {
 		cmd.Short = "Disable a user: ends its browser sessions and refuses its login and API tokens (the last enabled admin cannot be disabled)"
 		done = "disabled"
 	}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		db, _, err := f.openInventory(cmd.Context())
-		if err != nil {
-			return err
-		}
-		defer db.Close()
+	cmd.RunE = f.withInventory(func(cmd *cobra.Command, args []string, db *inventory.DB) error {
 		if err := db.SetDisabled(cmd.Context(), args[0], disable); err != nil {
 			return err
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "user %s %s\n", args[0], done)
 		return nil
-	}
+	})
 	f.add(cmd)
 	return cmd
 }
@@ -309,18 +302,13 @@ func newUserDeleteCmd() *cobra.Command {
 		Use:   "delete NAME",
 		Short: "Delete a user with its sessions and API tokens (the last enabled admin cannot be deleted)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			db, _, err := f.openInventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: f.withInventory(func(cmd *cobra.Command, args []string, db *inventory.DB) error {
 			if err := db.DeleteUser(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "user %s deleted with its sessions and API tokens\n", args[0])
 			return nil
-		},
+		}),
 	}
 	f.add(cmd)
 	return cmd
@@ -332,12 +320,7 @@ func newUserTokensCmd() *cobra.Command {
 		Use:   "tokens NAME",
 		Short: "List a user's API tokens by ID (the tokens themselves are not stored)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			db, _, err := f.openInventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: f.withInventory(func(cmd *cobra.Command, args []string, db *inventory.DB) error {
 			toks, err := db.APITokens(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -352,7 +335,7 @@ func newUserTokensCmd() *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Label, t.CreatedAt.Format(time.RFC3339), used)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	f.add(cmd)
 	return cmd
@@ -364,18 +347,13 @@ func newUserRevokeTokenCmd() *cobra.Command {
 		Use:   "revoke-token NAME ID",
 		Short: "Revoke one of a user's API tokens by its ID from tokens (at least 8 hex digits)",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			db, _, err := f.openInventory(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: f.withInventory(func(cmd *cobra.Command, args []string, db *inventory.DB) error {
 			if err := db.RevokeAPIToken(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "API token %s of user %s revoked\n", strings.ToLower(args[1]), args[0])
 			return nil
-		},
+		}),
 	}
 	f.add(cmd)
 	return cmd
