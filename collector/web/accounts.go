@@ -49,17 +49,13 @@ func checkNewPassword(pw string) error {
 // logged and a 500.
 func (s *Server) userResult(w http.ResponseWriter, r *http.Request, notice string, err error) {
 	d := usersData{}
-	code := http.StatusOK
-	var br badRequest
-	switch {
-	case err == nil:
-	case errors.Is(err, inventory.ErrNotFound):
-		code, d.Error, notice = http.StatusNotFound, err.Error(), ""
-	case errors.Is(err, inventory.ErrLastAdmin), errors.As(err, &br):
-		code, d.Error, notice = http.StatusBadRequest, err.Error(), ""
-	default:
+	code, ok := actionStatus(err)
+	if !ok {
 		s.fail(w, r, err)
 		return
+	}
+	if err != nil {
+		d.Error, notice = err.Error(), ""
 	}
 	users, err := s.o.DB.Users(r.Context())
 	if err != nil {
@@ -68,6 +64,25 @@ func (s *Server) userResult(w http.ResponseWriter, r *http.Request, notice strin
 	}
 	d.Users = users
 	s.renderNotice(w, r, code, "users", d, notice)
+}
+
+// actionStatus is the status of a page showing the outcome of an account
+// action: 200 when it succeeded, 404 for a missing user or token, 400 for
+// a refused one (bad input, the last admin), 429 after too many wrong
+// passwords; ok is false for an unexpected error (for s.fail).
+func actionStatus(err error) (code int, ok bool) {
+	var br badRequest
+	switch {
+	case err == nil:
+		return http.StatusOK, true
+	case errors.Is(err, inventory.ErrNotFound):
+		return http.StatusNotFound, true
+	case errors.Is(err, inventory.ErrLastAdmin), errors.As(err, &br):
+		return http.StatusBadRequest, true
+	case errors.Is(err, errTooManyTries):
+		return http.StatusTooManyRequests, true
+	}
+	return 0, false
 }
 
 // loggedOutSelf ends the browser side of a session the inventory has just
@@ -157,19 +172,13 @@ func (s *Server) accountView(w http.ResponseWriter, r *http.Request) {
 // accountResult renders /account with the user's tokens and the outcome
 // of an action, with the same rules as userResult.
 func (s *Server) accountResult(w http.ResponseWriter, r *http.Request, d accountData, notice string, err error) {
-	code := http.StatusOK
-	var br badRequest
-	switch {
-	case err == nil:
-	case errors.Is(err, inventory.ErrNotFound):
-		code, d.Error, notice = http.StatusNotFound, err.Error(), ""
-	case errors.As(err, &br):
-		code, d.Error, notice = http.StatusBadRequest, err.Error(), ""
-	case errors.Is(err, errTooManyTries):
-		code, d.Error, notice = http.StatusTooManyRequests, err.Error(), ""
-	default:
+	code, ok := actionStatus(err)
+	if !ok {
 		s.fail(w, r, err)
 		return
+	}
+	if err != nil {
+		d.Error, notice = err.Error(), ""
 	}
 	tokens, err := s.o.DB.APITokens(r.Context(), principalOf(r).User.Name)
 	if err != nil {

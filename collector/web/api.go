@@ -135,6 +135,26 @@ type AttrPageJSON struct {
 // parseAttrQuery reads the grid parameters: page, rows, sort (a column of
 // inventory.AttrSortColumns), order (asc|desc), filter (text), status
 // (slug or name), kind.
+// parseOrderStatus reads the order (asc or desc) and status parameters the
+// list pages and their API share.
+func parseOrderStatus(q url.Values) (desc bool, st *status.Status, err error) {
+	switch q.Get("order") {
+	case "", "asc":
+	case "desc":
+		desc = true
+	default:
+		return false, nil, errBadRequest("order must be asc or desc")
+	}
+	if v := q.Get("status"); v != "" {
+		s, err := status.Parse(v)
+		if err != nil {
+			return false, nil, errBadRequest(err.Error())
+		}
+		st = &s
+	}
+	return desc, st, nil
+}
+
 func parseAttrQuery(q url.Values) (inventory.AttrQuery, error) {
 	var aq inventory.AttrQuery
 	var err error
@@ -152,19 +172,8 @@ func parseAttrQuery(q url.Values) (inventory.AttrQuery, error) {
 	if _, ok := inventory.AttrSortColumns[aq.Sort]; aq.Sort != "" && !ok {
 		return aq, errBadRequest(fmt.Sprintf("cannot sort by %q", aq.Sort))
 	}
-	switch q.Get("order") {
-	case "", "asc":
-	case "desc":
-		aq.Desc = true
-	default:
-		return aq, errBadRequest("order must be asc or desc")
-	}
-	if v := q.Get("status"); v != "" {
-		st, err := status.Parse(v)
-		if err != nil {
-			return aq, errBadRequest(err.Error())
-		}
-		aq.Status = &st
+	if aq.Desc, aq.Status, err = parseOrderStatus(q); err != nil {
+		return aq, err
 	}
 	aq.Kind = q.Get("kind")
 	aq.Text = q.Get("filter")

@@ -141,19 +141,8 @@ func parseHostQuery(q url.Values) (inventory.HostQuery, error) {
 	if _, ok := inventory.HostSortColumns[hq.Sort]; hq.Sort != "" && !ok {
 		return hq, errBadRequest(fmt.Sprintf("cannot sort hosts by %q (want name, status, address or updated)", hq.Sort))
 	}
-	switch q.Get("order") {
-	case "", "asc":
-	case "desc":
-		hq.Desc = true
-	default:
-		return hq, errBadRequest("order must be asc or desc")
-	}
-	if v := q.Get("status"); v != "" {
-		st, err := status.Parse(v)
-		if err != nil {
-			return hq, errBadRequest(err.Error())
-		}
-		hq.Status = &st
+	if hq.Desc, hq.Status, err = parseOrderStatus(q); err != nil {
+		return hq, err
 	}
 	if hq.Text, err = alias("q", "filter"); err != nil {
 		return hq, err
