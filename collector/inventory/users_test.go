@@ -163,6 +163,18 @@ func (f *userFixture) credentials(t *testing.T, name, password string) (login, s
 	return login, session, token
 }
 
+// expectOtherIntact checks that an action on user left another fixture
+// user (alice, or bob when user is alice) able to log in, with its session
+// and token.
+func (f *userFixture) expectOtherIntact(t *testing.T, user string) {
+	t.Helper()
+	other := "alice"
+	if user == "alice" {
+		other = "bob"
+	}
+	f.expect(t, other, fixturePasswords[other], true, true, true)
+}
+
 func (f *userFixture) expect(t *testing.T, name, password string, login, session, token bool) {
 	t.Helper()
 	l, s, k := f.credentials(t, name, password)
@@ -199,11 +211,7 @@ func TestSetPassword(t *testing.T) {
 			if err != nil && strings.Contains(err.Error(), tc.password) {
 				t.Errorf("error leaks the password: %v", err)
 			}
-			other := "alice"
-			if tc.user == "alice" {
-				other = "bob"
-			}
-			f.expect(t, other, fixturePasswords[other], true, true, true)
+			f.expectOtherIntact(t, tc.user)
 			if tc.wantErr != nil {
 				if tc.user != "mallory" {
 					f.expect(t, tc.user, fixturePasswords[tc.user], true, true, true)
@@ -270,11 +278,7 @@ func TestSetDisabled(t *testing.T) {
 			if errors.Is(err, ErrLastAdmin) && !strings.Contains(err.Error(), "last enabled admin") {
 				t.Errorf("refusal does not say why: %v", err)
 			}
-			other := "alice"
-			if tc.user == "alice" {
-				other = "bob"
-			}
-			f.expect(t, other, fixturePasswords[other], true, true, true)
+			f.expectOtherIntact(t, tc.user)
 			if tc.wantErr != nil {
 				if tc.user != "mallory" {
 					f.expect(t, tc.user, fixturePasswords[tc.user], true, true, true)
@@ -332,11 +336,7 @@ func TestDeleteUser(t *testing.T) {
 			before := f.count(t, `SELECT count(*) FROM users`)
 			err := f.db.DeleteUser(ctx, tc.user)
 			checkErr(t, err, tc.wantErr)
-			other := "alice"
-			if tc.user == "alice" {
-				other = "bob"
-			}
-			f.expect(t, other, fixturePasswords[other], true, true, true)
+			f.expectOtherIntact(t, tc.user)
 			if tc.wantErr != nil {
 				if n := f.count(t, `SELECT count(*) FROM users`); n != before {
 					t.Errorf("%d users, want %d", n, before)
