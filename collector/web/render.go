@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -195,3 +197,30 @@ func barSVG(c inventory.StatusCounts, width int) template.HTML {
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
+
+// fail reports an unexpected error: logged in full, shown briefly.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, inventory.ErrNotFound) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			writeError(w, http.StatusNotFound, err.Error())
+		} else {
+			s.errorPage(w, r, http.StatusNotFound, err.Error())
+		}
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.log.Error("request failed", "path", r.URL.Path, "err", err)
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, http.StatusInternalServerError, "internal error")
+		return
+	}
+	s.errorPage(w, r, http.StatusInternalServerError, "Internal error; the collector's log has the details.")
+}
+
+type badRequest string
+
+func (e badRequest) Error() string { return string(e) }
+
+func errBadRequest(msg string) error { return badRequest(msg) }

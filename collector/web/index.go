@@ -1,29 +1,22 @@
 package web
 
+// The overview page (/): status pies, counts per kind, and the host list
+// paged, sorted and filtered by the server (GET /api/v1/hosts reads the
+// same parameters).
+
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
-	"strings"
-	"time"
 
-	"github.com/outpost-nms/outpost/collector/graph"
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/shared/status"
-	"github.com/outpost-nms/outpost/shared/wire"
 )
-
-// attrKinds are the kinds the attribute grid filters by.
-func attrKinds() []string {
-	return []string{wire.KindHost, wire.KindInterface, wire.KindNTP, wire.KindNTPPeer, wire.KindOID, wire.KindStorage, wire.KindProcessor}
-}
 
 // overview is what the overview page and GET /api/v1/status show.
 type overview struct {
@@ -298,241 +291,4 @@ func (v hostListView) links(p inventory.HostPage) hostLinks {
 		l.ByStatus[st.Slug()] = n.URL()
 	}
 	return l
-}
-
-// fail reports an unexpected error: logged in full, shown briefly.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, inventory.ErrNotFound) {
-		if strings.HasPrefix(r.URL.Path, "/api/") {
-			writeError(w, http.StatusNotFound, err.Error())
-		} else {
-			s.errorPage(w, r, http.StatusNotFound, err.Error())
-		}
-		return
-	}
-	if errors.Is(err, context.Canceled) {
-		return
-	}
-	s.log.Error("request failed", "path", r.URL.Path, "err", err)
-	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, http.StatusInternalServerError, "internal error")
-		return
-	}
-	s.errorPage(w, r, http.StatusInternalServerError, "Internal error; the collector's log has the details.")
-}
-
-// ntpRow is one line of the `ntpq -pn` style peer table.
-type ntpRow struct {
-	AttrID                                  int64
-	Status                                  status.Status
-	Tally, Remote, Refid, St, T, When, Poll string
-	Reach, Delay, Offset, Jitter            string
-	SysPeer                                 bool
-}
-
-// tallyTitles explains ntpq's tally characters.
-func tallyTitles() map[string]string {
-	return map[string]string{
-		"*": "system peer", "#": "selected, not in the first six", "+": "candidate", "-": "outlier",
-		"x": "falseticker", ".": "excess", "o": "PPS peer", " ": "rejected",
-	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func (s *Server) ntpRows(ctx context.Context, peers []inventory.AttrInfo) []ntpRow {
-	now := s.o.Clock()
-	var rows []ntpRow
-	for _, a := range peers {
-		p := a.Props
-		row := ntpRow{AttrID: a.ID, Status: a.Status, Tally: p["tally"], Refid: orDash(p["refid"]), St: orDash(p["st"]),
-			T: orDash(p["t"]), When: orDash(p["when"]), Poll: orDash(p["poll"]), Reach: orDash(p["reach"])}
-		if row.Tally == "" {
-			row.Tally = " "
-		}
-		row.SysPeer = row.Tally == "*" || row.Tally == "o"
-		row.Remote = p["srcadr"]
-		if row.Remote == "" {
-			row.Remote = strings.TrimPrefix(a.Key, "ntp-peer:")
-		}
-		// The last delay/offset/jitter: from the props when the agent sent
-		// them (ntpq's milliseconds), else the archive's last known row.
-		vals := map[string]string{"delay": p["delay"], "offset": p["offset"], "jitter": p["jitter"]}
-		if (vals["delay"] == "" || vals["offset"] == "" || vals["jitter"] == "") && a.Archive != "" {
-			iv := max(a.Interval, time.Minute)
-			t, err := s.o.Source.Fetch(ctx, s.archivePath(a.Archive), graph.CFAverage, now.Add(-10*iv), now, time.Second)
-			if err == nil {
-				for _, name := range []string{"delay", "offset", "jitter"} {
-					col := t.Column(name)
-					for i := len(col) - 1; i >= 0 && vals[name] == ""; i-- {
-						if !math.IsNaN(col[i]) {
-							vals[name] = strconv.FormatFloat(col[i]*1000, 'f', 3, 64)
-						}
-					}
-				}
-			}
-		}
-		row.Delay, row.Offset, row.Jitter = orDash(vals["delay"]), orDash(vals["offset"]), orDash(vals["jitter"])
-		rows = append(rows, row)
-	}
-	sort.SliceStable(rows, func(i, j int) bool { return rows[i].SysPeer && !rows[j].SysPeer })
-	return rows
-}
-
-func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	h, err := s.o.DB.HostByName(ctx, r.PathValue("host"))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	peers, err := s.o.DB.NTPPeers(ctx, h.ID)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	changes, err := s.o.DB.StatusChanges(ctx, inventory.ChangeQuery{Host: h.Name, Limit: 10})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "host", struct {
-		Host        inventory.HostInfo
-		Kinds       []string
-		NTP         []ntpRow
-		TallyTitles map[string]string
-		Changes     []inventory.StatusChange
-	}{h, attrKinds(), s.ntpRows(ctx, peers), tallyTitles(), changes})
-}
-
-// chartSpec is what the attribute page's chart draws by default: the data
-// sources, the scale and the unit.
-type chartSpec struct {
-	DS    []string
-	Scale float64
-	Unit  string
-}
-
-// defaultChart is graph.DefaultView of the attribute's data sources.
-func defaultChart(a inventory.AttrInfo) chartSpec {
-	names := make([]string, 0, len(a.DS))
-	for _, d := range a.DS {
-		names = append(names, d.Name)
-	}
-	ds, scale, unit := graph.DefaultView(names)
-	return chartSpec{DS: ds, Scale: scale, Unit: unit}
-}
-
-func (s *Server) attributeByPath(r *http.Request) (inventory.AttrInfo, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		return inventory.AttrInfo{}, errBadRequest("attribute id must be a number")
-	}
-	return s.o.DB.Attribute(r.Context(), id)
-}
-
-type badRequest string
-
-func (e badRequest) Error() string { return string(e) }
-
-func errBadRequest(msg string) error { return badRequest(msg) }
-
-func (s *Server) attributePage(w http.ResponseWriter, r *http.Request) {
-	a, err := s.attributeByPath(r)
-	var br badRequest
-	if errors.As(err, &br) {
-		s.errorPage(w, r, http.StatusBadRequest, br.Error())
-		return
-	}
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	changes, err := s.o.DB.StatusChanges(r.Context(), inventory.ChangeQuery{AttrID: a.ID, Limit: 20})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	props := make([][2]string, 0, len(a.Props))
-	for k, v := range a.Props {
-		props = append(props, [2]string{k, v})
-	}
-	sort.Slice(props, func(i, j int) bool { return props[i][0] < props[j][0] })
-	spec := defaultChart(a)
-	s.render(w, r, http.StatusOK, "attribute", struct {
-		Attr    inventory.AttrInfo
-		Props   [][2]string
-		Chart   chartSpec
-		DSList  string
-		Changes []inventory.StatusChange
-	}{a, props, spec, strings.Join(spec.DS, ","), changes})
-}
-
-func (s *Server) eventsPage(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
-	limit := 100
-	changes, err := s.o.DB.StatusChanges(r.Context(), inventory.ChangeQuery{Host: q.Get("host"), Before: before, Limit: limit})
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var next int64
-	if len(changes) == limit {
-		next = changes[len(changes)-1].ID
-	}
-	var system []inventory.SystemEvent
-	if q.Get("host") == "" && before == 0 {
-		if system, err = s.o.DB.SystemEvents(r.Context(), 50); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-	}
-	s.render(w, r, http.StatusOK, "events", struct {
-		Host    string
-		Changes []inventory.StatusChange
-		Next    int64
-		System  []inventory.SystemEvent
-	}{q.Get("host"), changes, next, system})
-}
-
-type usersData struct {
-	Users   []inventory.User
-	Error   string
-	Created string
-}
-
-func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
-	users, err := s.o.DB.Users(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, "users", usersData{Users: users})
-}
-
-func (s *Server) createUser(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimSpace(r.PostFormValue("name"))
-	d := usersData{}
-	err := s.o.DB.CreateUser(r.Context(), name, r.PostFormValue("password"), inventory.Role(r.PostFormValue("role")), s.o.Clock())
-	code := http.StatusOK
-	if err != nil {
-		d.Error = err.Error()
-		code = http.StatusBadRequest
-	} else {
-		d.Created = name
-		s.log.Info("user created", "user", name, "by", principalOf(r).User.Name)
-	}
-	users, err := s.o.DB.Users(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d.Users = users
-	s.render(w, r, code, "users", d)
 }
