@@ -20,6 +20,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -27,9 +28,18 @@ import (
 	"github.com/outpost-nms/outpost/collector/inventory"
 )
 
-// errTooManyTries refuses a password change from a client address with
-// too many failed logins or wrong current passwords (see loginLimiter).
-var errTooManyTries = errors.New("too many wrong passwords from your address; wait a few minutes")
+// errTooMany refuses a password change from a client address or for an
+// account with too many failed logins or wrong current passwords (see
+// loginLimiter).
+var errTooMany = errors.New("too many wrong passwords")
+
+// errTooManyTries is errTooMany with the limit that refused.
+func errTooManyTries(why limitReason) error {
+	if why == limitAccount {
+		return fmt.Errorf("%w for this account; wait a few minutes", errTooMany)
+	}
+	return fmt.Errorf("%w from your address; wait a few minutes", errTooMany)
+}
 
 // maxTokenLabel is the longest API token label, in characters.
 const maxTokenLabel = 64
@@ -79,7 +89,7 @@ func actionStatus(err error) (code int, ok bool) {
 		return http.StatusNotFound, true
 	case errors.Is(err, inventory.ErrLastAdmin), errors.As(err, &br):
 		return http.StatusBadRequest, true
-	case errors.Is(err, errTooManyTries):
+	case errors.Is(err, errTooMany):
 		return http.StatusTooManyRequests, true
 	}
 	return 0, false
@@ -207,21 +217,24 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr, now := clientAddr(r), s.o.Clock()
-	if s.login.blocked(addr, now) {
+	ticket, why := s.login.reserve(addr, p.User.Name, now)
+	if ticket == nil {
 		s.log.Warn("password change refused: too many failures", "user", p.User.Name, "remote", addr)
-		s.accountResult(w, r, accountData{}, "", errTooManyTries)
+		s.accountResult(w, r, accountData{}, "", errTooManyTries(why))
 		return
 	}
 	if _, err := s.o.DB.Authenticate(r.Context(), p.User.Name, r.PostFormValue("current")); err != nil {
 		if !errors.Is(err, inventory.ErrBadCredentials) {
+			ticket.done(attemptVoid, now)
 			s.fail(w, r, err)
 			return
 		}
-		s.login.failed(addr, now)
+		ticket.done(attemptFailed, now)
 		s.log.Info("password change: wrong current password", "user", p.User.Name, "remote", addr)
 		s.accountResult(w, r, accountData{}, "", errBadRequest("The current password is wrong."))
 		return
 	}
+	ticket.done(attemptSucceeded, now)
 	if err := s.o.DB.SetPassword(r.Context(), p.User.Name, pw); err != nil {
 		s.fail(w, r, err)
 		return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/outpost-nms/outpost/collector/inventory"
 )
@@ -79,6 +80,14 @@ func (s *Server) requireUser(api, adminOnly bool, h http.HandlerFunc) http.Handl
 				writeError(w, http.StatusUnauthorized, "authentication required")
 				return
 			}
+			if !isPageRequest(r) {
+				// An image, a script's fetch, a prefetch: the login page is
+				// of no use to it, and following a redirect to /login would
+				// set a new login CSRF cookie under the form on screen.
+				w.Header().Set("Cache-Control", "no-store")
+				http.Error(w, "authentication required: log in at /login", http.StatusUnauthorized)
+				return
+			}
 			next := r.URL.RequestURI()
 			if r.Method != http.MethodGet {
 				next = "/"
@@ -113,8 +122,37 @@ func (s *Server) requireUser(api, adminOnly bool, h http.HandlerFunc) http.Handl
 	})
 }
 
+// isPageRequest reports whether r is a browser navigating to a page (so a
+// redirect to the login page helps), as opposed to a subresource, a
+// script's fetch or a tool. Browsers say so in Sec-Fetch-Mode/-Dest; without
+// them (older browsers, curl) a GET or POST that accepts HTML counts as one.
+func isPageRequest(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+		return false
+	}
+	if mode := r.Header.Get("Sec-Fetch-Mode"); mode != "" {
+		if mode != "navigate" {
+			return false
+		}
+		dest := r.Header.Get("Sec-Fetch-Dest")
+		return dest == "" || dest == "document" || dest == "iframe"
+	}
+	accept := r.Header.Get("Accept")
+	return accept == "" || strings.Contains(accept, "text/html") || (strings.Contains(accept, "*/*") && !strings.HasPrefix(accept, "image/"))
+}
+
 func equalTokens(a, b string) bool {
 	return a != "" && b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// wellFormedToken reports whether v looks like a randomString: 43
+// characters of unpadded URL-safe base64 (256 bits).
+func wellFormedToken(v string) bool {
+	if len(v) != 43 {
+		return false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	return err == nil && len(b) == 32
 }
 
 func randomString() string {
@@ -128,12 +166,36 @@ func (s *Server) cookie(name, value string, maxAge int) *http.Cookie {
 		SameSite: http.SameSiteLaxMode, Secure: s.o.SecureCookies}
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: next must be a path
+// of at most 2048 bytes that starts with exactly one "/", holds no
+// backslash and no control character (browsers drop tabs and newlines from
+// URLs, so "/\t/evil.example" would become "//evil.example"), and parses
+// with no scheme, user or host, also once its escapes are decoded.
+// Anything else gives "/".
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if !strings.HasPrefix(next, "/") || len(next) > 2048 || !cleanPath(next) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" ||
+		!strings.HasPrefix(u.Path, "/") || !cleanPath(u.Path) {
 		return "/"
 	}
 	return next
+}
+
+// cleanPath reports whether p has no second leading slash, no backslash
+// and no control character (C0, DEL, C1) or invalid UTF-8.
+func cleanPath(p string) bool {
+	if strings.HasPrefix(p, "//") || !utf8.ValidString(p) {
+		return false
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 type loginData struct {
@@ -151,11 +213,19 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.renderLogin(w, r, http.StatusOK, loginData{Next: safeNext(r.URL.Query().Get("next"))})
 }
 
-// renderLogin issues a fresh login CSRF token (double-submit: the cookie
-// and the form field must match) and renders the form.
+// loginCSRFTTL is how long a login form's CSRF cookie lasts, in seconds.
+const loginCSRFTTL = 3600
+
+// renderLogin renders the form with a login CSRF token (double-submit: the
+// cookie and the form field must match). A browser that already holds a
+// well-formed token keeps it (its expiry renewed), so a second login page
+// (another tab, a retry) does not invalidate the form already on screen.
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, code int, d loginData) {
 	d.CSRF = randomString()
-	http.SetCookie(w, s.cookie(loginCSRFCookie, d.CSRF, 3600))
+	if c, err := r.Cookie(loginCSRFCookie); err == nil && wellFormedToken(c.Value) {
+		d.CSRF = c.Value
+	}
+	http.SetCookie(w, s.cookie(loginCSRFCookie, d.CSRF, loginCSRFTTL))
 	s.render(w, r, code, "login", d)
 }
 
@@ -173,33 +243,33 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := clientAddr(r)
-	if s.login.blocked(addr, s.o.Clock()) {
-		s.log.Warn("login refused: too many failures", "remote", addr)
-		d.Error = "Too many failed logins from your address; wait a few minutes."
+	ticket, why := s.login.reserve(addr, d.User, s.o.Clock())
+	if ticket == nil {
+		s.log.Warn("login refused: too many failures", "user", d.User, "remote", addr, "limit", map[limitReason]string{limitAddress: "address", limitAccount: "account"}[why])
+		d.Error = why.refusal()
 		s.renderLogin(w, r, http.StatusTooManyRequests, d)
 		return
 	}
 	u, err := s.o.DB.Authenticate(r.Context(), d.User, r.PostFormValue("password"))
 	if err != nil {
 		if errors.Is(err, inventory.ErrBadCredentials) {
-			s.login.failed(addr, s.o.Clock())
-		}
-		if !errors.Is(err, inventory.ErrBadCredentials) {
-			s.log.Error("login", "user", d.User, "err", err)
-		} else {
+			ticket.done(attemptFailed, s.o.Clock())
 			s.log.Info("login failed", "user", d.User, "remote", r.RemoteAddr)
+		} else {
+			ticket.done(attemptVoid, s.o.Clock())
+			s.log.Error("login", "user", d.User, "err", err)
 		}
 		d.Error = "Wrong user name or password."
 		s.renderLogin(w, r, http.StatusUnauthorized, d)
 		return
 	}
+	ticket.done(attemptSucceeded, s.o.Clock())
 	sess, err := s.o.DB.CreateSession(r.Context(), u, s.o.Clock(), s.o.SessionTTL)
 	if err != nil {
 		s.log.Error("create session", "user", u.Name, "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Could not start a session.")
 		return
 	}
-	s.login.succeeded(addr)
 	s.log.Info("login", "user", u.Name, "remote", r.RemoteAddr)
 	http.SetCookie(w, s.cookie(sessionCookie, sess.Token, int(s.o.SessionTTL.Seconds())))
 	http.SetCookie(w, s.cookie(loginCSRFCookie, "", -1))

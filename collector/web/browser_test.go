@@ -17,21 +17,130 @@ import (
 	"github.com/outpost-nms/outpost/shared/testbed"
 )
 
-// browser starts headless Chromium for one test; everything it starts is
-// stopped in t.Cleanup.
-func browser(t *testing.T) context.Context {
+// browserBins are the Chromium builds the browser tests run in, each as a
+// subtest named after it: full Chromium (what users have; unlike the
+// headless shell it asks for /favicon.ico) and chromium-headless-shell.
+// Both are required with CI=true.
+var browserBins = []string{"chromium", "chromium-headless-shell"}
+
+// stepTimeout bounds one browser step, so a failure names the step that
+// hung instead of the whole test running out of time.
+const stepTimeout = 20 * time.Second
+
+// forEachBrowser runs f as a subtest in a fresh tab of each browser of
+// browserBins.
+func forEachBrowser(t *testing.T, f func(t *testing.T, b *tab)) {
 	t.Helper()
-	bin := testbed.RequireTool(t, "chromium-headless-shell", "chromium")
-	ctx, cancel := context.WithTimeout(context.Background(), 55*time.Second)
+	if testing.Short() {
+		t.Skip("browser test: not in -short")
+	}
+	for _, name := range browserBins {
+		t.Run(name, func(t *testing.T) { f(t, openTab(t, name)) })
+	}
+}
+
+// tab is one browser tab driven by a test. Every method runs under its own
+// stepTimeout and fails the test with the step's name.
+type tab struct {
+	t   *testing.T
+	bin string
+	ctx context.Context
+}
+
+// openTab starts the browser name (headless, no sandbox: tests run as
+// root) for one test; everything it starts is stopped in t.Cleanup.
+func openTab(t *testing.T, name string) *tab {
+	t.Helper()
+	bin := testbed.RequireTool(t, name)
+	// A ceiling for the whole browser, far above any one step.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("no-first-run", true), chromedp.Flag("mute-audio", true))
 	actx, cancelA := chromedp.NewExecAllocator(ctx, opts...)
 	bctx, cancelB := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelB(); cancelA(); cancel() })
-	if err := chromedp.Do(bctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+	// The first Do starts the browser and binds it to the context it is
+	// given: bctx, not a step's context that ends with the step.
+	if err := chromedp.Do(bctx); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
-	return bctx
+	b := &tab{t: t, bin: bin, ctx: bctx}
+	b.step("set the viewport", chromedp.EmulateViewport(1280, 900))
+	return b
+}
+
+// step runs browser actions as the step named what.
+func (b *tab) step(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: step %q: %v", b.bin, what, err)
+	}
+}
+
+// eval evaluates a JavaScript expression (awaiting a promise) to a string.
+func (b *tab) eval(expr string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: evaluate %s: %v", b.bin, expr, err)
+	}
+	return v
+}
+
+// waitFor polls a JavaScript condition until it holds (15 s at most).
+func (b *tab) waitFor(what, expr string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		b.t.Fatalf("%s: waiting for %s (%s): %v", b.bin, what, expr, err)
+	}
+}
+
+// location is the tab's current URL.
+func (b *tab) location() string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		b.t.Fatalf("%s: location: %v", b.bin, err)
+	}
+	return loc
+}
+
+// shot saves a screenshot of the page as ui-<name>.png in dir.
+func (b *tab) shot(dir, name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("%s: screenshot %s: %v", b.bin, name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ui-"+name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// login fills in and submits the login form on the current page and waits
+// for the element sel of the page it leads to.
+func (b *tab) login(user, pass, sel string) {
+	b.t.Helper()
+	b.step("log in as "+user, chromedp.SendKeys(chromedp.CSS("#user"), user), chromedp.SendKeys(chromedp.CSS("#password"), pass),
+		chromedp.Click(chromedp.CSS("#login-submit")))
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel+", .login p.error"))); err != nil {
+		b.t.Fatalf("%s: log in as %s: %v", b.bin, user, err)
+	}
+	if msg := b.eval(`(document.querySelector('.login p.error')) ? document.querySelector('.login p.error').textContent : ""`); msg != "" {
+		b.t.Fatalf("%s: log in as %s refused: %q (at %s)", b.bin, user, msg, b.location())
+	}
 }
 
 func artifactDir(t *testing.T) string {
@@ -45,47 +154,21 @@ func artifactDir(t *testing.T) string {
 	return dir
 }
 
-func TestBrowserEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test: not in -short")
-	}
-	ctx := browser(t)
+func TestBrowserEndToEnd(t *testing.T) { forEachBrowser(t, browserEndToEnd) }
+
+func browserEndToEnd(t *testing.T, b *tab) {
+	ctx := b.ctx
 	e := newEnv(t)
-	arts := artifactDir(t)
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+	arts := filepath.Join(artifactDir(t), filepath.Base(b.bin))
+	if err := os.MkdirAll(arts, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	eval := func(expr string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", expr, err)
-		}
-		return v
-	}
-	waitFor := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(arts, "ui-"+name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	step, eval, waitFor := b.step, b.eval, b.waitFor
+	shot := func(name string) { t.Helper(); b.shot(arts, name) }
 
 	// Without a login: only the login page, and the API answers 401.
 	step("open a host page without login", chromedp.Navigate(e.ts.URL+"/hosts/r1"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	loc := b.location()
 	if !strings.HasPrefix(loc, e.ts.URL+"/login?next=") {
 		t.Errorf("not redirected to login: %s", loc)
 	}
@@ -98,8 +181,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	shot("01-login")
 
 	// Log in; the form returns to the host page asked for.
-	step("log in", chromedp.SendKeys(chromedp.CSS("#user"), "admin"), chromedp.SendKeys(chromedp.CSS("#password"), adminPass),
-		chromedp.Click(chromedp.CSS("#login-submit")), chromedp.WaitVisible(chromedp.CSS("#attr-grid")))
+	b.login("admin", adminPass, "#attr-grid")
 	waitFor("the grid's first page", `document.querySelectorAll('#attr-grid tbody tr[data-key]').length === 25`)
 	if got := eval(`document.getElementById('pg-info').textContent`); got != "Page 1 of 2 · 33 rows" {
 		t.Errorf("pager: %q", got)
@@ -147,12 +229,12 @@ func TestBrowserEndToEnd(t *testing.T) {
 	step("switch to lines", chromedp.Click(chromedp.CSS("#style-lines")))
 	waitFor("lines style", `document.getElementById('chart').dataset.style === "lines"`)
 	x0Lines := eval(`String(outpostChart.u.data[0][0])`)
-	var s, a, b float64
-	fmt.Sscan(stepX, &s)
-	fmt.Sscan(x0Steps, &a)
-	fmt.Sscan(x0Lines, &b)
-	if a-b != s/2 {
-		t.Errorf("lines: first x %v, want the interval midpoint %v", b, a-s/2)
+	var sx, xs, xl float64
+	fmt.Sscan(stepX, &sx)
+	fmt.Sscan(x0Steps, &xs)
+	fmt.Sscan(x0Lines, &xl)
+	if xs-xl != sx/2 {
+		t.Errorf("lines: first x %v, want the interval midpoint %v", xl, xs-sx/2)
 	}
 	if !strings.Contains(eval(`document.getElementById('chart-info').textContent`), "midpoints") {
 		t.Error("chart info does not say lines through midpoints")
@@ -163,7 +245,9 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 	// Drag across the middle of the plot: the range narrows to the selection
 	// and the data reloads at a finer step.
-	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = outpostChart.u.over.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	bctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	box, err := chromedp.Run(bctx, chromedp.Evaluate[[]float64](`(() => { const r = outpostChart.u.over.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`))
+	cancel()
 	if err != nil || len(box) != 4 {
 		t.Fatalf("plot box: %v %v", box, err)
 	}
@@ -282,4 +366,38 @@ func TestBrowserEndToEnd(t *testing.T) {
 	step("log out", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	step("host page after logout", chromedp.Navigate(e.ts.URL+"/hosts/r1"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
 	t.Logf("screenshots in %s", arts)
+}
+
+// A browser that asks for /favicon.ico while the login form is on screen
+// (full Chromium does, the headless shell does not, so the test asks for
+// it there) can still log in: the anonymous favicon request is answered
+// with the icon, not the login page, and does not replace the login form's
+// CSRF cookie. Before the fix, Chromium's favicon request was redirected to
+// /login, which issued a new CSRF cookie, and every login was refused with
+// "The login form expired".
+func TestBrowserLoginAfterFavicon(t *testing.T) {
+	forEachBrowser(t, func(t *testing.T, b *tab) {
+		e := newEnv(t)
+		b.step("open a host page without login", chromedp.Navigate(e.ts.URL+"/hosts/r1"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+		if filepath.Base(b.bin) == "chromium" {
+			// Full Chromium asks for the icon by itself, after the page loads.
+			b.waitFor("Chromium's favicon request", `new Promise(r => setTimeout(() => r(true), 50))`)
+			deadline := time.Now().Add(stepTimeout)
+			for e.seen.count("/favicon.ico") == 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("full Chromium did not ask for /favicon.ico within %s (requests: %v)", stepTimeout, e.seen.paths)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond) // let the answer (and any cookie) land
+		} else {
+			if got := b.eval(`fetch('/favicon.ico').then(r => r.status + " " + r.headers.get('Content-Type'))`); got != "200 image/vnd.microsoft.icon" && got != "200 image/x-icon" {
+				t.Errorf("anonymous /favicon.ico: %s", got)
+			}
+		}
+		b.login("admin", adminPass, "#attr-grid")
+		if loc := b.location(); loc != e.ts.URL+"/hosts/r1" {
+			t.Errorf("after login at %s, want the host page asked for", loc)
+		}
+	})
 }

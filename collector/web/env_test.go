@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,6 +42,32 @@ type env struct {
 	clock     atomic.Int64 // Unix seconds the server takes as now
 	lastIn    int64        // the interface archive's last counter values
 	lastOut   int64
+	seen      pathLog // every request path the test server received
+}
+
+// pathLog records request paths, for tests that check what a browser asked.
+type pathLog struct {
+	mu    sync.Mutex
+	paths []string
+}
+
+func (l *pathLog) add(p string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.paths = append(l.paths, p)
+}
+
+// count is how many requests were for path p.
+func (l *pathLog) count(p string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, q := range l.paths {
+		if q == p {
+			n++
+		}
+	}
+	return n
 }
 
 const (
@@ -207,7 +234,10 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.ts = httptest.NewServer(e.srv)
+	e.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.seen.add(r.URL.Path)
+		e.srv.ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.ts.Close)
 	return e
 }

@@ -5,8 +5,11 @@
 //
 // Invariants:
 //   - every page and API endpoint needs a logged-in user (session cookie)
-//     or an API token (Authorization: Bearer); only /login and /static/ are
-//     public. Pages redirect to /login, the API answers 401 JSON;
+//     or an API token (Authorization: Bearer); only /login, /static/,
+//     /status.css and /favicon.ico are public. A page navigation without a
+//     user is redirected to /login; any other anonymous request (the API, an
+//     image, a script's fetch) is answered 401 without the login page, so it
+//     never replaces the login form's CSRF cookie;
 //   - every state-changing request (POST) carries the session's CSRF token
 //     (form field "csrf" or header X-CSRF-Token); bearer-token requests
 //     carry no cookie and need none;
@@ -109,6 +112,10 @@ func (s *Server) routes() {
 	m := s.mux
 	m.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 	m.HandleFunc("GET /status.css", statusCSS)
+	m.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		http.ServeFileFS(w, r, staticFiles, "static/favicon.ico")
+	})
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.loginSubmit)
 
