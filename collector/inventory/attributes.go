@@ -57,9 +57,9 @@ var AttrSortColumns = map[string]string{
 	"id":     "a.id",
 }
 
-// severityOrder sorts statuses by severity as StatusCounts.Worst ranks
-// them: Down, Alert, Unknown, Testing, Admin Down, Up.
-const severityOrder = "CASE a.status WHEN 3 THEN 0 WHEN 2 THEN 1 WHEN 0 THEN 2 WHEN 4 THEN 3 WHEN 5 THEN 4 ELSE 5 END"
+// severityOrder sorts attributes by the severity of their status
+// (status.BySeverity: Down, Alert, Unknown, Testing, Admin Down, Up).
+var severityOrder = severityCase("a.status")
 
 // AttrQuery selects a page of one host's attributes.
 type AttrQuery struct {

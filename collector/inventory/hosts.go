@@ -84,20 +84,6 @@ var HostSortColumns = map[string]string{
 	"updated": "h.updated_at",
 }
 
-// worstByRank lists the statuses from the most severe, as
-// StatusCounts.Worst ranks them.
-var worstByRank = [6]status.Status{status.Down, status.Alert, status.Unknown, status.Testing, status.AdminDown, status.Up}
-
-// worstRank is the rank of st in worstByRank.
-func worstRank(st status.Status) int {
-	for i, s := range worstByRank {
-		if s == st {
-			return i
-		}
-	}
-	return 2 // Unknown
-}
-
 // liveIn is the SQL test "host h has a live attribute in status st": one
 // probe of the index attributes_status(status, host_id), so no host's
 // attributes are read one by one.
@@ -105,17 +91,17 @@ func liveIn(st status.Status) string {
 	return fmt.Sprintf("EXISTS (SELECT 1 FROM attributes a WHERE a.status = %d AND a.host_id = h.id AND a.gone = 0)", int(st))
 }
 
-// hostWorstRank is the SQL for the rank in worstByRank of host h's worst
+// hostWorstRank is the SQL for the rank in status.BySeverity of host h's worst
 // live attribute; a host without live attributes ranks as Unknown. (An
 // attribute status outside the six, which ingest never writes, counts as
 // Unknown in StatusCounts but is not seen here.)
 func hostWorstRank() string {
 	var b strings.Builder
 	b.WriteString("CASE")
-	for i, st := range worstByRank {
+	for i, st := range status.BySeverity {
 		fmt.Fprintf(&b, " WHEN %s THEN %d", liveIn(st), i)
 	}
-	fmt.Fprintf(&b, " ELSE %d END", worstRank(status.Unknown))
+	fmt.Fprintf(&b, " ELSE %d END", status.Unknown.Severity())
 	return b.String()
 }
 
@@ -124,8 +110,7 @@ func hostWorstRank() string {
 // Unknown: or no live attribute at all).
 func hostWorstIs(st status.Status) string {
 	var conds []string
-	r := worstRank(st)
-	for _, worse := range worstByRank[:r] {
+	for _, worse := range status.BySeverity[:st.Severity()] {
 		conds = append(conds, "NOT "+liveIn(worse))
 	}
 	has := liveIn(st)
@@ -259,8 +244,8 @@ func (db *DB) HostsByWorst(ctx context.Context) (StatusCounts, error) {
 			return c, fmt.Errorf("count hosts by worst status: %w", err)
 		}
 		st := status.Unknown
-		if rank >= 0 && rank < len(worstByRank) {
-			st = worstByRank[rank]
+		if rank >= 0 && rank < len(status.BySeverity) {
+			st = status.BySeverity[rank]
 		}
 		c[st] += n
 	}

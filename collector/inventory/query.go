@@ -21,6 +21,19 @@ import (
 // DefaultFile is the inventory's file name inside the collector's data directory.
 const DefaultFile = "inventory.db"
 
+// severityCase is the SQL expression of the rank in status.BySeverity of
+// the status held in the integer column col (0 for Down ... 5 for Up; a
+// value outside the six ranks as Unknown, as status.Severity does).
+func severityCase(col string) string {
+	var b strings.Builder
+	b.WriteString("CASE " + col)
+	for rank, st := range status.BySeverity {
+		fmt.Fprintf(&b, " WHEN %d THEN %d", int(st), rank)
+	}
+	fmt.Fprintf(&b, " ELSE %d END", status.Unknown.Severity())
+	return b.String()
+}
+
 // ErrNotFound is returned (wrapped) when a host, attribute or user does not exist.
 var ErrNotFound = errors.New("not found")
 
@@ -36,10 +49,10 @@ func (c StatusCounts) Total() int {
 	return n
 }
 
-// Worst is the most severe status with a non-zero count, in the order
-// Down, Alert, Unknown, Testing, Admin Down, Up; Unknown when c is empty.
+// Worst is the most severe status with a non-zero count (status.BySeverity:
+// Down, Alert, Unknown, Testing, Admin Down, Up); Unknown when c is empty.
 func (c StatusCounts) Worst() status.Status {
-	for _, s := range []status.Status{status.Down, status.Alert, status.Unknown, status.Testing, status.AdminDown, status.Up} {
+	for _, s := range status.BySeverity {
 		if c[s] > 0 {
 			return s
 		}

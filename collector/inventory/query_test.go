@@ -325,9 +325,23 @@ func TestHostList(t *testing.T) {
 	if worst, _ := db.HostsByWorst(ctx); worst[status.Unknown] != 2 || worst[status.Down] != 1 {
 		t.Errorf("HostsByWorst with zz-gone = %v", worst)
 	}
-	for _, s := range status.All {
-		if r := worstRank(s); worstByRank[r] != s {
-			t.Errorf("%v: rank %d maps back to %v", s, r, worstByRank[r])
+}
+
+// The SQL severity rank is status.Severity, computed by SQLite, for the
+// six states and for a value outside them.
+func TestSeverityCaseIsStatusSeverity(t *testing.T) {
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "inv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, v := range []int{0, 1, 2, 3, 4, 5, 9, -1} {
+		var got int
+		if err := db.Reader().QueryRow(`SELECT `+severityCase("?"), v).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if want := status.Status(v).Severity(); v >= 0 && got != want || v < 0 && got != status.Unknown.Severity() {
+			t.Errorf("status %d: SQL rank %d, status.Severity %d", v, got, want)
 		}
 	}
 }

@@ -1,5 +1,7 @@
 // Package status defines the six states an attribute of a host can be in,
-// their names as users read them, and the colours the web UI draws them in.
+// their names as users read them, the colours the web UI draws them in
+// (pies, badges, bars, legends, CSS), the order they are listed in and the
+// order of severity. Every other part of Outpost derives these from here.
 //
 // The zero value is Unknown, so a freshly created attribute that has never
 // been polled reads as Unknown rather than Up.
@@ -23,8 +25,14 @@ const (
 	AdminDown Status = 5 // disabled on purpose by an operator
 )
 
-// All lists every status in display order: Up, Alert, Down, Testing, Admin Down, Unknown.
-var All = [...]Status{Up, Alert, Down, Testing, AdminDown, Unknown}
+// All lists every status in display order, the data order of the original
+// RoseNMS status pie: Up, Alert, Down, Admin Down, Testing, Unknown.
+var All = [...]Status{Up, Alert, Down, AdminDown, Testing, Unknown}
+
+// BySeverity lists every status from the most severe to the least: Down,
+// Alert, Unknown, Testing, Admin Down, Up. A host's status is the most
+// severe of its attributes', and lists sorted by status put Down first.
+var BySeverity = [...]Status{Down, Alert, Unknown, Testing, AdminDown, Up}
 
 var names = [...]string{
 	Unknown:   "Unknown",
@@ -40,8 +48,8 @@ var colors = [...]string{
 	Up:        "#468847",
 	Alert:     "#F89406",
 	Down:      "#B94A48",
-	Testing:   "#999999",
-	AdminDown: "#3887AD",
+	Testing:   "#3887AD",
+	AdminDown: "#999999",
 }
 
 // Valid reports whether s is one of the six defined states.
@@ -55,7 +63,26 @@ func (s Status) String() string {
 	return names[s]
 }
 
-// Color returns the CSS colour of the state as the design fixes it.
+// Severity is the rank of s in BySeverity: 0 for Down (the most severe) to
+// 5 for Up. An invalid status ranks as Unknown.
+func (s Status) Severity() int {
+	if !s.Valid() {
+		s = Unknown
+	}
+	return severity[s]
+}
+
+// severity is the inverse of BySeverity.
+var severity = func() (r [len(names)]int) {
+	for i, s := range BySeverity {
+		r[s] = i
+	}
+	return r
+}()
+
+// Color returns the CSS colour of the state as the RoseNMS status pie has
+// it: Up #468847, Alert #F89406, Down #B94A48, Admin Down #999999, Testing
+// #3887AD, Unknown #222222.
 func (s Status) Color() string {
 	if !s.Valid() {
 		return colors[Unknown]
