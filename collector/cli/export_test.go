@@ -66,7 +66,7 @@ func TestExportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
-	if err != nil || len(recs) != len(fetched.Rows)+1 || recs[0][1] != "in_octets AVERAGE" {
+	if err != nil || len(recs) != len(fetched.Rows)+1 || recs[0][1] != "in_octets AVERAGE (bit/s)" {
 		t.Fatalf("csv: %v %d rows (engine %d) %v", err, len(recs), len(fetched.Rows), recs[0])
 	}
 	known := 0

@@ -16,6 +16,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -26,6 +27,19 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/rrd"
 )
+
+// What one fetch may materialise: MaxRows rows and MaxValues values (rows
+// x data sources of the archive; 16 MiB of float64). Load keeps every
+// request within them by asking for a coarser resolution; they bound the
+// memory of any one graph or export, whatever range is asked for.
+const (
+	MaxRows   = 100_000
+	MaxValues = 2 << 20
+)
+
+// ErrTooLarge is wrapped by a Source refusing a fetch beyond MaxRows or
+// MaxValues, and by Load when even the coarsest resolution does not fit.
+var ErrTooLarge = errors.New("more data than one request may read")
 
 // Consolidation functions the graphs use.
 const (
@@ -64,8 +78,10 @@ func (t *Table) Column(ds string) []float64 {
 
 // Source fetches archive data, as `rrdtool fetch` does: it picks the
 // archive of consolidation function cf whose resolution is closest to
-// resolution among those covering [start, end] (the finest covering one
-// when resolution is at most the archive step).
+// resolution among those reaching back to start (the finest such one when
+// resolution is at most the archive step). It refuses an answer of more
+// than MaxRows rows or MaxValues values with an error wrapping ErrTooLarge,
+// before reading or allocating it.
 type Source interface {
 	Fetch(ctx context.Context, path, cf string, start, end time.Time, resolution time.Duration) (*Table, error)
 }
@@ -176,6 +192,16 @@ type Data struct {
 
 // Load fetches AVERAGE and MAX (when present) and the finest AVERAGE
 // archive for the percentile, and reduces them to req.Width columns.
+//
+// The resolution asked of the source derives from the whole range, as
+// rrdtool graph and xport derive their step (max(step, (end-start)/width)):
+// one pixel, and at least (End-Start)/MaxRows (so also an export, Width
+// 0, reads at most about MaxRows rows). A source may still choose a finer
+// archive (the closest step, among those reaching back to Start); when its
+// answer would exceed MaxRows or MaxValues it refuses, and Load asks again
+// at twice the resolution. The error wraps ErrTooLarge only when even a
+// resolution of the whole range does not fit (an archive with very many
+// data sources).
 func Load(ctx context.Context, src Source, req Request) (*Data, error) {
 	if !req.End.After(req.Start) {
 		return nil, fmt.Errorf("graph %s: end %v is not after start %v", req.Path, req.End, req.Start)
@@ -185,22 +211,25 @@ func Load(ctx context.Context, src Source, req Request) (*Data, error) {
 	if req.Width > 0 {
 		pixel = span / time.Duration(req.Width)
 	}
-	res := max(pixel, time.Second)
-	avgT, err := src.Fetch(ctx, req.Path, CFAverage, req.Start, req.End, res)
+	floor := max(span/MaxRows, time.Second)
+	avgT, res, err := fetchWithin(ctx, src, req, CFAverage, max(pixel, floor))
 	if err != nil {
-		return nil, fmt.Errorf("graph %s: %w", req.Path, err)
+		return nil, err
 	}
 	avgT = Reduce(avgT, CFAverage, pixel)
 	// A missing MAX archive is not an error: the graph draws AVERAGE only.
-	maxT, err := src.Fetch(ctx, req.Path, CFMax, req.Start, req.End, res)
+	maxT, _, err := fetchWithin(ctx, src, req, CFMax, res)
+	if errors.Is(err, ErrTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, err
+	}
 	if err != nil {
 		maxT = nil
 	} else {
 		maxT = Reduce(maxT, CFMax, max(pixel, avgT.Step))
 	}
-	fine, err := src.Fetch(ctx, req.Path, CFAverage, req.Start, req.End, time.Second)
+	fine, _, err := fetchWithin(ctx, src, req, CFAverage, floor)
 	if err != nil {
-		return nil, fmt.Errorf("graph %s: finest archive: %w", req.Path, err)
+		return nil, fmt.Errorf("finest archive: %w", err)
 	}
 	names := req.DS
 	if names == nil {
@@ -232,15 +261,31 @@ func Load(ctx context.Context, src Source, req Request) (*Data, error) {
 	return d, nil
 }
 
+// fetchWithin fetches req's range from src at resolution res, doubling res
+// while the source refuses the answer as too large, up to the whole range.
+// It returns the table and the resolution it was fetched at.
+func fetchWithin(ctx context.Context, src Source, req Request, cf string, res time.Duration) (*Table, time.Duration, error) {
+	span := req.End.Sub(req.Start)
+	for {
+		t, err := src.Fetch(ctx, req.Path, cf, req.Start, req.End, res)
+		if err == nil {
+			return t, res, nil
+		}
+		if !errors.Is(err, ErrTooLarge) || res >= span {
+			return nil, res, fmt.Errorf("graph %s %s: %w", req.Path, cf, err)
+		}
+		res = min(2*res, span)
+	}
+}
+
+// scaled multiplies v by k in place (v is a column copy) and returns it.
 func scaled(v []float64, k float64) []float64 {
-	if k == 1 {
-		return v
+	if k != 1 {
+		for i := range v {
+			v[i] *= k
+		}
 	}
-	out := make([]float64, len(v))
-	for i, x := range v {
-		out[i] = x * k
-	}
-	return out
+	return v
 }
 
 // alignTo maps a column of table t onto stamps: each stamp takes the row

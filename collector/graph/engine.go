@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/outpost-nms/outpost/collector/rrd"
@@ -14,18 +16,24 @@ type Engine struct {
 	Cache *rrd.Cache
 }
 
-// Fetch reads like `rrdtool fetch` (see rrd.Fetch); ctx is checked before
-// the read, which is not interruptible.
+// Fetch reads like `rrdtool fetch` (see rrd.Fetch) within MaxRows and
+// MaxValues (rrd.FetchBounded: a larger answer is refused before it is
+// read, with an error wrapping ErrTooLarge); ctx is checked before the
+// read, which is not interruptible.
 func (e Engine) Fetch(ctx context.Context, path, cf string, start, end time.Time, resolution time.Duration) (*Table, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	var r *rrd.FetchResult
 	var err error
+	lim := rrd.FetchLimits{MaxRows: MaxRows, MaxValues: MaxValues}
 	if e.Cache != nil {
-		r, err = e.Cache.Fetch(path, cf, start, end, resolution)
+		r, err = e.Cache.FetchBounded(path, cf, start, end, resolution, lim)
 	} else {
-		r, err = rrd.Fetch(path, cf, start, end, resolution)
+		r, err = rrd.FetchBounded(path, cf, start, end, resolution, lim)
+	}
+	if errors.Is(err, rrd.ErrFetchTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
 	}
 	if err != nil {
 		return nil, err

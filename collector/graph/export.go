@@ -6,19 +6,49 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
+
+	"github.com/outpost-nms/outpost/shared/safetext"
 )
 
-// columns lists the exported columns: per series its AVERAGE, then its MAX when present.
+// columns lists the exported columns: per series its AVERAGE, then its
+// MAX when present. Each legend names the data source, the consolidation
+// and, when the values have one, their unit: "in_octets AVERAGE (bit/s)"
+// (the values of an octet counter are exported in bits per second).
 func (d *Data) columns() (legend []string, cols [][]float64) {
+	unit := ""
+	if d.Unit != "" {
+		unit = " (" + d.Unit + ")"
+	}
 	for _, s := range d.Series {
-		legend = append(legend, s.Name+" AVERAGE")
+		legend = append(legend, s.Name+" AVERAGE"+unit)
 		cols = append(cols, s.Avg)
 		if s.Max != nil {
-			legend = append(legend, s.Name+" MAX")
+			legend = append(legend, s.Name+" MAX"+unit)
 			cols = append(cols, s.Max)
 		}
 	}
 	return legend, cols
+}
+
+// appendCSVText appends a text cell: quoted, with quotes doubled (RFC
+// 4180), made valid UTF-8 without control characters (safetext), and
+// guarded against spreadsheet formula injection: a cell that starts with
+// =, +, -, @ (or a tab or carriage return) gets a leading apostrophe, so
+// spreadsheet programs show it as text instead of evaluating it.
+func appendCSVText(b []byte, s string) []byte {
+	s = safetext.Line(s, safetext.MaxText)
+	b = append(b, '"')
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		b = append(b, '\'')
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			b = append(b, '"')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
 }
 
 func appendNum(b []byte, v float64, unknown string) []byte {
@@ -28,16 +58,17 @@ func appendNum(b []byte, v float64, unknown string) []byte {
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }
 
-// WriteCSV writes one header line ("time" and the legend) and one line per
-// row: the row's end stamp in Unix seconds and its values; unknown values
-// are empty cells.
+// WriteCSV writes one header line ("time" and the legend, see columns)
+// and one line per row: the row's end stamp in Unix seconds and its
+// values; unknown values are empty cells. Text cells are written by
+// appendCSVText.
 func WriteCSV(w io.Writer, d *Data) error {
 	bw := bufio.NewWriter(w)
 	legend, cols := d.columns()
 	b := []byte(`"time"`)
 	for _, l := range legend {
 		b = append(b, ',')
-		b = strconv.AppendQuote(b, l)
+		b = appendCSVText(b, l)
 	}
 	b = append(b, '\n')
 	bw.Write(b)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outpost-nms/outpost/shared/safetext"
 )
 
 // Style is how a graph draws the AVERAGE of each row.
@@ -104,7 +106,7 @@ func newFrame(d *Data, o Options) *frame {
 		f.y1 = f.y0 + 20
 	}
 	f.t0, f.t1 = d.RangeStart.UnixNano(), d.RangeEnd.UnixNano()
-	lo, hi := 0.0, math.Inf(-1)
+	lo, hi := 0.0, 0.0
 	for _, s := range d.Series {
 		for _, arr := range [][]float64{s.Avg, s.Max, {s.P95}} {
 			for _, v := range arr {
@@ -114,13 +116,9 @@ func newFrame(d *Data, o Options) *frame {
 			}
 		}
 	}
-	if math.IsInf(hi, -1) || hi <= lo {
-		hi = lo + 1
-	}
-	step := niceStep((hi - lo) / max(2, (f.y1-f.y0)/40))
-	f.vmin = math.Floor(lo/step) * step
-	f.vmax = math.Ceil(hi/step) * step
-	for v := f.vmin; v <= f.vmax+step/2; v += step {
+	var vals []float64
+	f.vmin, f.vmax, vals = yAxis(lo, hi, (f.y1-f.y0)/40)
+	for _, v := range vals {
 		f.yticks = append(f.yticks, tick{f.y(v), FormatSI(v, "")})
 	}
 	f.xticks = timeTicks(f.t0, f.t1, f.x0, f.x1, o.Location)
@@ -131,7 +129,10 @@ func (f *frame) x(ns int64) float64 {
 	return f.x0 + (f.x1-f.x0)*float64(ns-f.t0)/float64(f.t1-f.t0)
 }
 
+// y is the pixel row of value v; values beyond the axis (only those
+// beyond ±axisLimit can be) are drawn at its edge.
 func (f *frame) y(v float64) float64 {
+	v = min(max(v, f.vmin), f.vmax)
 	return f.y1 - (f.y1-f.y0)*(v-f.vmin)/(f.vmax-f.vmin)
 }
 
@@ -174,9 +175,27 @@ func (f *frame) area(run []point) []point {
 	return append(poly, point{run[len(run)-1].x, base})
 }
 
+// maxLabel bounds a text drawn on a graph (title, unit, legend), in bytes.
+const maxLabel = 200
+
+// label makes s fit to draw on a graph and to write into SVG: valid UTF-8
+// without control characters (shared/safetext: invalid bytes and control
+// characters become visible escapes such as \x00), without the two
+// characters XML forbids that safetext keeps (U+FFFE, U+FFFF), and cut
+// visibly at maxLabel bytes. XML 1.0 allows no control character other
+// than tab and newlines, not even escaped as a character reference, so an
+// SVG with a NUL in a host name would not parse.
+func label(s string) string {
+	s = safetext.Line(s, maxLabel)
+	if strings.ContainsAny(s, "\uFFFE\uFFFF") {
+		s = strings.NewReplacer("\uFFFE", `\ufffe`, "\uFFFF", `\uffff`).Replace(s)
+	}
+	return s
+}
+
 func (f *frame) legend(s Series) string {
 	var b strings.Builder
-	b.WriteString(s.Name)
+	b.WriteString(label(s.Name))
 	last, mx := math.NaN(), math.NaN()
 	for i := len(s.Avg) - 1; i >= 0; i-- {
 		if !math.IsNaN(s.Avg[i]) {
@@ -197,12 +216,65 @@ func (f *frame) legend(s Series) string {
 	return b.String()
 }
 
-// niceStep rounds raw up to 1, 2, 2.5 or 5 times a power of ten.
+// Bounds of the y axis. Values beyond ±axisLimit are drawn at the edge
+// (the axis must stay finite: its span is computed); spans below
+// minAxisSpan (zero, denormals) are drawn as the range 0..1.
+const (
+	axisLimit   = 1e300
+	minAxisSpan = 1e-290
+	maxYTicks   = 50
+)
+
+// yAxis chooses the range [vmin, vmax] and the tick values of a y axis
+// that shows lo..hi and zero with about want (2 to maxYTicks-2) ticks: vmin and vmax
+// are multiples of a step of 1, 2, 2.5 or 5 times a power of ten. It is
+// total: for any input, including NaN, infinities, denormals and spans
+// that float64 cannot step through (-1e17..-1e17+1), the range is finite
+// with vmax > vmin, and there are at most maxYTicks+1 ticks, each
+// computed from its index (no loop adds a step to a running value).
+func yAxis(lo, hi, want float64) (vmin, vmax float64, ticks []float64) {
+	if math.IsNaN(lo) || math.IsNaN(hi) {
+		lo, hi = 0, 1
+	}
+	lo = min(max(lo, -axisLimit), 0)
+	hi = max(min(hi, axisLimit), 0)
+	if hi-lo < minAxisSpan {
+		lo, hi = 0, 1
+	}
+	if !(want >= 2) { // also NaN
+		want = 2
+	}
+	want = min(want, maxYTicks-2)
+	step := niceStep((hi - lo) / want)
+	vmin = math.Floor(lo/step) * step
+	vmax = math.Ceil(hi/step) * step
+	n := math.Round((vmax - vmin) / step)
+	if !(vmax > vmin) || math.IsInf(vmax-vmin, 0) || !(n >= 1 && n <= maxYTicks) {
+		// Unreachable for the inputs above; kept so that the axis is valid
+		// whatever rounding does.
+		return lo, hi, []float64{lo, hi}
+	}
+	for i := 0; i <= int(n); i++ {
+		v := vmin + float64(i)*step
+		if i == int(n) {
+			v = vmax
+		}
+		ticks = append(ticks, v)
+	}
+	return vmin, vmax, ticks
+}
+
+// niceStep rounds raw up to 1, 2, 2.5 or 5 times a power of ten; 1 for a
+// raw that is not a positive finite number or whose power of ten does not
+// fit a float64.
 func niceStep(raw float64) float64 {
-	if raw <= 0 || math.IsNaN(raw) {
+	if !(raw > 0) || math.IsInf(raw, 0) {
 		return 1
 	}
 	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	if p == 0 || math.IsInf(p, 0) {
+		return 1
+	}
 	for _, m := range []float64{1, 2, 2.5, 5, 10} {
 		if m*p >= raw {
 			return m * p
@@ -229,6 +301,10 @@ func FormatSI(v float64, unit string) string {
 		p string
 	}{{1e15, "P"}, {1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}, {1, ""}, {1e-3, "m"}, {1e-6, "µ"}, {1e-9, "n"}}
 	a := math.Abs(v)
+	if a >= 999.5e15 || a < 0.9995e-9 {
+		// Beyond the prefixes: exponent notation, never hundreds of digits.
+		return strconv.FormatFloat(v, 'g', 3, 64) + sep + unit
+	}
 	for _, p := range prefixes {
 		if a >= p.k*0.9995 || p.k == 1e-9 {
 			s := strconv.FormatFloat(v/p.k, 'g', 3, 64)

@@ -140,10 +140,10 @@ func DrawImage(d *Data, o Options) *image.RGBA {
 		c.text(x-charW*len(t.label)/2, y1+15, t.label, pngText)
 	}
 	if d.Title != "" {
-		c.text(x0, 17, d.Title, pngText)
+		c.text(x0, 17, label(d.Title), pngText)
 	}
-	if d.Unit != "" {
-		c.text(f.w-padRight-charW*len([]rune(d.Unit)), 17, d.Unit, pngAxis)
+	if unit := label(d.Unit); unit != "" {
+		c.text(f.w-padRight-charW*len([]rune(unit)), 17, unit, pngAxis)
 	}
 	for i, s := range d.Series {
 		pal := seriesColors[i%len(seriesColors)]

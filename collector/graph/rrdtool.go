@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os/exec"
 	"strconv"
@@ -20,7 +22,9 @@ type RRDTool struct {
 	Dir string // paths are relative to Dir ("" = as given)
 }
 
-// Fetch runs rrdtool fetch and parses its text output.
+// Fetch runs rrdtool fetch and parses its text output as it comes,
+// stopping rrdtool (ErrTooLarge) once the answer passes MaxRows or
+// MaxValues.
 func (r RRDTool) Fetch(ctx context.Context, path, cf string, start, end time.Time, resolution time.Duration) (*Table, error) {
 	bin := r.Bin
 	if bin == "" {
@@ -30,18 +34,32 @@ func (r RRDTool) Fetch(ctx context.Context, path, cf string, start, end time.Tim
 		path = r.Dir + "/" + path
 	}
 	res := max(int64(resolution/time.Second), 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "fetch", path, cf,
 		"--start", strconv.FormatInt(start.Unix(), 10), "--end", strconv.FormatInt(end.Unix(), 10),
 		"--resolution", strconv.FormatInt(res, 10))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return nil, fmt.Errorf("rrdtool fetch %s %s: %w: %s", path, cf, err, strings.TrimSpace(stderr.String()))
-	}
-	t, err := ParseFetch(out, time.Duration(res)*time.Second)
+	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("rrdtool fetch %s %s: %w", path, cf, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("rrdtool fetch %s %s: %w", path, cf, err)
+	}
+	t, perr := parseFetch(out, time.Duration(res)*time.Second, MaxRows, MaxValues)
+	if perr != nil {
+		cancel() // stops rrdtool if the parse gave up early
+	}
+	werr := cmd.Wait()
+	switch {
+	case perr != nil && errors.Is(perr, ErrTooLarge):
+		return nil, fmt.Errorf("rrdtool fetch %s %s: %w", path, cf, perr)
+	case werr != nil:
+		return nil, fmt.Errorf("rrdtool fetch %s %s: %w: %s", path, cf, werr, strings.TrimSpace(stderr.String()))
+	case perr != nil:
+		return nil, fmt.Errorf("rrdtool fetch %s %s: %w", path, cf, perr)
 	}
 	return t, nil
 }
@@ -49,9 +67,14 @@ func (r RRDTool) Fetch(ctx context.Context, path, cf string, start, end time.Tim
 // ParseFetch parses the text output of `rrdtool fetch`: a header of data
 // source names, a blank line, then "stamp: v1 v2 ..." rows with "nan" /
 // "-nan" for unknown. The step is the distance between rows; a single row
-// takes fallbackStep.
+// takes fallbackStep. Output of more than MaxRows rows or MaxValues values
+// is refused (ErrTooLarge).
 func ParseFetch(out []byte, fallbackStep time.Duration) (*Table, error) {
-	sc := bufio.NewScanner(bytes.NewReader(out))
+	return parseFetch(bytes.NewReader(out), fallbackStep, MaxRows, MaxValues)
+}
+
+func parseFetch(r io.Reader, fallbackStep time.Duration, maxRows, maxValues int) (*Table, error) {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	t := &Table{}
 	var stamps []int64
@@ -90,6 +113,9 @@ func ParseFetch(out []byte, fallbackStep time.Duration) (*Table, error) {
 				}
 			}
 			row[i] = v
+		}
+		if len(stamps) >= maxRows || (len(stamps)+1)*len(t.DS) > maxValues {
+			return nil, fmt.Errorf("%w: more than %d rows or %d values", ErrTooLarge, maxRows, maxValues)
 		}
 		if n := len(stamps); n > 0 && stamp <= stamps[n-1] {
 			return nil, fmt.Errorf("row %d does not follow %d", stamp, stamps[n-1])

@@ -34,7 +34,7 @@ func RenderSVG(w io.Writer, d *Data, o Options) error {
 	o = clampSize(o)
 	f := newFrame(d, o)
 	bw := bufio.NewWriter(w)
-	esc := html.EscapeString
+	esc := func(s string) string { return html.EscapeString(label(s)) }
 	fmt.Fprintf(bw, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="DejaVu Sans Mono,monospace" font-size="11">`+"\n", f.w, f.h, f.w, f.h)
 	fmt.Fprintf(bw, `<rect width="%d" height="%d" fill="#fff"/>`+"\n", f.w, f.h)
 	fmt.Fprintf(bw, `<rect x="%g" y="%g" width="%g" height="%g" fill="#fbfbfb"/>`+"\n", f.x0, f.y0, f.x1-f.x0, f.y1-f.y0)

@@ -330,10 +330,16 @@ func (c *Cache) Close(ctx context.Context) error {
 
 // Fetch is rrd.Fetch after flushing path's queued updates, so it sees them.
 func (c *Cache) Fetch(path, cf string, start, end time.Time, resolution time.Duration) (*FetchResult, error) {
+	return c.FetchBounded(path, cf, start, end, resolution, FetchLimits{})
+}
+
+// FetchBounded is FetchBounded (the package function) through the cache:
+// the file's queued updates are written first, as Fetch does.
+func (c *Cache) FetchBounded(path, cf string, start, end time.Time, resolution time.Duration, lim FetchLimits) (*FetchResult, error) {
 	if err := c.Flush(path); err != nil {
 		return nil, err
 	}
-	return Fetch(path, cf, start, end, resolution)
+	return FetchBounded(path, cf, start, end, resolution, lim)
 }
 
 // flushJob is one file of a group being flushed.

@@ -28,6 +28,17 @@ var ErrNoMatchingRRA = errors.New("the RRD does not contain an RRA matching the 
 // maxFetchValues bounds one fetch's answer (rows x data sources).
 const maxFetchValues = 64 << 20
 
+// ErrFetchTooLarge is wrapped by the fetch functions when the answer would
+// hold more rows or values than the caller allows; nothing was read.
+var ErrFetchTooLarge = errors.New("fetch too large")
+
+// FetchLimits bound what one fetch may allocate. A zero field means the
+// package's own bound (64 Mi values, no row bound of its own).
+type FetchLimits struct {
+	MaxRows   int64 // rows of the answer
+	MaxValues int64 // rows x data sources
+}
+
 func fetchCF(cf string) bool { return isCF(cf) }
 
 // chooseRRA picks the archive the way rrd_fetch_fn does: among the archives
@@ -76,19 +87,27 @@ func chooseRRA(h *header, cf string, start, end int64, resolution int64) (int, e
 // already aligned), and rows outside the archive are unknown. Times are
 // taken in whole seconds.
 func Fetch(path, cf string, start, end time.Time, resolution time.Duration) (*FetchResult, error) {
+	return FetchBounded(path, cf, start, end, resolution, FetchLimits{})
+}
+
+// FetchBounded is Fetch that refuses an answer beyond lim before reading or
+// allocating it, with an error wrapping ErrFetchTooLarge. The archive is
+// chosen as Fetch chooses it; a caller that gets the error can ask again
+// with a coarser resolution.
+func FetchBounded(path, cf string, start, end time.Time, resolution time.Duration, lim FetchLimits) (*FetchResult, error) {
 	f, h, err := openHeader(path)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %w", err)
 	}
 	defer f.Close()
-	res, err := fetchOpen(f, h, cf, start.Unix(), end.Unix(), int64(resolution/time.Second))
+	res, err := fetchOpen(f, h, cf, start.Unix(), end.Unix(), int64(resolution/time.Second), lim)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", path, err)
 	}
 	return res, nil
 }
 
-func fetchOpen(f *os.File, h *header, cf string, start, end, resolution int64) (*FetchResult, error) {
+func fetchOpen(f *os.File, h *header, cf string, start, end, resolution int64, lim FetchLimits) (*FetchResult, error) {
 	if end < start {
 		return nil, fmt.Errorf("start (%d) should be less than end (%d)", start, end)
 	}
@@ -105,8 +124,12 @@ func fetchOpen(f *os.File, h *header, cf string, start, end, resolution int64) (
 	end += step - end%step
 	nds := len(h.ds)
 	n := (end - start) / step
-	if n*int64(nds) > maxFetchValues {
-		return nil, fmt.Errorf("fetch of %d rows x %d data sources is too large", n, nds)
+	maxValues := int64(maxFetchValues)
+	if lim.MaxValues > 0 {
+		maxValues = min(maxValues, lim.MaxValues)
+	}
+	if n*int64(nds) > maxValues || (lim.MaxRows > 0 && n > lim.MaxRows) {
+		return nil, fmt.Errorf("%w: %d rows x %d data sources at a %d s step", ErrFetchTooLarge, n, nds, step)
 	}
 	rraEnd := h.lastUp - h.lastUp%step
 	rraStart := rraEnd - step*int64(a.rows-1)

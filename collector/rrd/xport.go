@@ -137,7 +137,7 @@ func xportFetch(d XportDef, start, end, imStep int64) (*xportData, error) {
 	if ds < 0 {
 		return nil, fmt.Errorf("No DS called '%s' in '%s'", d.DS, d.Path)
 	}
-	r, err := fetchOpen(f, h, d.CF, start, end, imStep)
+	r, err := fetchOpen(f, h, d.CF, start, end, imStep, FetchLimits{})
 	if err != nil {
 		return nil, fmt.Errorf("xport %s: %w", d.Path, err)
 	}

@@ -513,7 +513,7 @@ func TestSeriesAndExportsMatchTheArchive(t *testing.T) {
 	if res.StatusCode != 200 || json.Unmarshal(body, &x) != nil {
 		t.Fatalf("json: %d %s", res.StatusCode, body[:min(200, len(body))])
 	}
-	if x.Meta.Step != 60 || len(x.Data) != len(avg.Rows) || x.Meta.Start != avg.Stamp(0).Unix() || x.Meta.Legend[0] != "in_octets AVERAGE" {
+	if x.Meta.Step != 60 || len(x.Data) != len(avg.Rows) || x.Meta.Start != avg.Stamp(0).Unix() || x.Meta.Legend[0] != "in_octets AVERAGE (bit/s)" {
 		t.Errorf("xport meta %+v rows %d", x.Meta, len(x.Data))
 	}
 	if v := x.Data[10][0]; v == nil || *v != avg.Rows[10][0]*8 {
