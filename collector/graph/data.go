@@ -171,9 +171,12 @@ type Request struct {
 // Series is one data source over the reduced grid.
 type Series struct {
 	Name string
-	Avg  []float64 // AVERAGE per row; NaN unknown
-	Max  []float64 // MAX per row, nil when the archive has no MAX archive
-	P95  float64   // 95th percentile of the finest AVERAGE archive covering the range; NaN unknown
+	Avg  []float64 // AVERAGE per row (or AvgCF); NaN unknown
+	// AvgCF names the consolidation Avg holds when it is not AVERAGE
+	// (CFMax for a request that keeps only MAX); exports label it.
+	AvgCF string
+	Max   []float64 // MAX per row, nil when the archive has no MAX archive
+	P95   float64   // 95th percentile of the finest AVERAGE archive covering the range; NaN unknown
 }
 
 // Data is what Load returns: series on a common time grid.

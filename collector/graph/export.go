@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"io"
 	"math"
@@ -21,7 +22,7 @@ func (d *Data) columns() (legend []string, cols [][]float64) {
 		unit = " (" + d.Unit + ")"
 	}
 	for _, s := range d.Series {
-		legend = append(legend, s.Name+" AVERAGE"+unit)
+		legend = append(legend, s.Name+" "+cmp.Or(s.AvgCF, CFAverage)+unit)
 		cols = append(cols, s.Avg)
 		if s.Max != nil {
 			legend = append(legend, s.Name+" MAX"+unit)
@@ -121,9 +122,49 @@ func XportOf(d *Data) Xport {
 	return x
 }
 
-// WriteXportJSON writes d in the layout of `rrdtool xport --json`.
+// WriteXportJSON writes d in the layout of `rrdtool xport --json` (the
+// document XportOf builds), a row at a time: the output is the only copy
+// of the values it makes.
 func WriteXportJSON(w io.Writer, d *Data) error {
-	return json.NewEncoder(w).Encode(XportOf(d))
+	legend, cols := d.columns()
+	x := Xport{About: "RRDtool graph JSON output", Meta: XportMeta{Step: int64(d.Step.Seconds()), Legend: legend}}
+	if n := len(d.Stamps); n > 0 {
+		x.Meta.Start, x.Meta.End = d.Stamps[0].Unix(), d.Stamps[n-1].Unix()
+	}
+	about, err := json.Marshal(x.About)
+	if err != nil {
+		return err
+	}
+	meta, err := json.Marshal(x.Meta)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.WriteString(`{"about":`)
+	bw.Write(about)
+	bw.WriteString(`,"meta":`)
+	bw.Write(meta)
+	bw.WriteString(`,"data":[`)
+	b := make([]byte, 0, 64)
+	for i := range d.Stamps {
+		b = b[:0]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		for j, c := range cols {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendNum(b, c[i], "null")
+		}
+		b = append(b, ']')
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
 }
 
 // Chart is the JSON the interactive chart reads: uPlot's columnar layout
@@ -170,7 +211,7 @@ func ChartOf(d *Data) Chart {
 	}
 	for _, s := range d.Series {
 		cs := ChartSeries{Name: s.Name, Avg: nullable(s.Avg), Max: nullable(s.Max)}
-		if p := s.P95; !math.IsNaN(p) {
+		if p := s.P95; !math.IsNaN(p) && !math.IsInf(p, 0) {
 			cs.P95 = &p
 		}
 		c.Series = append(c.Series, cs)

@@ -161,7 +161,7 @@ func DrawImage(d *Data, o Options) *image.RGBA {
 		c.stroke(runs, 1.5, hexColor(pal.line, 0xff))
 	}
 	for i, s := range d.Series {
-		if math.IsNaN(s.P95) {
+		if math.IsNaN(s.P95) || math.IsInf(s.P95, 0) {
 			continue
 		}
 		y := int(math.Round(f.y(s.P95)))

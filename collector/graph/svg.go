@@ -83,7 +83,7 @@ func RenderSVG(w io.Writer, d *Data, o Options) error {
 		}
 	}
 	for i, s := range d.Series {
-		if math.IsNaN(s.P95) {
+		if math.IsNaN(s.P95) || math.IsInf(s.P95, 0) {
 			continue
 		}
 		col := "#d32f2f"

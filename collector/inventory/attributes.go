@@ -157,6 +157,12 @@ func (db *DB) HostAttributes(ctx context.Context, hostID int64, q AttrQuery) (At
 		return page, fmt.Errorf("count attributes: %w", err)
 	}
 	page.LastPage = max(1, (page.TotalRows+q.Rows-1)/q.Rows)
+	page.Items = []AttrInfo{}
+	// Past the last page (compared by page number: (Page-1)*Rows would
+	// overflow for a huge page and wrap to a valid offset).
+	if q.Page > page.LastPage {
+		return page, nil
+	}
 	dir := "ASC"
 	if q.Desc {
 		dir = "DESC"
@@ -167,7 +173,6 @@ func (db *DB) HostAttributes(ctx context.Context, hostID int64, q AttrQuery) (At
 	if err != nil {
 		return page, fmt.Errorf("list attributes: %w", err)
 	}
-	page.Items = []AttrInfo{}
 	for rows.Next() {
 		a, err := scanAttr(rows)
 		if err != nil {

@@ -181,7 +181,9 @@ func (db *DB) HostList(ctx context.Context, q HostQuery) (HostPage, error) {
 	}
 	page.LastPage = max(1, (page.TotalRows+q.Rows-1)/q.Rows)
 	page.Items = []HostInfo{}
-	if (q.Page-1)*q.Rows >= page.TotalRows {
+	// Past the last page (compared by page number: (Page-1)*Rows would
+	// overflow for a huge page and wrap to a valid offset).
+	if q.Page > page.LastPage || (q.Page-1)*q.Rows >= page.TotalRows {
 		return page, nil
 	}
 	dir := "ASC"

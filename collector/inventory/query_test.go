@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -101,6 +102,8 @@ func TestHostAttributesPagingSortingFiltering(t *testing.T) {
 		{"first page", AttrQuery{Rows: 10}, 26, 3, []string{"if:ge-0/0/00", "if:ge-0/0/01"}},
 		{"last page", AttrQuery{Rows: 10, Page: 3}, 26, 3, []string{"if:ge-0/0/20", "if:ge-0/0/21", "if:ge-0/0/22", "if:ge-0/0/23", "if:ge-0/0/24", "ntp-peer:192.0.2.9"}},
 		{"past the end", AttrQuery{Rows: 10, Page: 9}, 26, 3, nil},
+		{"a huge page is past the end, not page 1", AttrQuery{Rows: 10, Page: math.MaxInt/10 + 2}, 26, 3, nil},
+		{"the largest page", AttrQuery{Rows: 500, Page: math.MaxInt}, 26, 1, nil},
 		{"sort name desc", AttrQuery{Rows: 2, Sort: "name", Desc: true}, 26, 13, []string{"if:ge-0/0/24", "if:ge-0/0/23"}},
 		{"sort by severity, then key", AttrQuery{Rows: 3, Sort: "status"}, 26, 9, []string{"if:ge-0/0/03", "if:ge-0/0/09", "if:ge-0/0/15"}},
 		{"sort by severity descending", AttrQuery{Rows: 3, Sort: "status", Desc: true}, 26, 9, []string{"ntp-peer:192.0.2.9", "if:ge-0/0/19", "if:ge-0/0/13"}},
@@ -233,6 +236,7 @@ func TestHostList(t *testing.T) {
 		{"name descending", HostQuery{Desc: true, Rows: 2}, 7, 4, []string{"sw-3", "ntp_1"}},
 		{"first page", HostQuery{Rows: 3}, 7, 3, []string{"core-1", "core-2", "edge-1"}},
 		{"last page", HostQuery{Rows: 3, Page: 3}, 7, 3, []string{"sw-3"}},
+		{"a huge page is past the end, not page 1", HostQuery{Rows: 3, Page: math.MaxInt/3 + 2}, 7, 3, nil},
 		{"page past the end", HostQuery{Rows: 3, Page: 4}, 7, 3, nil},
 		{"page 0 means 1", HostQuery{Rows: 3, Page: 0}, 7, 3, []string{"core-1", "core-2", "edge-1"}},
 		{"filter location, case-insensitive", HostQuery{Text: "RACK"}, 2, 1, []string{"core-1", "core-2"}},

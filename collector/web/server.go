@@ -19,6 +19,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -65,15 +66,27 @@ type Options struct {
 	// LiveInterval is how often the live tail reads an archive's newest
 	// rows; 0 means 5s.
 	LiveInterval time.Duration
+	// RequestTimeout bounds the work of one graph, series or export
+	// request (see bounds.go); 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxHeavy and MaxHeavyPerUser bound the graph, series and export
+	// requests running at once, in all and per user; 0 means
+	// DefaultMaxHeavy and DefaultMaxHeavyPerUser.
+	MaxHeavy, MaxHeavyPerUser int
+	// MaxLive and MaxLivePerUser bound the open live streams, in all and
+	// per user; 0 means DefaultMaxLive and DefaultMaxLivePerUser.
+	MaxLive, MaxLivePerUser int
 }
 
 // Server serves the UI and the API. It is an http.Handler.
 type Server struct {
-	o     Options
-	mux   *http.ServeMux
-	pages map[string]*template.Template
-	log   *slog.Logger
-	login loginLimiter
+	o          Options
+	mux        *http.ServeMux
+	pages      map[string]*template.Template
+	log        *slog.Logger
+	login      loginLimiter
+	heavySlots *slots // graph, series and export requests
+	liveSlots  *slots // live streams
 }
 
 // New builds the server and parses its templates.
@@ -99,7 +112,16 @@ func New(o Options) (*Server, error) {
 	if o.LiveInterval <= 0 {
 		o.LiveInterval = 5 * time.Second
 	}
-	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	o.MaxHeavy = cmp.Or(max(o.MaxHeavy, 0), DefaultMaxHeavy)
+	o.MaxHeavyPerUser = cmp.Or(max(o.MaxHeavyPerUser, 0), DefaultMaxHeavyPerUser)
+	o.MaxLive = cmp.Or(max(o.MaxLive, 0), DefaultMaxLive)
+	o.MaxLivePerUser = cmp.Or(max(o.MaxLivePerUser, 0), DefaultMaxLivePerUser)
+	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger,
+		heavySlots: newSlots("graph, series and export requests", o.MaxHeavy, o.MaxHeavyPerUser),
+		liveSlots:  newSlots("live streams", o.MaxLive, o.MaxLivePerUser)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
