@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/outpost-nms/outpost/collector/config"
+	"github.com/outpost-nms/outpost/collector/fdlimit"
 	"github.com/outpost-nms/outpost/collector/graph"
 	"github.com/outpost-nms/outpost/collector/ingest"
 	"github.com/outpost-nms/outpost/collector/inventory"
@@ -58,6 +59,7 @@ checkpoints the journal before it exits.`,
 
 // serveCollector wires the collector's parts and runs them until ctx ends.
 func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (err error) {
+	webConns := openFileLimit(c, log)
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
@@ -101,7 +103,7 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 		return err
 	}
 	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
-		SessionTTL: c.Web.SessionTTL.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey})
+		SessionTTL: c.Web.SessionTTL.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns})
 	if err != nil {
 		return err
 	}
@@ -144,6 +146,9 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 	}
 	start(&applyWG, "applier", func() error { return app.Run(applyCtx) })
 	start(&sideWG, "web", func() error { return webSrv.Run(sideCtx, c.Web.Listen) })
+	start(&sideWG, "status history", func() error {
+		return db.KeepStatusHistory(sideCtx, c.Inventory.StatusHistory.D(), nil, log)
+	})
 	if c.Metrics.Listen != config.Off {
 		start(&sideWG, "metrics", func() error { return m.Serve(sideCtx, c.Metrics.Listen, log) })
 	}
@@ -174,4 +179,28 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 		log.Info("collector stopped cleanly", "journal_end", j.End())
 	}
 	return runErr
+}
+
+// openFileLimit raises the open file limit to its hard limit (fdlimit),
+// logs it, and returns how many web connections to allow: web.max_connections,
+// but at most half the limit, so web clients alone cannot use up the
+// descriptors agents and archives need.
+func openFileLimit(c *config.Config, log *slog.Logger) int {
+	l, err := fdlimit.Raise()
+	if err != nil {
+		log.Warn("open file limit", "err", err)
+	}
+	if l.Soft == 0 {
+		return c.Web.MaxConnections
+	}
+	log.Info("open file limit", "soft", l.Soft, "hard", l.Hard)
+	if l.Soft < fdlimit.Low {
+		log.Warn("the open file limit is low: agents on TCP, web clients and archives each need one (the systemd unit sets LimitNOFILE=524288)", "limit", l.Soft, "want_at_least", fdlimit.Low)
+	}
+	conns := c.Web.MaxConnections
+	if half := int(min(l.Soft/2, 1<<20)); conns > half {
+		log.Warn("web.max_connections is more than half the open file limit; lowered", "max_connections", c.Web.MaxConnections, "limit", l.Soft, "using", max(half, 1))
+		conns = max(half, 1)
+	}
+	return conns
 }

@@ -6,15 +6,16 @@ import "github.com/outpost-nms/outpost/shared/configfile"
 
 // Config is the whole collector configuration file.
 type Config struct {
-	Name    string  `yaml:"name"`     // shown to agents and in the UI; default "collector"
-	DataDir string  `yaml:"data_dir"` // archives, journal, inventory, PKI; default /var/lib/outpost-collector
-	Listen  Listen  `yaml:"listen"`
-	TLS     TLS     `yaml:"tls"`
-	Web     Web     `yaml:"web"`
-	RRD     RRD     `yaml:"rrd"`
-	Journal Journal `yaml:"journal"`
-	Metrics Metrics `yaml:"metrics"`
-	Log     Log     `yaml:"log"`
+	Name      string    `yaml:"name"`     // shown to agents and in the UI; default "collector"
+	DataDir   string    `yaml:"data_dir"` // archives, journal, inventory, PKI; default /var/lib/outpost-collector
+	Listen    Listen    `yaml:"listen"`
+	TLS       TLS       `yaml:"tls"`
+	Web       Web       `yaml:"web"`
+	RRD       RRD       `yaml:"rrd"`
+	Journal   Journal   `yaml:"journal"`
+	Inventory Inventory `yaml:"inventory"`
+	Metrics   Metrics   `yaml:"metrics"`
+	Log       Log       `yaml:"log"`
 }
 
 // Listen sets the agent-facing listeners.
@@ -39,6 +40,18 @@ type Web struct {
 	SessionTTL configfile.Duration `yaml:"session_ttl"` // default 12h
 	TLSCert    string              `yaml:"tls_cert"`    // serve HTTPS when both are set
 	TLSKey     string              `yaml:"tls_key"`
+	// MaxConnections bounds the web connections open at once (a quarter
+	// of them from one client address); default 1024, at most half the
+	// open file limit the collector gets.
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// Inventory tunes the inventory database.
+type Inventory struct {
+	// StatusHistory is how long attributes' status changes are kept;
+	// older ones are deleted every hour. Default 9600h (400 days); 0 keeps
+	// them forever.
+	StatusHistory *configfile.Duration `yaml:"status_history"`
 }
 
 // RRD tunes the archive write-back cache.

@@ -25,6 +25,8 @@ const (
 	DefaultFlushWorkers  = 2
 	DefaultJournalBytes  = 64 << 20
 	DefaultMetricsListen = "127.0.0.1:9470"
+	DefaultWebConns      = 1024
+	DefaultStatusHistory = 400 * 24 * time.Hour
 	// Off, as the value of listen.tcp or metrics.listen, disables that listener.
 	Off = "off"
 )
@@ -95,6 +97,13 @@ func (c *Config) applyDefaults() {
 		c.Web.Listen = DefaultWebListen
 	}
 	c.Web.SessionTTL = configfile.Duration(c.Web.SessionTTL.Or(DefaultSessionTTL))
+	if c.Web.MaxConnections == 0 {
+		c.Web.MaxConnections = DefaultWebConns
+	}
+	if c.Inventory.StatusHistory == nil {
+		d := configfile.Duration(DefaultStatusHistory)
+		c.Inventory.StatusHistory = &d
+	}
 	c.RRD.FlushInterval = configfile.Duration(c.RRD.FlushInterval.Or(DefaultFlushInterval))
 	if c.RRD.FlushWorkers == 0 {
 		c.RRD.FlushWorkers = DefaultFlushWorkers
@@ -151,6 +160,12 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	}
 	if c.Web.SessionTTL.D() < time.Minute {
 		fail("web.session_ttl", "%s is too short (at least 1m)", c.Web.SessionTTL)
+	}
+	if n := c.Web.MaxConnections; n < 1 || n > 1<<20 {
+		fail("web.max_connections", "%d out of range (1 to %d)", n, 1<<20)
+	}
+	if h := c.Inventory.StatusHistory.D(); h != 0 && h < time.Hour {
+		fail("inventory.status_history", "%s is too short (at least 1h, or 0 to keep everything)", c.Inventory.StatusHistory)
 	}
 	if c.RRD.FlushInterval.D() < time.Second {
 		fail("rrd.flush_interval", "%s is too short (at least 1s)", c.RRD.FlushInterval)

@@ -44,6 +44,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/journal"
+	"github.com/outpost-nms/outpost/collector/listener"
 	"github.com/outpost-nms/outpost/collector/metrics"
 	"github.com/outpost-nms/outpost/collector/pki"
 	"github.com/outpost-nms/outpost/shared/enroll"
@@ -254,7 +255,9 @@ func (s *Server) QUICConfig() *quic.Config {
 
 // ServeQUIC listens for QUIC connections on pconn (a UDP socket) until ctx
 // ends. It uses Transport.Listen, so closing the listener does not close
-// established connections by itself; they are closed when ctx ends.
+// established connections by itself; they are closed when ctx ends. An
+// accept error other than a closed listener is logged and retried after a
+// backoff (listener.Backoff), never returned.
 func (s *Server) ServeQUIC(ctx context.Context, pconn net.PacketConn) error {
 	resetKey := quic.StatelessResetKey(s.ca.DeriveKey("quic stateless reset"))
 	tr := &quic.Transport{Conn: pconn, StatelessResetKey: &resetKey}
@@ -266,14 +269,23 @@ func (s *Server) ServeQUIC(ctx context.Context, pconn net.PacketConn) error {
 	s.log.Info("ingest listening", "transport", "quic", "addr", pconn.LocalAddr().String())
 	go func() { <-ctx.Done(); ln.Close() }()
 	defer s.closeAll()
+	var bo listener.Backoff
 	for {
 		conn, err := ln.Accept(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("quic accept: %w", err)
+			if errors.Is(err, quic.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("quic accept: %w", err)
+			}
+			// Anything else is passing: log it, wait, go on.
+			if bo.Pause(ctx, s.log, "ingest quic", err) != nil {
+				return nil
+			}
+			continue
 		}
+		bo.Reset()
 		if s.metrics != nil {
 			s.metrics.Connections.WithLabelValues("quic").Inc()
 		}
@@ -314,7 +326,9 @@ func (s *Server) handleQUIC(ctx context.Context, conn *quic.Conn) {
 
 // ServeTCP accepts TLS-over-TCP connections on ln until ctx ends: agents
 // with ALPN wire.ALPN, and enrollment with ALPN enroll.ALPN when an
-// Enroller was given.
+// Enroller was given. An accept error other than a closed listener (too
+// many open files) is logged and retried after a backoff
+// (listener.Backoff), never returned: it would stop the collector.
 func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 	s.log.Info("ingest listening", "transport", "tcp", "addr", ln.Addr().String())
 	go func() { <-ctx.Done(); ln.Close() }()
@@ -343,18 +357,24 @@ func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 			return agentConf, nil
 		}
 	}
+	var bo listener.Backoff
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("tcp accept: %w", err)
 			}
-			return fmt.Errorf("tcp accept: %w", err)
+			// Too many open files, no buffer space...: passing. Log it,
+			// wait, go on; exiting would stop the whole collector.
+			if bo.Pause(ctx, s.log, "ingest tcp", err) != nil {
+				return nil
+			}
+			continue
 		}
+		bo.Reset()
 		if s.metrics != nil {
 			s.metrics.Connections.WithLabelValues("tcp").Inc()
 		}

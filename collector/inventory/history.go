@@ -5,6 +5,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -106,4 +107,63 @@ func (db *DB) SystemEvents(ctx context.Context, limit int) ([]SystemEvent, error
 		out = append(out, e)
 	}
 	return out, closeRows(rows)
+}
+
+// pruneBatch is how many status changes one delete statement removes, so
+// the writer is never held long.
+const pruneBatch = 10000
+
+// PruneStatusHistory deletes the status changes recorded before before, in
+// batches, and returns how many it deleted.
+func (db *DB) PruneStatusHistory(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := db.w.ExecContext(ctx, `DELETE FROM status_events WHERE id IN (SELECT id FROM status_events WHERE at < ? LIMIT ?)`,
+			before.UnixMilli(), pruneBatch)
+		if err != nil {
+			return total, fmt.Errorf("prune status history: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("prune status history: %w", err)
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+// PruneInterval is how often KeepStatusHistory prunes.
+const PruneInterval = time.Hour
+
+// KeepStatusHistory prunes the status changes older than retention now and
+// then every PruneInterval until ctx ends (retention 0: it returns at
+// once, keeping everything). now is the clock (nil: time.Now). A failed
+// pruning is logged and tried again at the next interval.
+func (db *DB) KeepStatusHistory(ctx context.Context, retention time.Duration, now func() time.Time, log *slog.Logger) error {
+	if retention <= 0 {
+		return nil
+	}
+	if now == nil {
+		now = time.Now
+	}
+	t := time.NewTicker(PruneInterval)
+	defer t.Stop()
+	for {
+		n, err := db.PruneStatusHistory(ctx, now().Add(-retention))
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			log.Error("prune status history", "err", err)
+		case n > 0:
+			log.Info("status history pruned", "deleted", n, "older_than", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

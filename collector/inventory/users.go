@@ -233,9 +233,23 @@ func (db *DB) DeleteSession(ctx context.Context, tok string) error {
 // APITokenPrefix starts every API token, so leaked tokens are recognisable.
 const APITokenPrefix = "opt_"
 
-// CreateAPIToken issues a bearer token for user name and returns it; only
-// its hash is stored, so it cannot be shown again.
+// CreateAPIToken issues a bearer token for user name that does not expire
+// and returns it; only its hash is stored, so it cannot be shown again.
 func (db *DB) CreateAPIToken(ctx context.Context, name, label string, now time.Time) (string, error) {
+	return db.CreateExpiringAPIToken(ctx, name, label, now, time.Time{})
+}
+
+// ErrExpiryInPast refuses an API token whose expiry is not after its
+// creation.
+var ErrExpiryInPast = errors.New("the expiry must be in the future")
+
+// CreateExpiringAPIToken is CreateAPIToken for a token that stops working
+// at expires (the zero time: never). An expiry not after now is refused
+// with ErrExpiryInPast.
+func (db *DB) CreateExpiringAPIToken(ctx context.Context, name, label string, now, expires time.Time) (string, error) {
+	if !expires.IsZero() && !expires.After(now) {
+		return "", fmt.Errorf("api token for %s: %w", name, ErrExpiryInPast)
+	}
 	var n int
 	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE name = ?`, name).Scan(&n); err != nil {
 		return "", fmt.Errorf("api token for %s: %w", name, err)
@@ -248,23 +262,23 @@ func (db *DB) CreateAPIToken(ctx context.Context, name, label string, now time.T
 		return "", err
 	}
 	tok = APITokenPrefix + tok
-	if _, err := db.w.ExecContext(ctx, `INSERT INTO api_tokens(token_hash, user_name, label, created_at) VALUES (?, ?, ?, ?)`,
-		tokenHash(tok), name, label, now.UnixMilli()); err != nil {
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO api_tokens(token_hash, user_name, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		tokenHash(tok), name, label, now.UnixMilli(), millis(expires)); err != nil {
 		return "", fmt.Errorf("api token for %s: %w", name, err)
 	}
 	return tok, nil
 }
 
-// UserByAPIToken returns the (enabled) owner of a bearer token and records
-// its use, or ErrNoSession.
+// UserByAPIToken returns the (enabled) owner of a bearer token that has
+// not expired and records its use, or ErrNoSession.
 func (db *DB) UserByAPIToken(ctx context.Context, tok string, now time.Time) (User, error) {
 	var u User
-	var c int64
+	var c, exp int64
 	var d int
 	h := tokenHash(tok)
-	err := db.r.QueryRowContext(ctx, `SELECT u.name, u.role, u.created_at, u.disabled FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = ?`, h).
-		Scan(&u.Name, &u.Role, &c, &d)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && d != 0) {
+	err := db.r.QueryRowContext(ctx, `SELECT u.name, u.role, u.created_at, u.disabled, t.expires_at FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_hash = ?`, h).
+		Scan(&u.Name, &u.Role, &c, &d, &exp)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (d != 0 || exp != 0 && now.UnixMilli() >= exp)) {
 		return User{}, ErrNoSession
 	}
 	if err != nil {
@@ -408,6 +422,12 @@ type APIToken struct {
 	Label     string
 	CreatedAt time.Time
 	LastUsed  time.Time // zero if never used
+	ExpiresAt time.Time // zero if it never expires
+}
+
+// Expired reports whether the token no longer works at now.
+func (t APIToken) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
 }
 
 // APITokens lists the API tokens of user name, oldest first, or an error
@@ -420,7 +440,7 @@ func (db *DB) APITokens(ctx context.Context, name string) ([]APIToken, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("api tokens of %s: user %w", name, ErrNotFound)
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT substr(token_hash, 1, ?), label, created_at, last_used
+	rows, err := db.r.QueryContext(ctx, `SELECT substr(token_hash, 1, ?), label, created_at, last_used, expires_at
 		FROM api_tokens WHERE user_name = ? ORDER BY created_at, token_hash`, APITokenIDLen, name)
 	if err != nil {
 		return nil, fmt.Errorf("api tokens of %s: %w", name, err)
@@ -428,12 +448,12 @@ func (db *DB) APITokens(ctx context.Context, name string) ([]APIToken, error) {
 	var out []APIToken
 	for rows.Next() {
 		var t APIToken
-		var c, u int64
-		if err := rows.Scan(&t.ID, &t.Label, &c, &u); err != nil {
+		var c, u, e int64
+		if err := rows.Scan(&t.ID, &t.Label, &c, &u, &e); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("api tokens of %s: %w", name, err)
 		}
-		t.CreatedAt, t.LastUsed = ms(c), ms(u)
+		t.CreatedAt, t.LastUsed, t.ExpiresAt = ms(c), ms(u), ms(e)
 		out = append(out, t)
 	}
 	if err := closeRows(rows); err != nil {

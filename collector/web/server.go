@@ -34,6 +34,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/graph"
 	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/collector/listener"
 	"github.com/outpost-nms/outpost/shared/status"
 )
 
@@ -76,7 +77,23 @@ type Options struct {
 	// MaxLive and MaxLivePerUser bound the open live streams, in all and
 	// per user; 0 means DefaultMaxLive and DefaultMaxLivePerUser.
 	MaxLive, MaxLivePerUser int
+	// MaxConnections bounds the connections Run serves at once (a quarter
+	// of them from one client address); 0 means DefaultMaxConnections.
+	MaxConnections int
 }
+
+// Connection bounds of Run. A client must send its request headers within
+// ReadHeaderTimeout and the whole request within ReadTimeout; an answer
+// must be written within WriteTimeout (live streams renew it per event);
+// an idle keep-alive connection is closed after IdleTimeout.
+const (
+	DefaultMaxConnections = 1024
+	ReadHeaderTimeout     = 10 * time.Second
+	ReadTimeout           = 30 * time.Second
+	WriteTimeout          = 2 * time.Minute
+	IdleTimeout           = time.Minute
+	maxHeaderBytes        = 64 << 10
+)
 
 // Server serves the UI and the API. It is an http.Handler.
 type Server struct {
@@ -119,6 +136,7 @@ func New(o Options) (*Server, error) {
 	o.MaxHeavyPerUser = cmp.Or(max(o.MaxHeavyPerUser, 0), DefaultMaxHeavyPerUser)
 	o.MaxLive = cmp.Or(max(o.MaxLive, 0), DefaultMaxLive)
 	o.MaxLivePerUser = cmp.Or(max(o.MaxLivePerUser, 0), DefaultMaxLivePerUser)
+	o.MaxConnections = cmp.Or(max(o.MaxConnections, 0), DefaultMaxConnections)
 	s := &Server{o: o, mux: http.NewServeMux(), log: o.Logger,
 		heavySlots: newSlots("graph, series and export requests", o.MaxHeavy, o.MaxHeavyPerUser),
 		liveSlots:  newSlots("live streams", o.MaxLive, o.MaxLivePerUser)}
@@ -218,14 +236,21 @@ func (s *Server) archivePath(rel string) string {
 }
 
 // Run serves on addr until ctx ends, then shuts down gracefully (10 s).
-// With Options.TLSCert and TLSKey set it serves HTTPS.
+// With Options.TLSCert and TLSKey set it serves HTTPS. The listener holds
+// at most Options.MaxConnections connections (a quarter from one client
+// address) and retries accept errors (listener.Guard); the server applies
+// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout, so idle
+// and slow clients cannot hold connections (or file descriptors) for long.
 func (s *Server) Run(ctx context.Context, addr string) error {
 	tls := s.o.TLSCert != "" && s.o.TLSKey != ""
-	ln, err := net.Listen("tcp", addr)
+	inner, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("web: listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	ln := listener.Guard(inner, listener.Options{Name: "web", Max: s.o.MaxConnections, PerHost: max(1, s.o.MaxConnections/4), Log: s.log})
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout, WriteTimeout: WriteTimeout,
+		IdleTimeout: IdleTimeout, MaxHeaderBytes: maxHeaderBytes,
+		ErrorLog:    slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() {
@@ -235,7 +260,7 @@ func (s *Server) Run(ctx context.Context, addr string) error {
 			errc <- srv.Serve(ln)
 		}
 	}()
-	s.log.Info("web UI listening", "addr", ln.Addr().String(), "tls", tls)
+	s.log.Info("web UI listening", "addr", inner.Addr().String(), "tls", tls, "max_connections", s.o.MaxConnections)
 	select {
 	case err := <-errc:
 		return fmt.Errorf("web: %w", err)

@@ -38,7 +38,7 @@ type Spec struct {
 func (s Spec) config() *service.Config {
 	opts := service.KeyValue{
 		"Restart":           "on-failure",
-		"LimitNOFILE":       65536,
+		"LimitNOFILE":       524288,
 		"SysvScript":        s.sysvScript(),
 		"LogDirectory":      "/var/log",
 		"ReloadSignal":      "HUP",
