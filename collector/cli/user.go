@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -206,13 +207,25 @@ func newUserListCmd() *cobra.Command {
 
 func newUserTokenCmd() *cobra.Command {
 	var f dataDirFlags
-	var label string
+	var label, expires string
 	cmd := &cobra.Command{
-		Use:   "token NAME [--label TEXT]",
+		Use:   "token NAME [--label TEXT] [--expires WHEN]",
 		Short: "Issue an API token for a user (printed once; send it as Authorization: Bearer)",
-		Args:  cobra.ExactArgs(1),
+		Long: `token issues an API token for a user and prints it once (only its hash is
+stored). With --expires the token stops working after a duration (90d,
+720h, 1h30m) or at a time (2027-01-31, or RFC 3339 such as
+2027-01-31T18:00:00Z); without it the token works until it is revoked.`,
+		Args: cobra.ExactArgs(1),
 		RunE: f.withInventory(func(cmd *cobra.Command, args []string, db *inventory.DB) error {
-			tok, err := db.CreateAPIToken(cmd.Context(), args[0], label, time.Now())
+			now := time.Now()
+			var exp time.Time
+			if expires != "" {
+				var err error
+				if exp, err = parseExpiry(expires, now); err != nil {
+					return fmt.Errorf("--expires: %w", err)
+				}
+			}
+			tok, err := db.CreateExpiringAPIToken(cmd.Context(), args[0], label, now, exp)
 			if err != nil {
 				return err
 			}
@@ -222,7 +235,34 @@ func newUserTokenCmd() *cobra.Command {
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&label, "label", "cli", "what the token is for")
+	cmd.Flags().StringVar(&expires, "expires", "", "when the token stops working: a duration (90d, 720h) or a time (2027-01-31, RFC 3339); default never")
 	return cmd
+}
+
+// parseExpiry reads --expires: a duration from now (Go syntax, or whole
+// days as "90d") or a time (a date at midnight UTC, or RFC 3339). It must
+// be in the future.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	var t time.Time
+	if days, ok := strings.CutSuffix(s, "d"); ok && days != "" && strings.Trim(days, "0123456789") == "" {
+		n, err := strconv.Atoi(days)
+		if err != nil || n > 100*366 {
+			return t, fmt.Errorf("%q: too many days", s)
+		}
+		t = now.AddDate(0, 0, n)
+	} else if d, err := time.ParseDuration(s); err == nil {
+		t = now.Add(d)
+	} else if d, err := time.Parse("2006-01-02", s); err == nil {
+		t = d
+	} else if d, err := time.Parse(time.RFC3339, s); err == nil {
+		t = d
+	} else {
+		return t, fmt.Errorf("%q: want a duration (90d, 720h) or a time (2027-01-31, 2027-01-31T18:00:00Z)", s)
+	}
+	if !t.After(now) {
+		return t, fmt.Errorf("%q is not in the future", s)
+	}
+	return t, nil
 }
 
 func newUserPasswdCmd() *cobra.Command {
@@ -326,13 +366,20 @@ func newUserTokensCmd() *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tLABEL\tCREATED\tLAST USED")
+			fmt.Fprintln(tw, "ID\tLABEL\tCREATED\tLAST USED\tEXPIRES")
+			now := time.Now()
 			for _, t := range toks {
-				used := "never"
+				used, exp := "never", "never"
 				if !t.LastUsed.IsZero() {
 					used = t.LastUsed.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Label, t.CreatedAt.Format(time.RFC3339), used)
+				if !t.ExpiresAt.IsZero() {
+					exp = t.ExpiresAt.Format(time.RFC3339)
+					if t.Expired(now) {
+						exp += " (expired)"
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Label, t.CreatedAt.Format(time.RFC3339), used, exp)
 			}
 			return tw.Flush()
 		}),

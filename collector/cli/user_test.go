@@ -160,14 +160,15 @@ func TestUserManagementCommands(t *testing.T) {
 		{args: []string{"tokens", "bob"}, wantOut: "LAST USED", check: func(t *testing.T) {
 			out, _, _ := runCollector(t, "", "user", "tokens", "bob", "--data-dir", dir)
 			lines := strings.Split(strings.TrimSpace(out), "\n")
-			if len(lines) != 3 || !strings.Contains(lines[0], "LAST USED") ||
-				!strings.HasPrefix(lines[1], id(bobTokens[0])+"  grafana") || !strings.HasSuffix(lines[1], "never") ||
-				!strings.HasPrefix(lines[2], id(bobTokens[1])+"  script") || !strings.HasSuffix(lines[2], "never") {
+			lastUsed := func(line string) string { return strings.Fields(line)[3] } // ID LABEL CREATED LAST-USED EXPIRES
+			if len(lines) != 3 || !strings.Contains(lines[0], "LAST USED\tEXPIRES") && !strings.Contains(lines[0], "LAST USED  EXPIRES") ||
+				!strings.HasPrefix(lines[1], id(bobTokens[0])+"  grafana") || lastUsed(lines[1]) != "never" ||
+				!strings.HasPrefix(lines[2], id(bobTokens[1])+"  script") || lastUsed(lines[2]) != "never" || !strings.HasSuffix(lines[2], "never") {
 				t.Errorf("user tokens:\n%s", out)
 			}
 			want("bob's first token", tokenOK(bobTokens[0]), true)
 			out, _, _ = runCollector(t, "", "user", "tokens", "bob", "--data-dir", dir)
-			if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || strings.HasSuffix(lines[1], "never") || !strings.HasSuffix(lines[2], "never") {
+			if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 3 || lastUsed(lines[1]) == "never" || lastUsed(lines[2]) != "never" {
 				t.Errorf("user tokens after a use:\n%s", out)
 			}
 		}},
@@ -258,5 +259,51 @@ func TestUserManagementCommands(t *testing.T) {
 				st.check(t)
 			}
 		})
+	}
+}
+
+// user token --expires: the token stops working at its expiry, tokens
+// shows when, and a time in the past or a bad value is refused.
+func TestUserTokenExpires(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte("s3cret-password\n"), 0o600)
+	if _, _, err := runCollector(t, "", "user", "add", "bob", "--password-file", pwFile, "--data-dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := runCollector(t, "", "user", "token", "bob", "--expires", "90d", "--data-dir", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok = strings.TrimSpace(tok)
+	db, err := inventory.Open(context.Background(), filepath.Join(dir, inventory.DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := db.UserByAPIToken(context.Background(), tok, now.AddDate(0, 0, 89)); err != nil {
+		t.Errorf("after 89 days: %v", err)
+	}
+	if _, err := db.UserByAPIToken(context.Background(), tok, now.AddDate(0, 0, 91)); err == nil {
+		t.Error("the token works after 91 days")
+	}
+	db.Close()
+	out, _, _ := runCollector(t, "", "user", "tokens", "bob", "--data-dir", dir)
+	if !strings.Contains(out, "EXPIRES") || !strings.Contains(out, now.AddDate(0, 0, 90).UTC().Format("2006-01-02")) && !strings.Contains(out, now.AddDate(0, 0, 90).Format("2006-01-02")) {
+		t.Errorf("user tokens:\n%s", out)
+	}
+	for _, bad := range []string{"2001-01-01", "-5h", "soon", "999999d"} {
+		if _, _, err := runCollector(t, "", "user", "token", "bob", "--expires", bad, "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "--expires") {
+			t.Errorf("--expires %s: %v", bad, err)
+		}
+	}
+	for in, want := range map[string]time.Duration{"720h": 720 * time.Hour, "1h30m": 90 * time.Minute} {
+		got, err := parseExpiry(in, now)
+		if err != nil || got.Sub(now) != want {
+			t.Errorf("parseExpiry(%s) = %v %v", in, got, err)
+		}
+	}
+	if got, err := parseExpiry("2999-01-31T18:00:00Z", now); err != nil || got.Year() != 2999 {
+		t.Errorf("RFC 3339: %v %v", got, err)
 	}
 }

@@ -22,7 +22,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/outpost-nms/outpost/collector/inventory"
@@ -168,10 +170,12 @@ func (s *Server) setUserPassword(w http.ResponseWriter, r *http.Request) {
 
 // accountData is what account.html shows besides the user.
 type accountData struct {
-	Tokens   []inventory.APIToken
-	NewToken string // just issued: shown on this one page only
-	NewLabel string
-	Error    string
+	Tokens    []inventory.APIToken
+	NewToken  string // just issued: shown on this one page only
+	NewLabel  string
+	Error     string
+	Now       time.Time // to mark expired tokens
+	Lifetimes []struct{ Days, Label string }
 }
 
 // accountView serves GET /account.
@@ -195,7 +199,8 @@ func (s *Server) accountResult(w http.ResponseWriter, r *http.Request, d account
 		s.fail(w, r, err)
 		return
 	}
-	d.Tokens = tokens
+	d.Tokens, d.Now = tokens, s.o.Clock()
+	d.Lifetimes = tokenLifetimes
 	s.renderNotice(w, r, code, "account", d, notice)
 }
 
@@ -256,8 +261,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	s.accountResult(w, r, accountData{}, notice, nil)
 }
 
+// tokenLifetimes are the expiries the Account page offers (field
+// "expires", in days; "" for never).
+var tokenLifetimes = []struct{ Days, Label string }{{"", "never"}, {"7", "in 7 days"}, {"30", "in 30 days"}, {"90", "in 90 days"}, {"365", "in a year"}}
+
 // issueToken serves POST /account/tokens: a new API token for the user,
-// labelled (at most 64 characters), shown once on the resulting page.
+// labelled (at most 64 characters), expiring after one of tokenLifetimes,
+// shown once on the resulting page.
 func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r)
 	label := strings.TrimSpace(r.PostFormValue("label"))
@@ -265,12 +275,26 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		s.accountResult(w, r, accountData{}, "", errBadRequest("A token label is at most 64 characters of text."))
 		return
 	}
-	tok, err := s.o.DB.CreateAPIToken(r.Context(), p.User.Name, label, s.o.Clock())
+	now := s.o.Clock()
+	var expires time.Time
+	if days := r.PostFormValue("expires"); days != "" {
+		ok := false
+		for _, l := range tokenLifetimes {
+			ok = ok || (l.Days == days && days != "")
+		}
+		n, err := strconv.Atoi(days)
+		if !ok || err != nil {
+			s.accountResult(w, r, accountData{}, "", errBadRequest("A token expires never, or in 7, 30, 90 or 365 days."))
+			return
+		}
+		expires = now.AddDate(0, 0, n)
+	}
+	tok, err := s.o.DB.CreateExpiringAPIToken(r.Context(), p.User.Name, label, now, expires)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("api token created", "user", p.User.Name, "label", label)
+	s.log.Info("api token created", "user", p.User.Name, "label", label, "expires", expires)
 	s.accountResult(w, r, accountData{NewToken: tok, NewLabel: label}, "", nil)
 }
 
