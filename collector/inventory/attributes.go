@@ -45,11 +45,12 @@ type AttrInfo struct {
 }
 
 // AttrSortColumns is the allow-list of sort keys for AttrQuery.Sort and the
-// SQL each one orders by. "status" orders by severity (ascending: Down
-// first, Up last).
+// SQL each one orders by. "key" and "name" order naturally ("ge-0/0/2"
+// before "ge-0/0/10", see NaturalCompare); "status" orders by severity
+// (ascending: Down first, Up last).
 var AttrSortColumns = map[string]string{
-	"key":    "a.key",
-	"name":   "a.name",
+	"key":    "a.key COLLATE " + naturalCollation,
+	"name":   "a.name COLLATE " + naturalCollation,
 	"kind":   "a.kind",
 	"descr":  "a.descr",
 	"status": severityOrder, // ascending: most severe first
@@ -116,7 +117,7 @@ func scanAttr(sc interface{ Scan(...any) error }) (AttrInfo, error) {
 // HostAttributes returns one page of a host's attributes as q selects.
 // An unknown sort key is an error; a page past the end returns no items.
 func (db *DB) HostAttributes(ctx context.Context, hostID int64, q AttrQuery) (AttrPage, error) {
-	col := "a.key"
+	col := AttrSortColumns["key"]
 	if q.Sort != "" {
 		c, ok := AttrSortColumns[q.Sort]
 		if !ok {
@@ -168,7 +169,7 @@ func (db *DB) HostAttributes(ctx context.Context, hostID int64, q AttrQuery) (At
 		dir = "DESC"
 	}
 	sqlText := `SELECT ` + attrCols + ` FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE ` + w +
-		` ORDER BY ` + col + ` ` + dir + `, a.key ` + dir + ` LIMIT ? OFFSET ?`
+		` ORDER BY ` + col + ` ` + dir + `, ` + AttrSortColumns["key"] + ` ` + dir + ` LIMIT ? OFFSET ?`
 	rows, err := db.r.QueryContext(ctx, sqlText, append(args, q.Rows, (q.Page-1)*q.Rows)...)
 	if err != nil {
 		return page, fmt.Errorf("list attributes: %w", err)

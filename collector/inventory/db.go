@@ -37,6 +37,9 @@ type DB struct {
 // Open opens (creating if needed) the inventory at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if err := registerNatural(); err != nil {
+		return nil, fmt.Errorf("open inventory %s: register the natural collation: %w", path, err)
+	}
 	dsn := func(mode string) string {
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
