@@ -4,11 +4,15 @@ package web
 // chart and the status history.
 
 import (
+	"context"
 	"errors"
+	"math"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/outpost-nms/outpost/collector/graph"
 	"github.com/outpost-nms/outpost/collector/inventory"
@@ -62,11 +66,76 @@ func (s *Server) attributePage(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(props, func(i, j int) bool { return props[i][0] < props[j][0] })
 	spec := defaultChart(a)
+	var since dataSince
+	if a.Archive != "" {
+		since = s.dataSince(r.Context(), a, spec.DS)
+	}
 	s.render(w, r, http.StatusOK, "attribute", struct {
 		Attr    inventory.AttrInfo
 		Props   [][2]string
 		Chart   chartSpec
 		DSList  string
 		Changes []inventory.StatusChange
-	}{a, props, spec, strings.Join(spec.DS, ","), changes})
+		Since   dataSince
+	}{a, props, spec, strings.Join(spec.DS, ","), changes, since})
+}
+
+// chartPresets are the chart's preset ranges that a young archive may open
+// on instead of the default day, shortest first.
+var chartPresets = []struct {
+	Name string
+	Span time.Duration
+	Text string
+}{{"1h", time.Hour, "hour"}, {"6h", 6 * time.Hour, "6 hours"}}
+
+// dataSince is what the attribute page says about an archive younger than
+// the default range (a fresh installation, a new interface): where its data
+// starts, and the preset range the chart opens on instead of a day.
+type dataSince struct {
+	Preset string    // "1h", "6h", or "1d" (the default)
+	First  time.Time // the first known row's start; zero when the archive is not young
+	Text   string    // "hour", "6 hours"
+}
+
+// dataSince finds the first known row of the attribute's archive over the
+// last week (a coarse archive: a few thousand rows at most) and, when it is
+// at most 6 hours old, the shortest preset range that holds all the data.
+// Any error leaves the default (a day).
+func (s *Server) dataSince(ctx context.Context, a inventory.AttrInfo, ds []string) dataSince {
+	def := dataSince{Preset: "1d"}
+	now := s.o.Clock()
+	path := s.archivePath(a.Archive)
+	first, ok := s.firstKnown(ctx, path, ds, now.Add(-7*24*time.Hour), now)
+	if !ok || now.Sub(first) > chartPresets[len(chartPresets)-1].Span+24*time.Hour {
+		return def
+	}
+	// The week's archive is coarse (rows of 5 or 30 minutes): look again
+	// at the finest archive from a row before.
+	if fine, ok := s.firstKnown(ctx, path, ds, first.Add(-time.Minute), now); ok {
+		first = fine
+	}
+	age := now.Sub(first)
+	for _, p := range chartPresets {
+		if age <= p.Span {
+			return dataSince{Preset: p.Name, First: first, Text: p.Text}
+		}
+	}
+	return def // more than 6 hours of data: the day is well filled
+}
+
+// firstKnown returns the start of the first row of [start, end] (at the
+// finest resolution that reaches back to start) in which one of ds is known.
+func (s *Server) firstKnown(ctx context.Context, path string, ds []string, start, end time.Time) (time.Time, bool) {
+	t, err := s.o.Source.Fetch(ctx, path, graph.CFAverage, start, end, time.Second)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for i := range t.Rows {
+		for _, name := range ds {
+			if col := slices.Index(t.DS, name); col >= 0 && !math.IsNaN(t.Rows[i][col]) {
+				return t.Stamp(i).Add(-t.Step), true // the row's interval begins a step before its stamp
+			}
+		}
+	}
+	return time.Time{}, false
 }

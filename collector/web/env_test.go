@@ -238,7 +238,9 @@ func newEnv(t *testing.T) *env {
 		e.seen.add(r.URL.Path)
 		e.srv.ServeHTTP(w, r)
 	}))
-	t.Cleanup(e.ts.Close)
+	// Close the clients' connections first: a live stream (SSE) a browser
+	// still holds open would keep Close waiting.
+	t.Cleanup(func() { e.ts.CloseClientConnections(); e.ts.Close() })
 	return e
 }
 

@@ -15,7 +15,9 @@
     { line: "#c2185b", fill: null, max: "rgba(136,14,79,0.5)", p95: "#880e4f" },
     { line: "#ef6c00", fill: null, max: "rgba(166,75,0,0.5)", p95: "#a64b00" }
   ];
-  var st = { ds: "", preset: "1d", start: null, end: null, style: "steps", showMax: true, showP95: true, live: true, loads: 0, last: null };
+  // The server picks the first range: a day, or a shorter one that holds
+  // all the data of a young archive (it says so under the tools).
+  var st = { ds: "", preset: presets[panel.dataset.range] ? panel.dataset.range : "1d", start: null, end: null, style: "steps", showMax: true, showP95: true, live: true, loads: 0, last: null };
   var u = null, seq = 0;
   window.outpostChart = st;
 
