@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -328,4 +330,49 @@ func TestHugePageNumbers(t *testing.T) {
 			t.Errorf("%s: %d %.200s", path, res.StatusCode, body)
 		}
 	}
+}
+
+// FuzzGraphRequest: whatever the query of a graph, series or export,
+// graphRequest either refuses it as a bad request or returns a request
+// within the bounds: end after start and at most one poll interval past
+// now, at most 20 years, a width in range, distinct existing data
+// sources, at most MaxSeries.
+func FuzzGraphRequest(f *testing.F) {
+	for _, s := range []string{"start=-1d", "start=-1d&end=1827825890", "ds=in_octets,in_octets&ds=out_octets", "end=now&start=-20y",
+		"start=9223372036854775807", "start=-9223372036854775808&end=0", "width=4000&cf=max", "ds=,,,", "start=2023-11-14T22:13:20Z&end=-1h", "cf=MIN"} {
+		f.Add(s)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	s := &Server{o: Options{Clock: func() time.Time { return now }}}
+	a := inventory.AttrInfo{Archive: "rrd/x.rrd", Interval: time.Minute, DS: []inventory.DSInfo{{Name: "in_octets"}, {Name: "out_octets"}, {Name: "in_errors"}}}
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		req, err := s.graphRequest(a, q, 500)
+		if err != nil {
+			var br badRequest
+			if !errors.As(err, &br) {
+				t.Fatalf("%q: refused with %v, not a bad request", raw, err)
+			}
+			return
+		}
+		if !req.End.After(req.Start) || req.End.After(now.Add(a.Interval)) || req.End.Sub(req.Start) > maxRange {
+			t.Fatalf("%q: range %v .. %v", raw, req.Start, req.End)
+		}
+		if req.Width < 0 || req.Width > graph.MaxWidth {
+			t.Fatalf("%q: width %d", raw, req.Width)
+		}
+		seen := map[string]bool{}
+		for _, d := range req.DS {
+			if seen[d] || (d != "in_octets" && d != "out_octets" && d != "in_errors") {
+				t.Fatalf("%q: data sources %v", raw, req.DS)
+			}
+			seen[d] = true
+		}
+		if len(req.DS) > MaxSeries {
+			t.Fatalf("%q: %d data sources", raw, len(req.DS))
+		}
+	})
 }
