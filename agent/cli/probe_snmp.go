@@ -122,7 +122,7 @@ func probeRows(dev *snmp.Device) []probeInterface {
 		st, _ := snmp.InterfaceStatus(r.AdminStatus, r.OperStatus)
 		rows = append(rows, probeInterface{
 			Index: r.Index, Name: r.Name, Descr: r.Descr, Alias: r.Alias, Type: r.Type, Speed: r.Speed,
-			Admin: snmp.AdminStatusName(r.AdminStatus), Oper: snmp.OperStatusName(r.OperStatus),
+			Admin: r.AdminStatus.String(), Oper: r.OperStatus.String(),
 			Status: st.String(), HC: r.HC, Key: "if:" + r.Identity,
 		})
 	}

@@ -11,41 +11,64 @@ import (
 
 // Interfaces' counters.
 
-const numCounters = 12
+// counter indexes counterDefs.
+type counter int
+
+// The interface counters, in the order of counterDefs.
+const (
+	ctrInOctets counter = iota
+	ctrOutOctets
+	ctrInUcast
+	ctrOutUcast
+	ctrInMcast
+	ctrOutMcast
+	ctrInBcast
+	ctrOutBcast
+	ctrInErrors
+	ctrOutErrors
+	ctrInDiscards
+	ctrOutDiscards
+)
+
+// numCounters is the number of interface counters.
+const numCounters = int(ctrOutDiscards) + 1
+
+// counterUnit is what a counter counts.
+type counterUnit uint8
+
+const (
+	unitOctets counterUnit = iota
+	unitPackets
+)
 
 type counterDef struct {
 	ds   string
 	hc   string // 64-bit column ("" when there is none)
 	c32  string // 32-bit column
 	inX  bool   // the 32-bit column is in ifXTable
+	unit counterUnit
 	desc string
 }
 
 var counterDefs = [numCounters]counterDef{
-	{"in_octets", oidIfXEntry + ".6", oidIfEntry + ".10", false, "ifHCInOctets / ifInOctets"},
-	{"out_octets", oidIfXEntry + ".10", oidIfEntry + ".16", false, "ifHCOutOctets / ifOutOctets"},
-	{"in_ucast", oidIfXEntry + ".7", oidIfEntry + ".11", false, "ifHCInUcastPkts / ifInUcastPkts"},
-	{"out_ucast", oidIfXEntry + ".11", oidIfEntry + ".17", false, "ifHCOutUcastPkts / ifOutUcastPkts"},
-	{"in_mcast", oidIfXEntry + ".8", oidIfXEntry + ".2", true, "ifHCInMulticastPkts / ifInMulticastPkts"},
-	{"out_mcast", oidIfXEntry + ".12", oidIfXEntry + ".4", true, "ifHCOutMulticastPkts / ifOutMulticastPkts"},
-	{"in_bcast", oidIfXEntry + ".9", oidIfXEntry + ".3", true, "ifHCInBroadcastPkts / ifInBroadcastPkts"},
-	{"out_bcast", oidIfXEntry + ".13", oidIfXEntry + ".5", true, "ifHCOutBroadcastPkts / ifOutBroadcastPkts"},
-	{"in_errors", "", oidIfEntry + ".14", false, "ifInErrors"},
-	{"out_errors", "", oidIfEntry + ".20", false, "ifOutErrors"},
-	{"in_discards", "", oidIfEntry + ".13", false, "ifInDiscards"},
-	{"out_discards", "", oidIfEntry + ".19", false, "ifOutDiscards"},
+	ctrInOctets:    {"in_octets", colIfHCInOctets, colIfInOctets, false, unitOctets, "ifHCInOctets / ifInOctets"},
+	ctrOutOctets:   {"out_octets", colIfHCOutOctets, colIfOutOctets, false, unitOctets, "ifHCOutOctets / ifOutOctets"},
+	ctrInUcast:     {"in_ucast", colIfHCInUcast, colIfInUcast, false, unitPackets, "ifHCInUcastPkts / ifInUcastPkts"},
+	ctrOutUcast:    {"out_ucast", colIfHCOutUcast, colIfOutUcast, false, unitPackets, "ifHCOutUcastPkts / ifOutUcastPkts"},
+	ctrInMcast:     {"in_mcast", colIfHCInMulticast, colIfInMulticast, true, unitPackets, "ifHCInMulticastPkts / ifInMulticastPkts"},
+	ctrOutMcast:    {"out_mcast", colIfHCOutMulticast, colIfOutMulticast, true, unitPackets, "ifHCOutMulticastPkts / ifOutMulticastPkts"},
+	ctrInBcast:     {"in_bcast", colIfHCInBroadcast, colIfInBroadcast, true, unitPackets, "ifHCInBroadcastPkts / ifInBroadcastPkts"},
+	ctrOutBcast:    {"out_bcast", colIfHCOutBroadcast, colIfOutBroadcast, true, unitPackets, "ifHCOutBroadcastPkts / ifOutBroadcastPkts"},
+	ctrInErrors:    {"in_errors", "", colIfInErrors, false, unitPackets, "ifInErrors"},
+	ctrOutErrors:   {"out_errors", "", colIfOutErrors, false, unitPackets, "ifOutErrors"},
+	ctrInDiscards:  {"in_discards", "", colIfInDiscards, false, unitPackets, "ifInDiscards"},
+	ctrOutDiscards: {"out_discards", "", colIfOutDiscards, false, unitPackets, "ifOutDiscards"},
 }
-
-const (
-	colAdmin = oidIfEntry + ".7"
-	colOper  = oidIfEntry + ".8"
-	colDisc  = oidIfXEntry + ".19"
-)
 
 // counterOID returns the column an interface's counter is read from and
 // its kind; ok is false when the interface has no such counter.
-func counterOID(s *Interface, i int) (col string, kind sample.Kind, ok bool) {
-	d := &counterDefs[i]
+func counterOID(s *Interface, c counter) (col string, kind sample.Kind, ok bool) {
+	d := &counterDefs[c]
 	if s.HC && d.hc != "" {
 		return d.hc, sample.Counter64, true
 	}
@@ -55,11 +78,21 @@ func counterOID(s *Interface, i int) (col string, kind sample.Kind, ok bool) {
 	return d.c32, sample.Counter32, true
 }
 
+// colWhat says what a polled column carries.
+type colWhat uint8
+
+const (
+	whatCounter colWhat = iota
+	whatAdmin
+	whatOper
+	whatDiscontinuity // ifCounterDiscontinuityTime
+)
+
 // colRole says what a polled column carries.
 type colRole struct {
-	counter int  // index into counterDefs, or -1
-	hc      bool // the 64-bit column of the counter
-	what    int  // 0 counter, 1 admin, 2 oper, 3 discontinuity time
+	counter counter // index into counterDefs (whatCounter only)
+	hc      bool    // the 64-bit column of the counter
+	what    colWhat
 }
 
 // readInterfaces reads the selected interfaces' counters, statuses and
@@ -112,9 +145,10 @@ func (t *Target) checkStuckHC() error {
 	var who []*ifState
 	for _, s := range t.ifs {
 		s.stuckHC = false
-		if s.HC && s.have&3 == 3 && s.vals[0] == 0 && s.vals[1] == 0 {
+		both := uint16(1<<ctrInOctets | 1<<ctrOutOctets)
+		if s.HC && s.have&both == both && s.vals[ctrInOctets] == 0 && s.vals[ctrOutOctets] == 0 {
 			idx := "." + strconv.FormatUint(uint64(s.Index), 10)
-			oids = append(oids, counterDefs[0].c32+idx, counterDefs[1].c32+idx)
+			oids = append(oids, counterDefs[ctrInOctets].c32+idx, counterDefs[ctrOutOctets].c32+idx)
 			who = append(who, s)
 		}
 	}
@@ -138,14 +172,14 @@ func (t *Target) store(s *ifState, role colRole, v *gosnmp.SnmpPDU) {
 	}
 	s.seen = true
 	switch role.what {
-	case 0:
+	case whatCounter:
 		s.vals[role.counter] = u
 		s.have |= 1 << role.counter
-	case 1:
-		s.admin = int(u)
-	case 2:
-		s.oper = int(u)
-	case 3:
+	case whatAdmin:
+		s.admin = AdminStatus(u)
+	case whatOper:
+		s.oper = OperStatus(u)
+	case whatDiscontinuity:
 		s.disc, s.hasDisc = uint32(u), true
 	}
 }
@@ -162,27 +196,27 @@ func (t *Target) readInterfacesBulk() error {
 	var roles []colRole
 	for i, d := range counterDefs {
 		if d.hc != "" && anyHC {
-			cols, roles = append(cols, d.hc), append(roles, colRole{counter: i, hc: true})
+			cols, roles = append(cols, d.hc), append(roles, colRole{counter: counter(i), hc: true})
 		}
 		if d.hc == "" || (any32 && (!d.inX || any32X)) {
-			cols, roles = append(cols, d.c32), append(roles, colRole{counter: i})
+			cols, roles = append(cols, d.c32), append(roles, colRole{counter: counter(i)})
 		}
 	}
-	cols, roles = append(cols, colAdmin, colOper), append(roles, colRole{counter: -1, what: 1}, colRole{counter: -1, what: 2})
+	cols, roles = append(cols, colIfAdminStatus, colIfOperStatus), append(roles, colRole{what: whatAdmin}, colRole{what: whatOper})
 	if anyX {
-		cols, roles = append(cols, colDisc), append(roles, colRole{counter: -1, what: 3})
+		cols, roles = append(cols, colIfCounterDiscontinuity), append(roles, colRole{what: whatDiscontinuity})
 	}
 	unknown := 0
 	err := t.walkColumns(cols, func(c int, idx uint32, v *gosnmp.SnmpPDU) {
 		s := t.byIndex[idx]
 		if s == nil {
-			if roles[c].what == 2 {
+			if roles[c].what == whatOper {
 				unknown++ // an interface discovery has not seen (or filtered)
 			}
 			return
 		}
 		r := roles[c]
-		if r.what == 0 && r.hc != (s.HC && counterDefs[r.counter].hc != "") {
+		if r.what == whatCounter && r.hc != (s.HC && counterDefs[r.counter].hc != "") {
 			return // the other width of this counter
 		}
 		t.store(s, r, v)
@@ -205,17 +239,17 @@ func (t *Target) readInterfacesGet() error {
 	var refs []ref
 	for _, s := range t.ifs {
 		idx := "." + strconv.FormatUint(uint64(s.Index), 10)
-		for i := range counterDefs {
-			if col, kind, ok := counterOID(s.Interface, i); ok {
+		for c := range counter(numCounters) {
+			if col, kind, ok := counterOID(s.Interface, c); ok {
 				oids = append(oids, col+idx)
-				refs = append(refs, ref{s, colRole{counter: i, hc: kind == sample.Counter64}})
+				refs = append(refs, ref{s, colRole{counter: c, hc: kind == sample.Counter64}})
 			}
 		}
-		oids = append(oids, colAdmin+idx, colOper+idx)
-		refs = append(refs, ref{s, colRole{counter: -1, what: 1}}, ref{s, colRole{counter: -1, what: 2}})
+		oids = append(oids, colIfAdminStatus+idx, colIfOperStatus+idx)
+		refs = append(refs, ref{s, colRole{what: whatAdmin}}, ref{s, colRole{what: whatOper}})
 		if s.HasX {
-			oids = append(oids, colDisc+idx)
-			refs = append(refs, ref{s, colRole{counter: -1, what: 3}})
+			oids = append(oids, colIfCounterDiscontinuity+idx)
+			refs = append(refs, ref{s, colRole{what: whatDiscontinuity}})
 		}
 	}
 	return t.getPacked(oids, func(i int, v *gosnmp.SnmpPDU) { t.store(refs[i].s, refs[i].role, v) })

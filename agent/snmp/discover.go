@@ -35,8 +35,8 @@ type Interface struct {
 	Type        int    // ifType (IANAifType number)
 	Speed       uint64 // bits per second: ifHighSpeed x 1e6 when larger than ifSpeed can say
 	PhysAddress string // ifPhysAddress as aa:bb:cc:dd:ee:ff
-	AdminStatus int    // ifAdminStatus: 1 up, 2 down, 3 testing (0: no answer)
-	OperStatus  int    // ifOperStatus: 1 up ... 7 lowerLayerDown (0: no answer)
+	AdminStatus AdminStatus
+	OperStatus  OperStatus
 	// HasX means the interface has an ifXTable row.
 	HasX bool
 	// HC means the 64-bit ifHC* counters are polled for this interface:
@@ -69,48 +69,81 @@ type Device struct {
 	Processors []uint32 // hrProcessorTable indexes
 }
 
-// Columns read by discovery, in this order.
+// discoverCol is a column discovery reads: its position in discoverCols.
+type discoverCol int
+
+// The columns discovery reads, in the order of discoverCols.
+const (
+	dcDescr discoverCol = iota
+	dcType
+	dcSpeed
+	dcPhysAddress
+	dcAdminStatus
+	dcOperStatus
+	dcInOctets
+	dcOutOctets
+	dcName
+	dcHighSpeed
+	dcAlias
+	dcHCInOctets
+	dcHCOutOctets
+	dcDiscontinuity
+)
+
 var discoverCols = []string{
-	oidIfEntry + ".2",   // 0 ifDescr
-	oidIfEntry + ".3",   // 1 ifType
-	oidIfEntry + ".5",   // 2 ifSpeed
-	oidIfEntry + ".6",   // 3 ifPhysAddress
-	oidIfEntry + ".7",   // 4 ifAdminStatus
-	oidIfEntry + ".8",   // 5 ifOperStatus
-	oidIfEntry + ".10",  // 6 ifInOctets
-	oidIfEntry + ".16",  // 7 ifOutOctets
-	oidIfXEntry + ".1",  // 8 ifName
-	oidIfXEntry + ".15", // 9 ifHighSpeed
-	oidIfXEntry + ".18", // 10 ifAlias
-	oidIfXEntry + ".6",  // 11 ifHCInOctets
-	oidIfXEntry + ".10", // 12 ifHCOutOctets
-	oidIfXEntry + ".19", // 13 ifCounterDiscontinuityTime
+	dcDescr:         colIfDescr,
+	dcType:          colIfType,
+	dcSpeed:         colIfSpeed,
+	dcPhysAddress:   colIfPhysAddress,
+	dcAdminStatus:   colIfAdminStatus,
+	dcOperStatus:    colIfOperStatus,
+	dcInOctets:      colIfInOctets,
+	dcOutOctets:     colIfOutOctets,
+	dcName:          colIfName,
+	dcHighSpeed:     colIfHighSpeed,
+	dcAlias:         colIfAlias,
+	dcHCInOctets:    colIfHCInOctets,
+	dcHCOutOctets:   colIfHCOutOctets,
+	dcDiscontinuity: colIfCounterDiscontinuity,
 }
+
+// sysObjects are the scalars readSystem gets, in this order.
+var sysObjects = []string{oidSysDescr, oidSysObjectID, oidSysUpTime, oidSysContact, oidSysName, oidSysLocation, oidEngineBoots}
+
+// Positions in sysObjects.
+const (
+	sysDescr = iota
+	sysObjectID
+	sysUpTime
+	sysContact
+	sysName
+	sysLocation
+	sysEngineBoots
+)
 
 // readSystem gets the system group and snmpEngineBoots.
 func (t *Target) readSystem() (System, error) {
 	var sys System
-	oids := []string{oidSysDescr, oidSysObjectID, oidSysUpTime, oidSysContact, oidSysName, oidSysLocation, oidEngineBoots}
 	got := 0
-	err := t.getPacked(oids, func(i int, v *gosnmp.SnmpPDU) {
+	err := t.getPacked(sysObjects, func(i int, v *gosnmp.SnmpPDU) {
 		got++
 		switch i {
-		case 0:
+		case sysDescr:
 			sys.Descr = asString(v)
-		case 1:
+		case sysObjectID:
 			if s, ok := v.Value.(string); ok {
 				sys.ObjectID = strings.TrimPrefix(s, ".")
 			}
-		case 2:
+		case sysUpTime:
 			u, _ := asUint(v)
 			sys.UpTime = uint32(u)
-		case 3:
+		case sysContact:
 			sys.Contact = asString(v)
-		case 4:
+		case sysName:
 			sys.Name = asString(v)
-		case 5:
+		case sysLocation:
 			sys.Location = asString(v)
-		case 6:
+		case sysEngineBoots:
 			u, ok := asUint(v)
 			sys.EngineBoots, sys.HasBoots = uint32(u), ok
 		}
@@ -149,45 +182,45 @@ func (t *Target) discover() (*Device, error) {
 		err := t.walkColumns(discoverCols, func(col int, idx uint32, v *gosnmp.SnmpPDU) {
 			r := row(idx)
 			u, _ := asUint(v)
-			switch col {
-			case 0:
+			switch discoverCol(col) {
+			case dcDescr:
 				r.Descr = asString(v)
 				inIfTable[idx] = true
-			case 1:
+			case dcType:
 				r.Type = int(u)
 				inIfTable[idx] = true
-			case 2:
+			case dcSpeed:
 				r.Speed = u
-			case 3:
+			case dcPhysAddress:
 				r.PhysAddress = formatMAC(v)
-			case 4:
-				r.AdminStatus = int(u)
-			case 5:
-				r.OperStatus = int(u)
-			case 6:
+			case dcAdminStatus:
+				r.AdminStatus = AdminStatus(u)
+			case dcOperStatus:
+				r.OperStatus = OperStatus(u)
+			case dcInOctets:
 				in32[idx] = u
-			case 7:
+			case dcOutOctets:
 				out32[idx] = u
-			case 8:
+			case dcName:
 				r.Name = asString(v)
 				r.HasX = true
-			case 9:
+			case dcHighSpeed:
 				highSpeed[idx] = u
 				r.HasX = true
-			case 10:
+			case dcAlias:
 				r.Alias = asString(v)
 				r.HasX = true
-			case 11:
+			case dcHCInOctets:
 				if v.Type == gosnmp.Counter64 {
 					hcIn[idx] = u
 					hcPresent[idx]++
 				}
-			case 12:
+			case dcHCOutOctets:
 				if v.Type == gosnmp.Counter64 {
 					hcOut[idx] = u
 					hcPresent[idx]++
 				}
-			case 13:
+			case dcDiscontinuity:
 				r.Discontinuity = uint32(u)
 				r.HasX = true
 			}
@@ -199,8 +232,8 @@ func (t *Target) discover() (*Device, error) {
 			if !inIfTable[idx] {
 				continue // an ifXTable row without ifTable row is not an interface
 			}
-			if hs := highSpeed[idx]; hs > 0 && (r.Speed >= 4294967295 || hs*1_000_000 > r.Speed) {
-				r.Speed = hs * 1_000_000
+			if hs := highSpeed[idx]; hs > 0 && (r.Speed >= ifSpeedSaturated || hs*bitsPerMbit > r.Speed) {
+				r.Speed = hs * bitsPerMbit
 			}
 			// 64-bit counters when both are there, unless they sit at 0
 			// while the 32-bit ones count (devices that have ifXTable but
@@ -223,7 +256,7 @@ func (t *Target) discover() (*Device, error) {
 
 func (t *Target) discoverHostResources(dev *Device) error {
 	st := map[uint32]*Storage{}
-	cols := []string{oidHrStorageEntry + ".2", oidHrStorageEntry + ".3", oidHrStorageEntry + ".4", oidHrStorageEntry + ".5", oidHrStorageEntry + ".6"}
+	cols := []string{colHrStorageType, colHrStorageDescr, colHrStorageUnits, colHrStorageSize, colHrStorageUsed}
 	err := t.walkColumns(cols, func(col int, idx uint32, v *gosnmp.SnmpPDU) {
 		s := st[idx]
 		if s == nil {

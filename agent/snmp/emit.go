@@ -32,7 +32,7 @@ func (t *Target) emit(rep *poll.Report, sc *scalars, at time.Time) {
 	for _, s := range t.ifs {
 		key := s.key
 		emitted := false
-		for i := range counterDefs {
+		for i := range counter(numCounters) {
 			if s.have&(1<<i) == 0 || s.stuckHC {
 				continue
 			}
@@ -46,7 +46,7 @@ func (t *Target) emit(rep *poll.Report, sc *scalars, at time.Time) {
 		if emitted {
 			s.reset = false
 		}
-		st, reason := interfaceStatus(s.admin, s.oper)
+		st, reason := InterfaceStatus(s.admin, s.oper)
 		rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: key, Status: st, Reason: reason, Time: ms})
 	}
 	for i, o := range t.oids {

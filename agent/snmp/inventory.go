@@ -58,7 +58,7 @@ func (t *Target) inventory() *wire.Host {
 		// share one slice (read-only) instead of 15 definitions each, a
 		// large part of the inventory the agent keeps per target.
 		ds := make([]wire.DSDef, 0, len(counterDefs))
-		for i := range counterDefs {
+		for i := range counter(numCounters) {
 			_, kind, ok := counterOID(s.Interface, i)
 			if !ok {
 				kind = sample.Counter32

@@ -17,6 +17,14 @@ type scalars struct {
 	cpu      map[uint32]uint64
 }
 
+// Positions in readScalars' request: sysUpTime.0, snmpEngineBoots.0, then
+// the user OIDs, storage (size, used per row) and processors.
+const (
+	scUptime = iota
+	scBoots
+	scFirstOID
+)
+
 // readScalars gets sysUpTime, snmpEngineBoots, the user OIDs and the
 // HOST-RESOURCES values in as few Gets as MaxOIDs allows.
 func (t *Target) readScalars() (*scalars, error) {
@@ -29,7 +37,7 @@ func (t *Target) readScalars() (*scalars, error) {
 	if t.dev != nil {
 		for _, s := range t.dev.Storage {
 			idx := strconv.FormatUint(uint64(s.Index), 10)
-			oids = append(oids, oidHrStorageEntry+".5."+idx, oidHrStorageEntry+".6."+idx)
+			oids = append(oids, colHrStorageSize+"."+idx, colHrStorageUsed+"."+idx)
 		}
 	}
 	cpuBase := len(oids)
@@ -44,12 +52,12 @@ func (t *Target) readScalars() (*scalars, error) {
 	err := t.getPacked(oids, func(i int, v *gosnmp.SnmpPDU) {
 		u, isInt := asUint(v)
 		switch {
-		case i == 0:
+		case i == scUptime:
 			sc.uptime, gotUptime = uint32(u), isInt
-		case i == 1:
+		case i == scBoots:
 			sc.boots, sc.hasBoots = uint32(u), isInt
 		case i < stBase:
-			sc.oidVals[i-2] = v
+			sc.oidVals[i-scFirstOID] = v
 		case i < cpuBase:
 			s := t.dev.Storage[(i-stBase)/2]
 			cur := sc.storage[s.Index]

@@ -74,8 +74,8 @@ type ifState struct {
 	// per poll
 	vals    [numCounters]uint64
 	have    uint16
-	admin   int
-	oper    int
+	admin   AdminStatus
+	oper    OperStatus
 	disc    uint32
 	hasDisc bool
 	seen    bool
