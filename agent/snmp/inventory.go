@@ -53,7 +53,7 @@ func (t *Target) inventory() *wire.Host {
 		if s.PhysAddress != "" {
 			props["mac"] = s.PhysAddress
 		}
-		a := wire.Attr{Key: "if:" + s.Identity, Kind: wire.KindInterface, Name: name, Descr: descr, Props: props, Interval: interval}
+		a := wire.Attr{Key: keyPrefixInterface + s.Identity, Kind: wire.KindInterface, Name: name, Descr: descr, Props: props, Interval: interval}
 		// Interfaces of one counter width have the same data sources: they
 		// share one slice (read-only) instead of 15 definitions each, a
 		// large part of the inventory the agent keeps per target.
@@ -80,7 +80,7 @@ func (t *Target) inventory() *wire.Host {
 	}
 	for _, s := range d.Storage {
 		h.Attrs = append(h.Attrs, wire.Attr{
-			Key: "storage:" + s.Descr, Kind: wire.KindStorage, Name: s.Descr,
+			Key: keyPrefixStorage + s.Descr, Kind: wire.KindStorage, Name: s.Descr,
 			Props:    map[string]string{"hrStorageIndex": strconv.FormatUint(uint64(s.Index), 10), "hrStorageType": s.Type, "units": strconv.FormatUint(s.Units, 10)},
 			Interval: interval,
 			DS:       []wire.DSDef{{Name: "size", Kind: sample.Gauge, Min: 0, Max: nan}, {Name: "used", Kind: sample.Gauge, Min: 0, Max: nan}},
@@ -89,7 +89,7 @@ func (t *Target) inventory() *wire.Host {
 	for _, p := range d.Processors {
 		idx := strconv.FormatUint(uint64(p), 10)
 		h.Attrs = append(h.Attrs, wire.Attr{
-			Key: "cpu:" + idx, Kind: wire.KindProcessor, Name: "CPU " + idx,
+			Key: keyPrefixCPU + idx, Kind: wire.KindProcessor, Name: "CPU " + idx,
 			Props:    map[string]string{"hrDeviceIndex": idx},
 			Interval: interval,
 			DS:       []wire.DSDef{{Name: "load", Kind: sample.Gauge, Min: 0, Max: 100}},
@@ -104,7 +104,7 @@ func (t *Target) inventory() *wire.Host {
 			maxV = *o.spec.Max
 		}
 		h.Attrs = append(h.Attrs, wire.Attr{
-			Key: "oid:" + o.spec.Name, Kind: wire.KindOID, Name: o.spec.Name, Descr: o.spec.OID,
+			Key: keyPrefixOID + o.spec.Name, Kind: wire.KindOID, Name: o.spec.Name, Descr: o.spec.OID,
 			Props:    map[string]string{"oid": o.oid},
 			Interval: interval,
 			DS:       []wire.DSDef{{Name: "value", Kind: o.kind, Min: minV, Max: maxV}},

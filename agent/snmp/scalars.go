@@ -12,9 +12,9 @@ type scalars struct {
 	uptime   uint32
 	boots    uint32
 	hasBoots bool
-	oidVals  []*gosnmp.SnmpPDU // per t.oids
-	storage  map[uint32][2]uint64
-	cpu      map[uint32]uint64
+	oidVals  []*gosnmp.SnmpPDU             // per t.oids
+	storage  map[uint32][2]*gosnmp.SnmpPDU // hrStorageSize, hrStorageUsed by hrStorageIndex
+	cpu      map[uint32]*gosnmp.SnmpPDU    // hrProcessorLoad by hrDeviceIndex
 }
 
 // Positions in readScalars' request: sysUpTime.0, snmpEngineBoots.0, then
@@ -47,8 +47,8 @@ func (t *Target) readScalars() (*scalars, error) {
 		}
 	}
 	gotUptime := false
-	sc.storage = map[uint32][2]uint64{}
-	sc.cpu = map[uint32]uint64{}
+	sc.storage = map[uint32][2]*gosnmp.SnmpPDU{}
+	sc.cpu = map[uint32]*gosnmp.SnmpPDU{}
 	err := t.getPacked(oids, func(i int, v *gosnmp.SnmpPDU) {
 		u, isInt := asUint(v)
 		switch {
@@ -61,10 +61,10 @@ func (t *Target) readScalars() (*scalars, error) {
 		case i < cpuBase:
 			s := t.dev.Storage[(i-stBase)/2]
 			cur := sc.storage[s.Index]
-			cur[(i-stBase)%2] = u
+			cur[(i-stBase)%2] = v
 			sc.storage[s.Index] = cur
 		default:
-			sc.cpu[t.dev.Processors[i-cpuBase]] = u
+			sc.cpu[t.dev.Processors[i-cpuBase]] = v
 		}
 	})
 	if err != nil {

@@ -227,7 +227,7 @@ func (t *Target) poll(rep *poll.Report) error {
 			s.reset = true
 		}
 		for _, o := range t.oids {
-			t.hostReset["oid:"+o.spec.Name] = true
+			t.hostReset[keyPrefixOID+o.spec.Name] = true
 		}
 		// Storage and processor indexes may have changed with the restart.
 		if len(t.dev.Storage)+len(t.dev.Processors) > 0 {
@@ -280,7 +280,7 @@ func (t *Target) adopt(dev *Device) {
 		if !r.Selected {
 			continue
 		}
-		s := &ifState{Interface: r, key: "if:" + r.Identity}
+		s := &ifState{Interface: r, key: keyPrefixInterface + r.Identity}
 		if prev, ok := old[r.Identity]; ok {
 			s.reset = prev.reset
 			if prev.Index != r.Index || prev.HC != r.HC {
@@ -303,14 +303,16 @@ func (t *Target) adopt(dev *Device) {
 func (t *Target) unreachable(rep *poll.Report, err error) {
 	at := t.now()
 	ms := at.UnixMilli()
-	reason := err.Error()
+	// Error texts can quote what a device sent (a decoding error, say).
+	hostReason := reasonOf(err)
+	reason := hostReason
 	if errors.Is(err, ErrNoResponse) {
 		reason = "no response"
 	}
 	rep.Points = append(rep.Points[:0], sample.Point{Key: sample.Key{Host: t.name, Attr: "host", DS: "reachable"}, Kind: sample.Gauge, Time: at, Float: 0})
-	rep.Statuses = append(rep.Statuses[:0], wire.AttrStatus{Host: t.name, Attr: "host", Status: status.Down, Reason: truncate(err.Error(), 200), Time: ms})
+	rep.Statuses = append(rep.Statuses[:0], wire.AttrStatus{Host: t.name, Attr: "host", Status: status.Down, Reason: hostReason, Time: ms})
 	for _, key := range t.attrKeys() {
-		rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: t.name, Attr: key, Status: status.Unknown, Reason: truncate(reason, 200), Time: ms})
+		rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: t.name, Attr: key, Status: status.Unknown, Reason: reason, Time: ms})
 	}
 	if t.dev == nil && !t.sentUndiscovered {
 		rep.Inventory = t.undiscovered()
@@ -321,25 +323,18 @@ func (t *Target) unreachable(rep *poll.Report, err error) {
 func (t *Target) attrKeys() []string {
 	var keys []string
 	for _, s := range t.ifs {
-		keys = append(keys, "if:"+s.Identity)
+		keys = append(keys, keyPrefixInterface+s.Identity)
 	}
 	for _, o := range t.oids {
-		keys = append(keys, "oid:"+o.spec.Name)
+		keys = append(keys, keyPrefixOID+o.spec.Name)
 	}
 	if t.dev != nil {
 		for _, s := range t.dev.Storage {
-			keys = append(keys, "storage:"+s.Descr)
+			keys = append(keys, keyPrefixStorage+s.Descr)
 		}
 		for _, p := range t.dev.Processors {
-			keys = append(keys, "cpu:"+strconv.FormatUint(uint64(p), 10))
+			keys = append(keys, keyPrefixCPU+strconv.FormatUint(uint64(p), 10))
 		}
 	}
 	return keys
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }

@@ -1,0 +1,82 @@
+package snmp
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/gosnmp/gosnmp"
+)
+
+func intPDU(v int) *gosnmp.SnmpPDU { return &gosnmp.SnmpPDU{Type: gosnmp.Integer, Value: v} }
+
+// TestProcessorLoad: hrProcessorLoad is a percentage; anything else is
+// recorded as unknown with the reason.
+func TestProcessorLoad(t *testing.T) {
+	cases := []struct {
+		v    *gosnmp.SnmpPDU
+		want float64 // NaN: unknown
+		bad  string
+	}{
+		{intPDU(0), 0, ""},
+		{intPDU(37), 37, ""},
+		{intPDU(100), 100, ""},
+		{intPDU(101), math.NaN(), "hrProcessorLoad 101 %, not a valid percentage"},
+		{intPDU(-1), math.NaN(), "hrProcessorLoad -1 %, not a valid percentage"},
+		{&gosnmp.SnmpPDU{Type: gosnmp.Gauge32, Value: uint(4294967295)}, math.NaN(), "hrProcessorLoad 4294967295 %"},
+		{&gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte("50")}, math.NaN(), "as OctetString, not a number"},
+	}
+	for _, c := range cases {
+		got, bad := processorLoad(c.v)
+		if !same(got, c.want) || (c.bad == "") != (bad == "") || !strings.Contains(bad, c.bad) {
+			t.Errorf("processorLoad(%v) = %v %q, want %v %q", c.v.Value, got, bad, c.want, c.bad)
+		}
+	}
+}
+
+// TestStorageUse: sizes in bytes; negative sizes or used above size are
+// unknown with the reason.
+func TestStorageUse(t *testing.T) {
+	s := Storage{Units: 4096}
+	cases := []struct {
+		size, used *gosnmp.SnmpPDU
+		wantSize   float64
+		wantUsed   float64
+		bad        string
+	}{
+		{intPDU(1000), intPDU(250), 4096000, 1024000, ""},
+		{intPDU(1000), intPDU(1000), 4096000, 4096000, ""},
+		{intPDU(0), intPDU(0), 0, 0, ""},
+		{intPDU(1000), intPDU(1001), math.NaN(), math.NaN(), "hrStorageUsed 1001 above hrStorageSize 1000"},
+		{intPDU(-5), intPDU(1), math.NaN(), math.NaN(), "hrStorageSize -5, not a valid size"},
+		{intPDU(10), intPDU(-1), math.NaN(), math.NaN(), "hrStorageUsed -1, not a valid amount"},
+		{&gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: []byte("big\xff")}, intPDU(1), math.NaN(), math.NaN(), `hrStorageSize OctetString big\xff`},
+	}
+	for _, c := range cases {
+		size, used, bad := storageUse(s, c.size, c.used)
+		if !same(size, c.wantSize) || !same(used, c.wantUsed) || (c.bad == "") != (bad == "") || !strings.Contains(bad, c.bad) {
+			t.Errorf("storageUse(%v, %v) = %v %v %q, want %v %v %q", c.size.Value, c.used.Value, size, used, bad, c.wantSize, c.wantUsed, c.bad)
+		}
+	}
+}
+
+// TestAsFloat: user OID gauges are finite numbers only.
+func TestAsFloat(t *testing.T) {
+	cases := []struct {
+		v    any
+		want float64
+		ok   bool
+	}{
+		{uint(7), 7, true}, {-3, -3, true}, {float64(2.5), 2.5, true}, {[]byte(" 42.5 "), 42.5, true},
+		{[]byte("Inf"), 0, false}, {[]byte("NaN"), 0, false}, {[]byte("1e400"), 0, false}, {math.Inf(1), 0, false},
+		{float32(math.NaN()), 0, false}, {[]byte("12 degrees"), 0, false}, {[]byte(strings.Repeat("1", 65)), 0, false},
+	}
+	for _, c := range cases {
+		got, ok := asFloat(&gosnmp.SnmpPDU{Value: c.v})
+		if ok != c.ok || (ok && got != c.want) {
+			t.Errorf("asFloat(%v) = %v %v, want %v %v", c.v, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func same(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
