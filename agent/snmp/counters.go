@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/gosnmp/gosnmp"
@@ -76,6 +77,54 @@ func counterOID(s *Interface, c counter) (col string, kind sample.Kind, ok bool)
 		return "", 0, false
 	}
 	return d.c32, sample.Counter32, true
+}
+
+// Interface counter maxima.
+//
+// Each interface counter data source gets a maximum rate derived from the
+// interface's speed, so that the archive stores unknown, not a spike, when
+// a counter steps backwards or jumps (a line card that resets without
+// ifCounterDiscontinuityTime, a device that answers garbage): rrdtool
+// discards a rate above the data source's maximum.
+const (
+	// counterMaxMargin is how far above the line rate a rate may read and
+	// still be stored: devices refresh their counters every few seconds
+	// and answer a poll late or early, so a rate over one step can read a
+	// little above the line rate. Real overruns are orders of magnitude
+	// (a 32-bit wrap, a reset): 25 % loses none of them.
+	counterMaxMargin = 1.25
+	// minFrameBits is the smallest Ethernet frame on the wire in bits: 64
+	// bytes of frame, 8 of preamble and 12 of inter-frame gap. A link
+	// carries at most speed/minFrameBits packets per second, which bounds
+	// every packet counter (unicast, multicast, broadcast, errors,
+	// discards).
+	minFrameBits = (64 + 8 + 12) * 8
+)
+
+// Interface types whose ifSpeed is not a line rate (a loopback, a tunnel,
+// a VLAN or virtual interface reports a nominal speed but carries what its
+// host can move): their counters get no maximum.
+var speedIsNominal = map[int]bool{
+	1:   true, // other
+	24:  true, // softwareLoopback
+	53:  true, // propVirtual
+	131: true, // tunnel
+	135: true, // l2vlan
+	136: true, // l3ipvlan
+}
+
+// counterMax returns the largest rate (per second) counter c can have on
+// an interface of speed bits/s and IANA type ifType: octets speed/8,
+// packets speed/minFrameBits, both with counterMaxMargin. It is NaN (no
+// maximum) when the speed is unknown (0) or nominal for the type.
+func counterMax(c counter, speed uint64, ifType int) float64 {
+	if speed == 0 || speedIsNominal[ifType] {
+		return math.NaN()
+	}
+	if counterDefs[c].unit == unitOctets {
+		return float64(speed) / 8 * counterMaxMargin
+	}
+	return float64(speed) / minFrameBits * counterMaxMargin
 }
 
 // colWhat says what a polled column carries.

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/outpost-nms/outpost/agent/sim/snmpsim"
+	"github.com/outpost-nms/outpost/shared/wire"
 )
 
 func intPDU(v int) *gosnmp.SnmpPDU { return &gosnmp.SnmpPDU{Type: gosnmp.Integer, Value: v} }
@@ -80,3 +83,67 @@ func TestAsFloat(t *testing.T) {
 }
 
 func same(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+
+// TestCounterMax: octet counters are bounded by speed/8, packet counters
+// by speed over the smallest Ethernet frame (84 bytes on the wire), both
+// with a 25 % margin; no maximum without a speed or for interface types
+// whose speed is nominal.
+func TestCounterMax(t *testing.T) {
+	cases := []struct {
+		c      counter
+		speed  uint64
+		ifType int
+		want   float64
+	}{
+		{ctrInOctets, 1e9, 6, 156.25e6},
+		{ctrOutOctets, 10e9, 6, 1.5625e9},
+		{ctrInOctets, 100e6, 6, 15.625e6},
+		{ctrInUcast, 1e9, 6, 1e9 / 672 * 1.25},
+		{ctrOutErrors, 1e9, 6, 1e9 / 672 * 1.25},
+		{ctrInDiscards, 40e9, 161, 40e9 / 672 * 1.25}, // a LAG: its speed is the members' sum
+		{ctrInOctets, 0, 6, math.NaN()},
+		{ctrInOctets, 10e6, 24, math.NaN()}, // softwareLoopback (Linux lo says 10 Mb/s)
+		{ctrInOctets, 1e9, 135, math.NaN()}, // l2vlan
+		{ctrInUcast, 1e9, 131, math.NaN()},  // tunnel
+		{ctrInUcast, 1e9, 53, math.NaN()},   // propVirtual
+	}
+	for _, c := range cases {
+		if got := counterMax(c.c, c.speed, c.ifType); !same(got, c.want) {
+			t.Errorf("counterMax(%s, %d, type %d) = %v, want %v", counterDefs[c.c].ds, c.speed, c.ifType, got, c.want)
+		}
+	}
+}
+
+// TestInventoryCounterMax: the inventory describes each interface's
+// counters with the maxima of its speed, and interfaces of the same speed
+// share one data source list.
+func TestInventoryCounterMax(t *testing.T) {
+	b := startSim(t, snmpsim.Config{Interfaces: snmpsim.GenerateInterfaces(10, 3), Seed: 3})
+	rep := pollOnce(t, b.target(t, nil))
+	byName := map[string]wire.Attr{}
+	for _, a := range rep.Inventory.Attrs {
+		byName[a.Name] = a
+	}
+	for name, want := range map[string][2]float64{
+		"ge-0/0/0": {156.25e6, 1e9 / 672 * 1.25},
+		"xe-0/0/7": {1.5625e9, 10e9 / 672 * 1.25},
+		"lo0":      {math.NaN(), math.NaN()},
+	} {
+		a, ok := byName[name]
+		if !ok {
+			t.Fatalf("no attribute %s", name)
+		}
+		for _, d := range a.DS {
+			w := want[1]
+			if strings.HasSuffix(d.Name, "_octets") {
+				w = want[0]
+			}
+			if !same(d.Max, w) || d.Min != 0 {
+				t.Errorf("%s %s: min %v max %v, want 0 and %v", name, d.Name, d.Min, d.Max, w)
+			}
+		}
+	}
+	if &byName["ge-0/0/0"].DS[0] != &byName["ge-0/0/1"].DS[0] {
+		t.Error("two 1 Gb/s ports of one counter width do not share their data source list")
+	}
+}
