@@ -1,6 +1,8 @@
 package snmp
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -145,5 +147,17 @@ func TestInventoryCounterMax(t *testing.T) {
 	}
 	if &byName["ge-0/0/0"].DS[0] != &byName["ge-0/0/1"].DS[0] {
 		t.Error("two 1 Gb/s ports of one counter width do not share their data source list")
+	}
+}
+
+// TestCleanError: an error quoting device bytes prints as one clean line
+// and still unwraps.
+func TestCleanError(t *testing.T) {
+	err := fmt.Errorf("poll x: %w", cleanError{fmt.Errorf("decode \x1b]0;owned\x07 \xff: %w", ErrNoResponse)})
+	if got := err.Error(); got != `poll x: decode \x1b]0;owned\x07 \xff: no response` {
+		t.Errorf("Error() = %q", got)
+	}
+	if !errors.Is(err, ErrNoResponse) {
+		t.Error("the wrapped error is lost")
 	}
 }

@@ -166,7 +166,7 @@ func (t *Target) Discover(ctx context.Context) (*Device, error) {
 	}
 	dev, err := t.discover()
 	if err != nil {
-		return nil, err
+		return nil, cleanError{err}
 	}
 	t.adopt(dev)
 	return dev, nil
@@ -191,11 +191,11 @@ func (t *Target) Poll(ctx context.Context, sink poll.Sink) error {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			// The agent is stopping: that says nothing about the device,
 			// so nothing is reported (a Down here would be false).
-			return fmt.Errorf("poll %s: %w", t.name, err)
+			return fmt.Errorf("poll %s: %w", t.name, cleanError{err})
 		}
 		t.unreachable(&rep, err)
 		sink.Report(rep)
-		return fmt.Errorf("poll %s: %w", t.name, err)
+		return fmt.Errorf("poll %s: %w", t.name, cleanError{err})
 	}
 	sink.Report(rep)
 	return nil

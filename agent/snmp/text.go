@@ -56,3 +56,12 @@ func textOf(v *gosnmp.SnmpPDU, max int) string {
 // reasonOf makes an error's text a status reason: one clean line of at
 // most MaxName bytes. Errors may quote what a device sent.
 func reasonOf(err error) string { return safetext.Line(err.Error(), safetext.MaxName) }
+
+// cleanError is an error whose text may quote what a device sent (a
+// decoding error of its answer): its Error is one clean line, so the
+// scheduler's log line and a probe's message show escapes, never raw
+// bytes. errors.Is and errors.As see the error it wraps.
+type cleanError struct{ err error }
+
+func (e cleanError) Error() string { return safetext.Line(e.err.Error(), safetext.MaxText) }
+func (e cleanError) Unwrap() error { return e.err }
