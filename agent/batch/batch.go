@@ -118,6 +118,8 @@ type Batcher struct {
 	cut   uint64            // highest generation written (or lost); under cutMu
 	known map[string]int    // host name -> index in invs; under cutMu
 	invs  []cbor.RawMessage // latest inventory of each host, encoded, in first-seen order; under cutMu
+
+	guard guard // the string guard (clean.go)
 }
 
 // hostMessage encodes a wire.Host with the wire codec (the same struct, so
@@ -165,6 +167,7 @@ func New(sp Spool, opt Options) (*Batcher, error) {
 // Report writes one poll's results to the spool before it returns (group
 // commit: see the package doc). It does not wait for the network.
 func (b *Batcher) Report(r poll.Report) {
+	b.clean(&r) // every string valid and bounded before it is numbered or spooled (clean.go)
 	addSamples, addSize := reportSize(&r)
 	reg := b.sp.Registry()
 	b.mu.Lock()

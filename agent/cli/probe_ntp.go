@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/outpost-nms/outpost/agent/ntp"
+	"github.com/outpost-nms/outpost/shared/safetext"
 )
 
 // Exit codes of `probe ntp` besides 0 and 2 (usage).
@@ -79,11 +81,11 @@ func probeNTPError(err error) error {
 	var se *ntp.ServerError
 	switch {
 	case errors.Is(err, ntp.ErrRefused):
-		return &ExitError{Code: exitNTPRefused, Err: err}
+		return &ExitError{Code: exitNTPRefused, Err: deviceError{err}}
 	case errors.As(err, &se):
-		return &ExitError{Code: exitNTPServerError, Err: err}
+		return &ExitError{Code: exitNTPServerError, Err: deviceError{err}}
 	default:
-		return &ExitError{Code: exitNTPTimeout, Err: err}
+		return &ExitError{Code: exitNTPTimeout, Err: deviceError{err}}
 	}
 }
 
@@ -113,15 +115,15 @@ type ntpProbeJSON struct {
 }
 
 type ntpSystemJSON struct {
-	Leap       int     `json:"leap"`
-	Stratum    int     `json:"stratum"`
-	RefID      string  `json:"refid"`
-	Peer       uint16  `json:"peer"`
-	OffsetMS   float64 `json:"offset_ms"`
-	JitterMS   float64 `json:"sys_jitter_ms"`
-	Synced     bool    `json:"synced"`
-	SyncReason string  `json:"sync_reason,omitempty"`
-	Version    string  `json:"version"`
+	Leap       int      `json:"leap"`
+	Stratum    int      `json:"stratum"`
+	RefID      string   `json:"refid"`
+	Peer       uint16   `json:"peer"`
+	OffsetMS   *float64 `json:"offset_ms"`     // null when the server sent no number
+	JitterMS   *float64 `json:"sys_jitter_ms"` // null when the server sent no number
+	Synced     bool     `json:"synced"`
+	SyncReason string   `json:"sync_reason,omitempty"`
+	Version    string   `json:"version"`
 }
 
 type ntpVarJSONRow struct {
@@ -129,18 +131,35 @@ type ntpVarJSONRow struct {
 	Value string `json:"value"`
 }
 
+// writeNTPJSON prints the snapshot as JSON: every string the server sent
+// cleaned but not cut to a column (shared/safetext, MaxText), and numbers
+// that are not finite (NaN, Inf: a server can send them) as null.
 func writeNTPJSON(w io.Writer, addr string, snap *ntp.Snapshot) error {
 	synced, why := snap.Synced()
+	clean := func(s string) string { return safetext.Line(s, safetext.MaxText) }
+	finite := func(f float64) *float64 {
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return &f
+	}
+	rows := snap.Rows()
+	for i := range rows {
+		r := &rows[i]
+		for _, f := range []*string{&r.Address, &r.Tally, &r.Remote, &r.RefID, &r.Type, &r.When, &r.Poll, &r.Reach, &r.Delay, &r.Offset, &r.Jitter} {
+			*f = clean(*f)
+		}
+	}
 	out := ntpProbeJSON{
-		Server: addr, Time: snap.Time, Peers: snap.Rows(),
+		Server: addr, Time: snap.Time, Peers: rows,
 		System: ntpSystemJSON{
-			Leap: snap.System.Leap, Stratum: snap.System.Stratum, RefID: snap.System.RefID,
-			Peer: snap.System.PeerID, OffsetMS: snap.System.OffsetMS, JitterMS: snap.System.JitterMS,
-			Synced: synced, SyncReason: why, Version: snap.System.Version,
+			Leap: snap.System.Leap, Stratum: snap.System.Stratum, RefID: clean(snap.System.RefID),
+			Peer: snap.System.PeerID, OffsetMS: finite(snap.System.OffsetMS), JitterMS: finite(snap.System.JitterMS),
+			Synced: synced, SyncReason: clean(why), Version: clean(snap.System.Version),
 		},
 	}
 	for _, v := range snap.System.Vars {
-		out.Vars = append(out.Vars, ntpVarJSONRow{Name: v.Name, Value: v.Value})
+		out.Vars = append(out.Vars, ntpVarJSONRow{Name: clean(v.Name), Value: clean(v.Value)})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

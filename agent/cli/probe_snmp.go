@@ -7,7 +7,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +14,7 @@ import (
 	"github.com/outpost-nms/outpost/agent/config"
 	"github.com/outpost-nms/outpost/agent/snmp"
 	"github.com/outpost-nms/outpost/shared/configfile"
+	"github.com/outpost-nms/outpost/shared/safetext"
 	"github.com/outpost-nms/outpost/shared/secret"
 )
 
@@ -61,13 +61,12 @@ refuses the credentials; secrets are never printed.`,
 			defer t.Close()
 			dev, err := t.Discover(cmd.Context())
 			if err != nil {
-				return &ExitError{Code: 1, Err: err}
+				return &ExitError{Code: 1, Err: deviceError{err}}
 			}
 			if asJSON {
 				return writeProbeJSON(cmd.OutOrStdout(), dev)
 			}
-			writeProbeText(cmd.OutOrStdout(), dev)
-			return nil
+			return writeProbeText(cmd.OutOrStdout(), dev)
 		},
 	}
 	f := cmd.Flags()
@@ -122,7 +121,7 @@ func probeRows(dev *snmp.Device) []probeInterface {
 		st, _ := snmp.InterfaceStatus(r.AdminStatus, r.OperStatus)
 		rows = append(rows, probeInterface{
 			Index: r.Index, Name: r.Name, Descr: r.Descr, Alias: r.Alias, Type: r.Type, Speed: r.Speed,
-			Admin: snmp.AdminStatusName(r.AdminStatus), Oper: snmp.OperStatusName(r.OperStatus),
+			Admin: r.AdminStatus.String(), Oper: r.OperStatus.String(),
 			Status: st.String(), HC: r.HC, Key: "if:" + r.Identity,
 		})
 	}
@@ -139,29 +138,44 @@ func writeProbeJSON(w io.Writer, dev *snmp.Device) error {
 	return enc.Encode(out)
 }
 
-func writeProbeText(w io.Writer, dev *snmp.Device) {
+// Widest NAME, DESCR and ALIAS cells of the table, in display columns;
+// longer values are cut with an ellipsis (--json has them in full).
+const (
+	probeNameWidth  = 24
+	probeDescrWidth = 32
+	probeAliasWidth = 32
+	// probeSystemWidth cuts the system group's values (sysDescr can be
+	// 2 KB of text on one line).
+	probeSystemWidth = 400
+)
+
+// writeProbeText prints the system group and the interface table. Every
+// device string is printed cleaned (see writeTable), so the terminal shows
+// escapes such as \x1b instead of obeying them.
+func writeProbeText(w io.Writer, dev *snmp.Device) error {
 	s := dev.System
-	fmt.Fprintf(w, "sysName:     %s\nsysDescr:    %s\nsysObjectID: %s\nsysUpTime:   %s\nsysLocation: %s\nsysContact:  %s\n\n",
-		s.Name, oneLine(s.Descr), s.ObjectID, (time.Duration(s.UpTime) * 10 * time.Millisecond).String(), s.Location, s.Contact)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tNAME\tDESCR\tALIAS\tTYPE\tSPEED\tADMIN\tOPER\tSTATUS\tHC")
+	line := func(v string) string { return safetext.CutWidth(safetext.Line(v, safetext.MaxText), probeSystemWidth) }
+	if _, err := fmt.Fprintf(w, "sysName:     %s\nsysDescr:    %s\nsysObjectID: %s\nsysUpTime:   %s\nsysLocation: %s\nsysContact:  %s\n\n",
+		line(s.Name), line(oneLine(s.Descr)), line(s.ObjectID), (time.Duration(s.UpTime) * 10 * time.Millisecond).String(), line(s.Location), line(s.Contact)); err != nil {
+		return err
+	}
+	cols := []column{{title: "INDEX", right: true}, {title: "NAME", max: probeNameWidth}, {title: "DESCR", max: probeDescrWidth},
+		{title: "ALIAS", max: probeAliasWidth}, {title: "TYPE", right: true}, {title: "SPEED", right: true},
+		{title: "ADMIN"}, {title: "OPER"}, {title: "STATUS"}, {title: "HC"}}
+	var rows [][]string
 	for _, r := range probeRows(dev) {
 		hc := "no"
 		if r.HC {
 			hc = "yes"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", r.Index, dash(r.Name), dash(oneLine(r.Descr)), dash(r.Alias),
-			r.Type, speedText(r.Speed), r.Admin, r.Oper, r.Status, hc)
+		rows = append(rows, []string{strconv.FormatUint(uint64(r.Index), 10), r.Name, oneLine(r.Descr), r.Alias,
+			strconv.Itoa(r.Type), speedText(r.Speed), r.Admin, r.Oper, r.Status, hc})
 	}
-	tw.Flush()
-	fmt.Fprintf(w, "\n%d interfaces\n", len(dev.Interfaces))
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
+	if err := writeTable(w, cols, rows); err != nil {
+		return err
 	}
-	return s
+	_, err := fmt.Fprintf(w, "\n%d interfaces\n", len(dev.Interfaces))
+	return err
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

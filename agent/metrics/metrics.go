@@ -38,6 +38,10 @@ type Agent struct {
 	Reconnects prometheus.Counter
 	// LinkUp is 1 while a session is established (HelloAck received).
 	LinkUp prometheus.Gauge
+	// StringsCleaned counts strings the batcher's guard had to clean
+	// (invalid UTF-8, control characters, too long) because a poller left
+	// them so: each is a poller bug, and would otherwise be unsendable.
+	StringsCleaned prometheus.Counter
 }
 
 // New builds the metrics in a fresh registry.
@@ -60,6 +64,9 @@ func New() *Agent {
 			Name: "outpost_agent_link_up", Help: "1 while the collector link is up (hello acknowledged)."}),
 	}
 	a.reg.MustRegister(a.SamplesSpooled, a.BatchesSpooled, a.SpoolErrors, a.BatchesSent, a.BatchesAcked, a.Reconnects, a.LinkUp)
+	a.StringsCleaned = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "outpost_agent_strings_cleaned_total", Help: "Strings the batcher cleaned before spooling because a poller left them invalid (a poller bug)."})
+	a.reg.MustRegister(a.StringsCleaned)
 	return a
 }
 

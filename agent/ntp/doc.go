@@ -27,6 +27,17 @@
 //     attempts, or the caller's context, whichever ends first.
 //   - The table is computed exactly as ntpsec's ntpq computes it
 //     (pylib/util.py PeerSummary); the tests compare both on random input.
+//   - A server's text is untrusted: every string that leaves the package
+//     in a report (keys, names, properties, reasons, sysDescr) or a table
+//     line is clean (shared/safetext: valid UTF-8, control characters
+//     escaped as \x1b, bounded with a visible cut). Peer keys are at most
+//     safetext.MaxName bytes and unchanged for clean addresses (PeerKey).
+//   - A number no server can have measured (sanity.go: an offset beyond
+//     ±2^31 s, a negative or > 2^16 s delay or jitter, NaN, infinities, a
+//     stratum outside 0..16, a reach register above 0377) is not a sample:
+//     it is recorded as unknown (NaN) and the attribute is Alert, its
+//     reason naming the value ("server reported offset -1e+20 ms, not a
+//     valid offset").
 //
 // Units: the server sends delay, offset and jitter in milliseconds; the
 // Row and System fields named ...MS keep milliseconds; samples are in

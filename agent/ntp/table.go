@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/outpost-nms/outpost/shared/safetext"
 )
 
 // Row is one line of the `ntpq -pn` peer table: the display columns exactly
@@ -312,8 +314,10 @@ func f8dot3(f float64) string {
 
 func fixed8(f float64, prec int) string {
 	if prec < 0 {
-		if math.IsInf(f, 0) {
-			return fmt.Sprintf("%8s", strconv.FormatFloat(f, 'f', -1, 64))
+		if math.IsInf(f, 0) || math.Abs(f) >= 1<<62 {
+			// Beyond int64 (an absurd value a server sent): all its digits,
+			// as Python's int() prints them.
+			return fmt.Sprintf("%8s", strconv.FormatFloat(math.Trunc(f), 'f', -1, 64))
 		}
 		return fmt.Sprintf("%8d", int64(f))
 	}
@@ -323,26 +327,32 @@ func fixed8(f float64, prec int) string {
 // TableHeader is ntpq -pn's header line (80-column layout).
 const TableHeader = "     remote           refid      st t when poll reach   delay   offset   jitter"
 
-// Format renders the row as ntpq -pn prints it (without newline).
+// Format renders the row as ntpq -pn prints it (without newline). The
+// columns are the server's text, so each is first made one clean line of
+// ASCII and visible escapes (shared/safetext; what ParseVarList leaves is
+// ASCII, and escapes are ASCII): a server cannot move the terminal's
+// cursor or send escape sequences through the table, and byte counts are
+// column widths.
 func (r Row) Format() string {
+	clean := func(s string) string { return safetext.Line(s, safetext.MaxName) }
 	var b strings.Builder
-	tally := r.Tally
+	tally := clean(r.Tally)
 	if tally == "" {
 		tally = " "
 	}
-	remote := r.Remote
+	remote := clean(r.Remote)
 	if len(remote) > 15 {
 		remote = remote[:15]
 	}
 	fmt.Fprintf(&b, "%s%-15s ", tally, remote)
-	refid := r.RefID
+	refid := clean(r.RefID)
 	if len(refid) > 15 {
 		b.WriteString("-" + refid[len(refid)-14:])
 	} else {
 		b.WriteString(refid + strings.Repeat(" ", 15-len(refid)))
 	}
 	fmt.Fprintf(&b, " %2d %s %4.4s %4.4s  %3s %s %s %s",
-		r.Stratum, r.Type, r.When, r.Poll, r.Reach, r.Delay, r.Offset, r.Jitter)
+		r.Stratum, clean(r.Type), clean(r.When), clean(r.Poll), clean(r.Reach), clean(r.Delay), clean(r.Offset), clean(r.Jitter))
 	return b.String()
 }
 

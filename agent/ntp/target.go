@@ -13,6 +13,7 @@ import (
 
 	"github.com/outpost-nms/outpost/agent/config"
 	"github.com/outpost-nms/outpost/agent/poll"
+	"github.com/outpost-nms/outpost/shared/safetext"
 	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/status"
 	"github.com/outpost-nms/outpost/shared/wire"
@@ -149,7 +150,7 @@ func (t *Target) fetch(ctx context.Context) (*Snapshot, error) {
 
 func (t *Target) downReport(err error) poll.Report {
 	ms := t.now().UnixMilli()
-	reason := "no answer: " + err.Error()
+	reason := "no answer: " + textLine(err.Error())
 	switch {
 	case errors.Is(err, ErrRefused):
 		reason = "no NTP daemon listening (ICMP port unreachable)"
@@ -170,6 +171,10 @@ func (t *Target) downReport(err error) poll.Report {
 // Evaluate turns a snapshot into the report of one poll and advances the
 // target's memory (the system peer, for the "changed" rule). Poll calls
 // it; it is exported for tests and tools that fetch themselves.
+//
+// Every string of the report is clean (shared/safetext): the server's
+// variables are untrusted text. A number no server can have measured (see
+// sanity.go) is recorded as unknown with an Alert that names it.
 func (t *Target) Evaluate(snap *Snapshot) poll.Report {
 	at := snap.Time
 	ms := at.UnixMilli()
@@ -181,51 +186,64 @@ func (t *Target) Evaluate(snap *Snapshot) poll.Report {
 	rows := snap.Rows()
 	sysPeer, havePeer := snap.SystemPeer()
 	sysPeerAddr := ""
-	offsetMS := snap.System.OffsetMS
+	offsetMS, badOffset := qOffset.read(snap.System.Vars, "offset")
 	if havePeer {
-		sysPeerAddr = sysPeer.Address()
-		for _, row := range rows {
-			if row.AssocID == sysPeer.AssocID && !math.IsNaN(row.OffsetMS) {
-				offsetMS = row.OffsetMS
-			}
+		sysPeerAddr = textLine(sysPeer.Address())
+		if pm, bad := qOffset.read(sysPeer.Vars, "offset"); !math.IsNaN(pm) || bad != "" {
+			offsetMS, badOffset = pm, bad
 		}
 	}
+	if math.IsNaN(offsetMS) && badOffset == "" {
+		offsetMS = 0 // no offset sent: the server's own clock, as before
+	}
+	jitterMS, badJitter := qJitter.read(snap.System.Vars, "sys_jitter")
+	if math.IsNaN(jitterMS) && badJitter == "" {
+		jitterMS = 0
+	}
+	stratum, badStratum := readStratum(snap.System.Vars)
+	if math.IsNaN(stratum) && badStratum == "" {
+		stratum = 0
+	}
 	synced, why := snap.Synced()
+	if badStratum != "" {
+		synced, why = false, "stratum not valid"
+	}
 
 	// The server.
 	point(AttrServer, "offset", offsetMS/1e3)
-	point(AttrServer, "jitter", snap.System.JitterMS/1e3)
-	point(AttrServer, "stratum", float64(snap.System.Stratum))
+	point(AttrServer, "jitter", jitterMS/1e3)
+	point(AttrServer, "stratum", stratum)
 	point(AttrServer, "synced", b2f(synced))
 
 	st, reason := status.Up, ""
-	var alerts []string
+	alerts := []string{badOffset, badJitter, badStratum}
 	if !synced {
-		alerts = append(alerts, "unsynchronised: "+why)
+		alerts = append(alerts, "unsynchronised: "+textLine(why))
 	}
 	offset := time.Duration(offsetMS * float64(time.Millisecond))
-	if synced && (offset > t.threshold || offset < -t.threshold) {
+	if synced && badOffset == "" && (offset > t.threshold || offset < -t.threshold) {
 		alerts = append(alerts, fmt.Sprintf("offset %s > %s", fmtMS(offsetMS), fmtMS(float64(t.threshold)/1e6)))
 	}
 	if t.lastSysPeer != "" && sysPeerAddr != "" && sysPeerAddr != t.lastSysPeer {
 		alerts = append(alerts, fmt.Sprintf("system peer changed from %s to %s", t.lastSysPeer, sysPeerAddr))
 	}
-	if len(alerts) > 0 {
-		st, reason = status.Alert, strings.Join(alerts, "; ")
+	if joined := joinReasons(alerts...); joined != "" {
+		st, reason = status.Alert, joined
 	} else {
 		reason = fmt.Sprintf("synchronised to %s, offset %s", sysPeerAddr, fmtMS(offsetMS))
 	}
 	r.Statuses = append(r.Statuses, wire.AttrStatus{Host: t.name, Attr: AttrServer, Status: st, Reason: reason, Time: ms})
 	t.lastSysPeer = sysPeerAddr
 
+	version := textLine(snap.System.Version)
 	host := &wire.Host{
-		Name: t.name, Address: t.address, SysDescr: snap.System.Version, Complete: true,
+		Name: t.name, Address: t.address, SysDescr: safetext.Text(snap.System.Version, safetext.MaxText), Complete: true,
 		Attrs: []wire.Attr{{
 			Key: AttrServer, Kind: wire.KindNTP, Name: "NTP",
-			Descr: fmt.Sprintf("%s, stratum %d", nonEmpty(snap.System.Version, "NTP server"), snap.System.Stratum),
+			Descr: fmt.Sprintf("%s, stratum %s", nonEmpty(version, "NTP server"), strconv.FormatFloat(stratum, 'g', -1, 64)),
 			Props: map[string]string{
-				"stratum":     strconv.Itoa(snap.System.Stratum),
-				"refid":       snap.System.RefID,
+				"stratum":     strconv.FormatFloat(stratum, 'g', -1, 64),
+				"refid":       textLine(snap.System.RefID),
 				"leap":        strconv.Itoa(snap.System.Leap),
 				"system_peer": sysPeerAddr,
 				"synced":      strconv.FormatBool(synced),
@@ -240,11 +258,9 @@ func (t *Target) Evaluate(snap *Snapshot) poll.Report {
 	// The peers.
 	seen := map[string]int{}
 	t.lastPeers = t.lastPeers[:0]
-	for _, row := range rows {
-		key := AttrPeerPrefix + row.Address
-		if row.Address == "" || row.Address == "0.0.0.0" || row.Address == "::" {
-			key = AttrPeerPrefix + row.Remote
-		}
+	for i, row := range rows {
+		vars := snap.Peers[i].Vars
+		key := PeerKey(row.Address, row.Remote)
 		if n := seen[key]; n > 0 {
 			seen[key]++
 			key = fmt.Sprintf("%s#%d", key, n+1)
@@ -252,29 +268,38 @@ func (t *Target) Evaluate(snap *Snapshot) poll.Report {
 			seen[key] = 1
 		}
 		t.lastPeers = append(t.lastPeers, key)
+		pOffset, bad1 := qOffset.read(vars, "offset")
+		pDelay, bad2 := qDelay.read(vars, "delay")
+		pJitter, bad3 := qJitter.read(vars, peerJitterVars(vars)...)
+		reach, bad4 := readReach(vars)
 		for _, ds := range []struct {
 			name string
 			ms   float64
-		}{{"offset", row.OffsetMS}, {"delay", row.DelayMS}, {"jitter", row.JitterMS}} {
-			if !math.IsNaN(ds.ms) {
+			bad  string
+		}{{"offset", pOffset, bad1}, {"delay", pDelay, bad2}, {"jitter", pJitter, bad3}} {
+			if !math.IsNaN(ds.ms) || ds.bad != "" {
 				point(key, ds.name, ds.ms/1e3)
 			}
 		}
-		point(key, "reach", float64(row.ReachBits))
-		pst, preason := status.Up, fmt.Sprintf("reach %s", row.Reach)
-		if row.ReachBits == 0 {
-			pst, preason = status.Down, "unreachable (reach 0)"
+		point(key, "reach", reach)
+		bad := joinReasons(bad1, bad2, bad3, bad4)
+		pst, preason := status.Up, fmt.Sprintf("reach %s", textLine(row.Reach))
+		switch {
+		case bad4 == "" && reach == 0:
+			pst, preason = status.Down, joinReasons("unreachable (reach 0)", bad)
+		case bad != "":
+			pst, preason = status.Alert, bad
 		}
 		r.Statuses = append(r.Statuses, wire.AttrStatus{Host: t.name, Attr: key, Status: pst, Reason: preason, Time: ms})
 		host.Attrs = append(host.Attrs, wire.Attr{
-			Key: key, Kind: wire.KindNTPPeer, Name: row.Remote,
-			Descr: fmt.Sprintf("association %d, refid %s", row.AssocID, row.RefID),
+			Key: key, Kind: wire.KindNTPPeer, Name: textLine(row.Remote),
+			Descr: fmt.Sprintf("association %d, refid %s", row.AssocID, textLine(row.RefID)),
 			Props: map[string]string{
 				"assoc_id": strconv.Itoa(int(row.AssocID)),
-				"tally":    row.Tally, "remote": row.Remote, "refid": row.RefID,
-				"st": strconv.Itoa(row.Stratum), "t": row.Type, "when": row.When, "poll": row.Poll,
-				"reach": row.Reach, "delay": strings.TrimSpace(row.Delay),
-				"offset": strings.TrimSpace(row.Offset), "jitter": strings.TrimSpace(row.Jitter),
+				"tally":    row.Tally, "remote": textLine(row.Remote), "refid": textLine(row.RefID),
+				"st": strconv.Itoa(row.Stratum), "t": textLine(row.Type), "when": row.When, "poll": row.Poll,
+				"reach": textLine(row.Reach), "delay": textLine(strings.TrimSpace(row.Delay)),
+				"offset": textLine(strings.TrimSpace(row.Offset)), "jitter": textLine(strings.TrimSpace(row.Jitter)),
 			},
 			Interval: uint32(t.interval / time.Second),
 			DS:       []wire.DSDef{gauge("offset"), gauge("delay"), gauge("jitter"), {Name: "reach", Kind: sample.Gauge, Min: 0, Max: 255}},
@@ -282,6 +307,23 @@ func (t *Target) Evaluate(snap *Snapshot) poll.Report {
 	}
 	r.Inventory = host
 	return r
+}
+
+// maxPeerAddress bounds the address in a peer's attribute key, leaving
+// room for the prefix and a "#N" suffix that tells duplicates apart.
+const maxPeerAddress = safetext.MaxName - len(AttrPeerPrefix) - 8
+
+// PeerKey is the attribute key of an association: "ntp-peer:" and its
+// address (srcadr), or its remote name when it has no address (a pool
+// slot, a refclock without srcadr), cleaned and bounded so that the key is
+// a clean line of at most safetext.MaxName bytes (a clean address keeps
+// the key it always had). Evaluate appends "#2", "#3"... to duplicates.
+func PeerKey(address, remote string) string {
+	id := address
+	if id == "" || id == "0.0.0.0" || id == "::" {
+		id = remote
+	}
+	return AttrPeerPrefix + safetext.Line(id, maxPeerAddress)
 }
 
 func gauge(name string) wire.DSDef {

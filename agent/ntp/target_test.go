@@ -2,6 +2,7 @@ package ntp_test
 
 import (
 	"context"
+	"math"
 	"net"
 	"strings"
 	"testing"
@@ -243,5 +244,63 @@ func TestNewTargetDefaults(t *testing.T) {
 		if _, err := ntp.NewTarget(bad, ntp.TargetOptions{}); err == nil {
 			t.Errorf("NewTarget(%+v) accepted", bad)
 		}
+	}
+}
+
+// TestHostileServer polls a server answering hostile variables
+// (ntpsim.HostileSystem, HostilePeers): absurd numbers become unknown
+// samples with an Alert that names them, strings arrive escaped, keys are
+// clean, and the valid peer still reports normally.
+func TestHostileServer(t *testing.T) {
+	srv := ntpsim.New(ntpsim.Config{Peers: ntpsim.HostilePeers(append(sitePeers(), ntpsim.Peer{Address: "192.0.2.99", Stratum: 2, RefID: "192.0.2.1",
+		Offset: time.Millisecond, Delay: 5 * time.Millisecond, Jitter: time.Millisecond, Reach: 0377, Selection: 4, LastReceived: t0.Add(-3 * time.Second)})),
+		System: ntpsim.HostileSystem(ntpsim.System{}), Now: func() time.Time { return t0 }})
+	host, port := serve(t, srv)
+	r := pollOnce(t, newTarget(t, host, port))
+	pts := map[string]float64{}
+	for _, p := range r.Points {
+		pts[p.Key.Attr+"/"+p.Key.DS] = p.Float
+	}
+	sts := map[string]wire.AttrStatus{}
+	for _, s := range r.Statuses {
+		sts[s.Attr] = s
+	}
+	peer0 := `ntp-peer:192.0.2.66"><script>window.__outpostXSS=1</script>`
+	peer1 := "ntp-peer:../../../../tmp/outpost-escape"
+	peer2 := "ntp-peer:NULBro<b>"
+	for _, c := range []struct {
+		attr, reason string
+		st           status.Status
+	}{
+		{"ntp", "server reported offset -1e+20 ms, not a valid offset", status.Alert},
+		{"ntp", "server reported jitter NaN ms, not a valid jitter", status.Alert},
+		{peer0, "server reported offset -1e+20 ms, not a valid offset", status.Alert},
+		{peer1, "server reported delay -5 ms, not a valid delay; server reported jitter +Inf ms, not a valid jitter", status.Alert},
+		{peer2, "server reported offset NaN ms, not a valid offset", status.Alert},
+		{peer2, "server reported reach 0x1ff, not a valid reach register (0..0377)", status.Alert},
+		{"ntp-peer:192.0.2.99", "reach 377", status.Up},
+	} {
+		s, ok := sts[c.attr]
+		if !ok || s.Status != c.st || !strings.Contains(s.Reason, c.reason) {
+			t.Errorf("%s: %v %q, want %v with %q", c.attr, s.Status, s.Reason, c.st, c.reason)
+		}
+	}
+	for _, k := range []string{"ntp/offset", "ntp/jitter", peer0 + "/offset", peer1 + "/delay", peer1 + "/jitter", peer2 + "/offset", peer2 + "/reach"} {
+		if v, ok := pts[k]; !ok || !math.IsNaN(v) {
+			t.Errorf("%s = %v (present %v), want unknown (NaN)", k, v, ok)
+		}
+	}
+	if v := pts["ntp-peer:192.0.2.99/offset"]; v != 0.001 {
+		t.Errorf("valid peer offset %v", v)
+	}
+	inv := r.Inventory
+	if !strings.Contains(inv.SysDescr, `ntpd \x1b[2J\x1b]0;owned\x07<script>`) {
+		t.Errorf("sysDescr %q", inv.SysDescr)
+	}
+	if got := inv.Attrs[2].Props["refid"]; got != `.\x1b[31mRED\x1b[0m.` {
+		t.Errorf("peer 1 refid prop %q", got)
+	}
+	if msg := (&wire.Batch{Seq: 1, Hosts: []wire.Host{*inv}, Statuses: r.Statuses}).Validate(); msg != nil {
+		t.Errorf("the report does not make a valid batch: %v", msg)
 	}
 }

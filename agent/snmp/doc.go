@@ -23,6 +23,19 @@
 //     over all needed columns at once (max-repetitions halved on tooBig and
 //     remembered), or Get of known instances packed up to MaxOIDs when only
 //     a few interfaces are selected or the version is v1.
+//   - Device strings are untrusted bytes, cleaned where they are read
+//     (text.go, shared/safetext): sysDescr is text of at most MaxText
+//     bytes, every other string (sysName, sysLocation, sysContact, ifName,
+//     ifDescr, ifAlias, hrStorageDescr, OIDs) one line of at most MaxName,
+//     invalid bytes and control characters escaped (\xff), longer values
+//     cut with "…"; ifPhysAddress is hex. Identities and attribute keys are
+//     computed from cleaned values and are at most MaxName bytes
+//     ("if:"+identity); clean names keep the keys they always had. Error
+//     texts become one clean line before they are a status reason.
+//   - A gauge a device cannot have measured (hrProcessorLoad outside
+//     0..100 %, hrStorageUsed above hrStorageSize or negative sizes, a
+//     user OID that is not a finite number) is recorded as unknown (NaN)
+//     with an Alert (or Unknown) status that names the value.
 //   - Errors name the host, port and v3 user and explain v3 Report PDUs;
 //     communities and passphrases never appear in errors or logs.
 //   - Standard objects (SNMPv2-MIB, IF-MIB, HOST-RESOURCES-MIB) are built in

@@ -1,10 +1,17 @@
 package snmp
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gosnmp/gosnmp"
+
+	"github.com/outpost-nms/outpost/agent/config"
+	"github.com/outpost-nms/outpost/agent/poll"
+	"github.com/outpost-nms/outpost/agent/sim/snmpsim"
+	"github.com/outpost-nms/outpost/shared/secret"
 )
 
 // FuzzReportError feeds arbitrary datagrams to the decoder of
@@ -115,4 +122,61 @@ func TestAssignIdentities(t *testing.T) {
 	if ifs[0].Identity != "Intel eth" || ifs[5].Identity != "ifIndex.6" {
 		t.Errorf("port_match ifDescr: %q %q", ifs[0].Identity, ifs[5].Identity)
 	}
+}
+
+// FuzzDeviceStrings feeds arbitrary bytes to every string a device
+// answers (system group, ifDescr, ifName, ifAlias, ifPhysAddress,
+// hrStorageDescr, a user OID's value, an error text) through the
+// conversion of varbinds into a Device, the inventory (wire.Host), the
+// statuses of a poll and of a failed poll: nothing panics and every
+// resulting string is clean (checkReportClean also decodes it with the
+// collector's strict codec).
+func FuzzDeviceStrings(f *testing.F) {
+	for _, h := range snmpsim.HostileStrings() {
+		v := []byte(h.Value)[:min(len(h.Value), 600)] // long enough to be cut; TestHostileDevice serves the 64 KB one
+		f.Add(v, []byte("ge-0/0/1"), v, uint8(1))
+	}
+	f.Add([]byte("Linux router 6.1\r\n"), []byte("B\xfcro"), []byte(`B\xfcro`), uint8(2))
+	f.Add([]byte{}, []byte{0xff}, []byte{0xc3, 0x28}, uint8(0))
+	f.Fuzz(func(t *testing.T, a, b, c []byte, n uint8) {
+		tg, err := New(config.SNMPTarget{Name: "fz", Address: "127.0.0.1", HostResources: true,
+			SNMPSettings: config.SNMPSettings{Port: 161, Version: "2c", Community: secret.New("x")},
+			OIDs:         []config.OIDSpec{{Name: "u", OID: "1.3.6.1.4.1.1.1.0"}}}, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		str := func(x []byte) *gosnmp.SnmpPDU { return &gosnmp.SnmpPDU{Type: gosnmp.OctetString, Value: x} }
+		var sys System
+		for i, v := range [][]byte{a, nil, b, c, b, a, nil} {
+			if v != nil {
+				sys.set(i, str(v))
+			}
+		}
+		sys.set(sysObjectID, &gosnmp.SnmpPDU{Type: gosnmp.ObjectIdentifier, Value: string(c)})
+		tab := newIfTable()
+		for idx := uint32(1); idx <= 3; idx++ {
+			strs := [][]byte{a, b, c}
+			tab.add(dcDescr, idx, str(strs[idx%3]))
+			tab.add(dcName, idx, str(strs[(idx+uint32(n))%3]))
+			tab.add(dcAlias, idx, str(strs[(idx+1)%3]))
+			tab.add(dcPhysAddress, idx, str(strs[(idx+2)%3]))
+			tab.add(dcOperStatus, idx, &gosnmp.SnmpPDU{Type: gosnmp.Integer, Value: int(n)})
+		}
+		st := map[uint32]*Storage{}
+		for idx, v := range [][]byte{a, b, c} {
+			addStorage(st, hrDescr, uint32(idx+1), str(v))
+			addStorage(st, hrType, uint32(idx+1), &gosnmp.SnmpPDU{Type: gosnmp.ObjectIdentifier, Value: string(v)})
+		}
+		dev := &Device{System: sys, Interfaces: tab.interfaces(true, interfaceFilter{}, []string{"ifName", "ifAlias", "ifDescr"}), Storage: storageRows(st), Processors: []uint32{1}}
+		tg.adopt(dev)
+		rep := poll.Report{Host: "fz", Inventory: tg.inventory()}
+		sc := &scalars{oidVals: []*gosnmp.SnmpPDU{str(b)},
+			storage: map[uint32][2]*gosnmp.SnmpPDU{1: {str(a), {Type: gosnmp.Integer, Value: int(n) - 100}}},
+			cpu:     map[uint32]*gosnmp.SnmpPDU{1: {Type: gosnmp.Integer, Value: int(n)}}}
+		tg.emit(&rep, sc, time.Unix(1_800_000_000, 0))
+		checkReportClean(t, rep)
+		var down poll.Report
+		tg.unreachable(&down, fmt.Errorf("decode response: %s", a))
+		checkReportClean(t, down)
+	})
 }

@@ -53,17 +53,18 @@ func (t *Target) inventory() *wire.Host {
 		if s.PhysAddress != "" {
 			props["mac"] = s.PhysAddress
 		}
-		a := wire.Attr{Key: "if:" + s.Identity, Kind: wire.KindInterface, Name: name, Descr: descr, Props: props, Interval: interval}
-		// Interfaces of one counter width have the same data sources: they
-		// share one slice (read-only) instead of 15 definitions each, a
-		// large part of the inventory the agent keeps per target.
+		a := wire.Attr{Key: keyPrefixInterface + s.Identity, Kind: wire.KindInterface, Name: name, Descr: descr, Props: props, Interval: interval}
+		// Interfaces of one counter width and speed have the same data
+		// sources: they share one slice (read-only) instead of 12
+		// definitions each, a large part of the inventory the agent keeps
+		// per target.
 		ds := make([]wire.DSDef, 0, len(counterDefs))
-		for i := range counterDefs {
+		for i := range counter(numCounters) {
 			_, kind, ok := counterOID(s.Interface, i)
 			if !ok {
 				kind = sample.Counter32
 			}
-			ds = append(ds, wire.DSDef{Name: counterDefs[i].ds, Kind: kind, Min: 0, Max: nan})
+			ds = append(ds, wire.DSDef{Name: counterDefs[i].ds, Kind: kind, Min: 0, Max: counterMax(i, s.Speed, s.Type)})
 		}
 		found := false
 		for _, prev := range shared {
@@ -80,7 +81,7 @@ func (t *Target) inventory() *wire.Host {
 	}
 	for _, s := range d.Storage {
 		h.Attrs = append(h.Attrs, wire.Attr{
-			Key: "storage:" + s.Descr, Kind: wire.KindStorage, Name: s.Descr,
+			Key: keyPrefixStorage + s.Descr, Kind: wire.KindStorage, Name: s.Descr,
 			Props:    map[string]string{"hrStorageIndex": strconv.FormatUint(uint64(s.Index), 10), "hrStorageType": s.Type, "units": strconv.FormatUint(s.Units, 10)},
 			Interval: interval,
 			DS:       []wire.DSDef{{Name: "size", Kind: sample.Gauge, Min: 0, Max: nan}, {Name: "used", Kind: sample.Gauge, Min: 0, Max: nan}},
@@ -89,7 +90,7 @@ func (t *Target) inventory() *wire.Host {
 	for _, p := range d.Processors {
 		idx := strconv.FormatUint(uint64(p), 10)
 		h.Attrs = append(h.Attrs, wire.Attr{
-			Key: "cpu:" + idx, Kind: wire.KindProcessor, Name: "CPU " + idx,
+			Key: keyPrefixCPU + idx, Kind: wire.KindProcessor, Name: "CPU " + idx,
 			Props:    map[string]string{"hrDeviceIndex": idx},
 			Interval: interval,
 			DS:       []wire.DSDef{{Name: "load", Kind: sample.Gauge, Min: 0, Max: 100}},
@@ -104,7 +105,7 @@ func (t *Target) inventory() *wire.Host {
 			maxV = *o.spec.Max
 		}
 		h.Attrs = append(h.Attrs, wire.Attr{
-			Key: "oid:" + o.spec.Name, Kind: wire.KindOID, Name: o.spec.Name, Descr: o.spec.OID,
+			Key: keyPrefixOID + o.spec.Name, Kind: wire.KindOID, Name: o.spec.Name, Descr: o.spec.OID,
 			Props:    map[string]string{"oid": o.oid},
 			Interval: interval,
 			DS:       []wire.DSDef{{Name: "value", Kind: o.kind, Min: minV, Max: maxV}},
@@ -134,15 +135,16 @@ func (t *Target) undiscovered() *wire.Host {
 	return &wire.Host{Name: t.name, Address: t.address, Attrs: []wire.Attr{t.hostAttr("")}}
 }
 
-// sameDS reports whether two data source lists have the same names and
-// kinds (their limits are the same constants; Max is NaN, so the structs
-// cannot be compared with ==).
+// sameDS reports whether two data source lists have the same names, kinds
+// and limits (NaN, no limit, equals NaN; so the structs cannot be compared
+// with ==).
 func sameDS(a, b []wire.DSDef) bool {
 	if len(a) != len(b) {
 		return false
 	}
+	same := func(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) }
 	for i := range a {
-		if a[i].Name != b[i].Name || a[i].Kind != b[i].Kind || a[i].Min != b[i].Min {
+		if a[i].Name != b[i].Name || a[i].Kind != b[i].Kind || !same(a[i].Min, b[i].Min) || !same(a[i].Max, b[i].Max) {
 			return false
 		}
 	}

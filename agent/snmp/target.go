@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"time"
-
-	"github.com/gosnmp/gosnmp"
 
 	"github.com/outpost-nms/outpost/agent/config"
 	"github.com/outpost-nms/outpost/agent/poll"
@@ -77,8 +74,8 @@ type ifState struct {
 	// per poll
 	vals    [numCounters]uint64
 	have    uint16
-	admin   int
-	oper    int
+	admin   AdminStatus
+	oper    OperStatus
 	disc    uint32
 	hasDisc bool
 	seen    bool
@@ -169,7 +166,7 @@ func (t *Target) Discover(ctx context.Context) (*Device, error) {
 	}
 	dev, err := t.discover()
 	if err != nil {
-		return nil, err
+		return nil, cleanError{err}
 	}
 	t.adopt(dev)
 	return dev, nil
@@ -194,11 +191,11 @@ func (t *Target) Poll(ctx context.Context, sink poll.Sink) error {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			// The agent is stopping: that says nothing about the device,
 			// so nothing is reported (a Down here would be false).
-			return fmt.Errorf("poll %s: %w", t.name, err)
+			return fmt.Errorf("poll %s: %w", t.name, cleanError{err})
 		}
 		t.unreachable(&rep, err)
 		sink.Report(rep)
-		return fmt.Errorf("poll %s: %w", t.name, err)
+		return fmt.Errorf("poll %s: %w", t.name, cleanError{err})
 	}
 	sink.Report(rep)
 	return nil
@@ -230,7 +227,7 @@ func (t *Target) poll(rep *poll.Report) error {
 			s.reset = true
 		}
 		for _, o := range t.oids {
-			t.hostReset["oid:"+o.spec.Name] = true
+			t.hostReset[keyPrefixOID+o.spec.Name] = true
 		}
 		// Storage and processor indexes may have changed with the restart.
 		if len(t.dev.Storage)+len(t.dev.Processors) > 0 {
@@ -283,7 +280,7 @@ func (t *Target) adopt(dev *Device) {
 		if !r.Selected {
 			continue
 		}
-		s := &ifState{Interface: r, key: "if:" + r.Identity}
+		s := &ifState{Interface: r, key: keyPrefixInterface + r.Identity}
 		if prev, ok := old[r.Identity]; ok {
 			s.reset = prev.reset
 			if prev.Index != r.Index || prev.HC != r.HC {
@@ -301,426 +298,21 @@ func (t *Target) adopt(dev *Device) {
 	}
 }
 
-type scalars struct {
-	uptime   uint32
-	boots    uint32
-	hasBoots bool
-	oidVals  []*gosnmp.SnmpPDU // per t.oids
-	storage  map[uint32][2]uint64
-	cpu      map[uint32]uint64
-}
-
-// readScalars gets sysUpTime, snmpEngineBoots, the user OIDs and the
-// HOST-RESOURCES values in as few Gets as MaxOIDs allows.
-func (t *Target) readScalars() (*scalars, error) {
-	sc := &scalars{oidVals: make([]*gosnmp.SnmpPDU, len(t.oids))}
-	oids := []string{oidSysUpTime, oidEngineBoots}
-	for _, o := range t.oids {
-		oids = append(oids, o.oid)
-	}
-	stBase := len(oids)
-	if t.dev != nil {
-		for _, s := range t.dev.Storage {
-			idx := strconv.FormatUint(uint64(s.Index), 10)
-			oids = append(oids, oidHrStorageEntry+".5."+idx, oidHrStorageEntry+".6."+idx)
-		}
-	}
-	cpuBase := len(oids)
-	if t.dev != nil {
-		for _, p := range t.dev.Processors {
-			oids = append(oids, oidHrProcessorLoad+"."+strconv.FormatUint(uint64(p), 10))
-		}
-	}
-	gotUptime := false
-	sc.storage = map[uint32][2]uint64{}
-	sc.cpu = map[uint32]uint64{}
-	err := t.getPacked(oids, func(i int, v *gosnmp.SnmpPDU) {
-		u, isInt := asUint(v)
-		switch {
-		case i == 0:
-			sc.uptime, gotUptime = uint32(u), isInt
-		case i == 1:
-			sc.boots, sc.hasBoots = uint32(u), isInt
-		case i < stBase:
-			sc.oidVals[i-2] = v
-		case i < cpuBase:
-			s := t.dev.Storage[(i-stBase)/2]
-			cur := sc.storage[s.Index]
-			cur[(i-stBase)%2] = u
-			sc.storage[s.Index] = cur
-		default:
-			sc.cpu[t.dev.Processors[i-cpuBase]] = u
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	if !gotUptime {
-		return nil, fmt.Errorf("%s: no sysUpTime.0 in the answer", t.sess.addr)
-	}
-	return sc, nil
-}
-
-// restarted decides whether the device restarted since the last poll:
-// snmpEngineBoots went up, or sysUpTime went back, except when it went
-// back by a wrap of its 32-bit TimeTicks (after ~497 days) that the time
-// between the polls explains.
-func (t *Target) restarted(sc *scalars, now time.Time) bool {
-	if sc.hasBoots && t.haveBoots && sc.boots != t.lastBoots {
-		return true
-	}
-	if !t.haveUptime || sc.uptime >= t.lastUptime {
-		return false
-	}
-	return !isUptimeWrap(t.lastUptime, sc.uptime, now.Sub(t.lastPoll))
-}
-
-// isUptimeWrap reports whether sysUpTime going from prev to cur (cur < prev)
-// after elapsed wall time is a wrap at 2^32 ticks rather than a restart:
-// the forward distance through the wrap must fit the elapsed time (with
-// slack for clock differences and the request's round trip).
-func isUptimeWrap(prev, cur uint32, elapsed time.Duration) bool {
-	forward := uint64(cur) + (1 << 32) - uint64(prev) // ticks, 1/100 s
-	allowed := uint64(elapsed/(10*time.Millisecond))*2 + 6000
-	return forward <= allowed
-}
-
-// interfaces' counters
-
-const numCounters = 12
-
-type counterDef struct {
-	ds   string
-	hc   string // 64-bit column ("" when there is none)
-	c32  string // 32-bit column
-	inX  bool   // the 32-bit column is in ifXTable
-	desc string
-}
-
-var counterDefs = [numCounters]counterDef{
-	{"in_octets", oidIfXEntry + ".6", oidIfEntry + ".10", false, "ifHCInOctets / ifInOctets"},
-	{"out_octets", oidIfXEntry + ".10", oidIfEntry + ".16", false, "ifHCOutOctets / ifOutOctets"},
-	{"in_ucast", oidIfXEntry + ".7", oidIfEntry + ".11", false, "ifHCInUcastPkts / ifInUcastPkts"},
-	{"out_ucast", oidIfXEntry + ".11", oidIfEntry + ".17", false, "ifHCOutUcastPkts / ifOutUcastPkts"},
-	{"in_mcast", oidIfXEntry + ".8", oidIfXEntry + ".2", true, "ifHCInMulticastPkts / ifInMulticastPkts"},
-	{"out_mcast", oidIfXEntry + ".12", oidIfXEntry + ".4", true, "ifHCOutMulticastPkts / ifOutMulticastPkts"},
-	{"in_bcast", oidIfXEntry + ".9", oidIfXEntry + ".3", true, "ifHCInBroadcastPkts / ifInBroadcastPkts"},
-	{"out_bcast", oidIfXEntry + ".13", oidIfXEntry + ".5", true, "ifHCOutBroadcastPkts / ifOutBroadcastPkts"},
-	{"in_errors", "", oidIfEntry + ".14", false, "ifInErrors"},
-	{"out_errors", "", oidIfEntry + ".20", false, "ifOutErrors"},
-	{"in_discards", "", oidIfEntry + ".13", false, "ifInDiscards"},
-	{"out_discards", "", oidIfEntry + ".19", false, "ifOutDiscards"},
-}
-
-const (
-	colAdmin = oidIfEntry + ".7"
-	colOper  = oidIfEntry + ".8"
-	colDisc  = oidIfXEntry + ".19"
-)
-
-// counterOID returns the column an interface's counter is read from and
-// its kind; ok is false when the interface has no such counter.
-func counterOID(s *Interface, i int) (col string, kind sample.Kind, ok bool) {
-	d := &counterDefs[i]
-	if s.HC && d.hc != "" {
-		return d.hc, sample.Counter64, true
-	}
-	if d.inX && !s.HasX {
-		return "", 0, false
-	}
-	return d.c32, sample.Counter32, true
-}
-
-// colRole says what a polled column carries.
-type colRole struct {
-	counter int  // index into counterDefs, or -1
-	hc      bool // the 64-bit column of the counter
-	what    int  // 0 counter, 1 admin, 2 oper, 3 discontinuity time
-}
-
-// readInterfaces reads the selected interfaces' counters, statuses and
-// discontinuity times: GetBulk over the columns when most interfaces are
-// selected (and the version has GetBulk), else Get of the known instances
-// packed up to MaxOIDs.
-func (t *Target) readInterfaces() error {
-	for _, s := range t.ifs {
-		s.have, s.admin, s.oper, s.hasDisc, s.seen = 0, 0, 0, false, false
-	}
-	if len(t.ifs) == 0 {
-		return nil
-	}
-	var err error
-	if t.sess.version != gosnmp.Version1 && 2*len(t.ifs) >= len(t.dev.Interfaces) {
-		err = t.readInterfacesBulk()
-	} else {
-		err = t.readInterfacesGet()
-	}
-	if err != nil {
-		return fmt.Errorf("read interfaces: %w", err)
-	}
-	if err := t.checkStuckHC(); err != nil {
-		return fmt.Errorf("read interfaces: %w", err)
-	}
-	for _, s := range t.ifs {
-		if !s.seen {
-			// Gone, or renumbered without a restart: look again next poll.
-			t.rediscover = true
-		}
-		if s.hasDisc && s.HasX && s.disc != s.Discontinuity {
-			t.log.Info("snmp: ifCounterDiscontinuityTime changed; next sample flagged", "target", t.name,
-				"interface", s.Identity)
-			s.reset = true
-			s.Discontinuity = s.disc
-		}
-	}
-	return nil
-}
-
-// checkStuckHC looks for HC interfaces whose 64-bit octet counters read 0
-// in both directions, and reads their 32-bit octet counters: if those
-// move, the device does not implement HC counters on the port (discovery
-// could not tell when both were still 0). Such an interface reports no
-// counters this poll and is rediscovered as 32-bit on the next one (its
-// first 32-bit sample is flagged, since the width changed). Idle ports cost
-// one packed Get of two OIDs each.
-func (t *Target) checkStuckHC() error {
-	var oids []string
-	var who []*ifState
-	for _, s := range t.ifs {
-		s.stuckHC = false
-		if s.HC && s.have&3 == 3 && s.vals[0] == 0 && s.vals[1] == 0 {
-			idx := "." + strconv.FormatUint(uint64(s.Index), 10)
-			oids = append(oids, counterDefs[0].c32+idx, counterDefs[1].c32+idx)
-			who = append(who, s)
-		}
-	}
-	if len(oids) == 0 {
-		return nil
-	}
-	return t.getPacked(oids, func(i int, v *gosnmp.SnmpPDU) {
-		if u, ok := asUint(v); ok && u > 0 && !who[i/2].stuckHC {
-			s := who[i/2]
-			s.stuckHC = true
-			t.rediscover = true
-			t.log.Info("snmp: HC counters stay 0 while 32-bit counters move; switching the interface to 32-bit", "target", t.name, "interface", s.Identity)
-		}
-	})
-}
-
-func (t *Target) store(s *ifState, role colRole, v *gosnmp.SnmpPDU) {
-	u, ok := asUint(v)
-	if !ok {
-		return
-	}
-	s.seen = true
-	switch role.what {
-	case 0:
-		s.vals[role.counter] = u
-		s.have |= 1 << role.counter
-	case 1:
-		s.admin = int(u)
-	case 2:
-		s.oper = int(u)
-	case 3:
-		s.disc, s.hasDisc = uint32(u), true
-	}
-}
-
-func (t *Target) readInterfacesBulk() error {
-	var anyHC, any32, any32X, anyX bool
-	for _, s := range t.ifs {
-		anyHC = anyHC || s.HC
-		any32 = any32 || !s.HC
-		any32X = any32X || (!s.HC && s.HasX)
-		anyX = anyX || s.HasX
-	}
-	var cols []string
-	var roles []colRole
-	for i, d := range counterDefs {
-		if d.hc != "" && anyHC {
-			cols, roles = append(cols, d.hc), append(roles, colRole{counter: i, hc: true})
-		}
-		if d.hc == "" || (any32 && (!d.inX || any32X)) {
-			cols, roles = append(cols, d.c32), append(roles, colRole{counter: i})
-		}
-	}
-	cols, roles = append(cols, colAdmin, colOper), append(roles, colRole{counter: -1, what: 1}, colRole{counter: -1, what: 2})
-	if anyX {
-		cols, roles = append(cols, colDisc), append(roles, colRole{counter: -1, what: 3})
-	}
-	unknown := 0
-	err := t.walkColumns(cols, func(c int, idx uint32, v *gosnmp.SnmpPDU) {
-		s := t.byIndex[idx]
-		if s == nil {
-			if roles[c].what == 2 {
-				unknown++ // an interface discovery has not seen (or filtered)
-			}
-			return
-		}
-		r := roles[c]
-		if r.what == 0 && r.hc != (s.HC && counterDefs[r.counter].hc != "") {
-			return // the other width of this counter
-		}
-		t.store(s, r, v)
-	})
-	if err != nil {
-		return err
-	}
-	if unselected := len(t.dev.Interfaces) - len(t.ifs); unknown > unselected {
-		t.rediscover = true // new interfaces appeared
-	}
-	return nil
-}
-
-func (t *Target) readInterfacesGet() error {
-	type ref struct {
-		s    *ifState
-		role colRole
-	}
-	var oids []string
-	var refs []ref
-	for _, s := range t.ifs {
-		idx := "." + strconv.FormatUint(uint64(s.Index), 10)
-		for i := range counterDefs {
-			if col, kind, ok := counterOID(s.Interface, i); ok {
-				oids = append(oids, col+idx)
-				refs = append(refs, ref{s, colRole{counter: i, hc: kind == sample.Counter64}})
-			}
-		}
-		oids = append(oids, colAdmin+idx, colOper+idx)
-		refs = append(refs, ref{s, colRole{counter: -1, what: 1}}, ref{s, colRole{counter: -1, what: 2}})
-		if s.HasX {
-			oids = append(oids, colDisc+idx)
-			refs = append(refs, ref{s, colRole{counter: -1, what: 3}})
-		}
-	}
-	return t.getPacked(oids, func(i int, v *gosnmp.SnmpPDU) { t.store(refs[i].s, refs[i].role, v) })
-}
-
-// Status of an interface from ifAdminStatus and ifOperStatus.
-func interfaceStatus(admin, oper int) (status.Status, string) {
-	if admin == 2 {
-		return status.AdminDown, "ifAdminStatus down"
-	}
-	switch oper {
-	case 1:
-		return status.Up, "ifOperStatus up"
-	case 2:
-		return status.Down, "ifOperStatus down"
-	case 3:
-		return status.Testing, "ifOperStatus testing"
-	case 4:
-		return status.Unknown, "ifOperStatus unknown"
-	case 5:
-		return status.Unknown, "ifOperStatus dormant"
-	case 6:
-		return status.Down, "ifOperStatus notPresent"
-	case 7:
-		return status.Down, "ifOperStatus lowerLayerDown"
-	case 0:
-		return status.Unknown, "no answer for this interface"
-	}
-	return status.Unknown, fmt.Sprintf("ifOperStatus %d", oper)
-}
-
-// emit turns one successful poll into points and statuses, all at time at.
-func (t *Target) emit(rep *poll.Report, sc *scalars, at time.Time) {
-	ms := at.UnixMilli()
-	host := t.name
-	rtt := t.sess.minRTT.Seconds()
-	if rep.Points == nil {
-		rep.Points = make([]sample.Point, 0, 2+len(t.ifs)*numCounters+len(t.oids)+2*len(t.dev.Storage)+len(t.dev.Processors))
-		rep.Statuses = make([]wire.AttrStatus, 0, 1+len(t.ifs)+len(t.oids)+len(t.dev.Storage)+len(t.dev.Processors))
-	}
-	rep.Points = append(rep.Points,
-		sample.Point{Key: sample.Key{Host: host, Attr: "host", DS: "rtt"}, Kind: sample.Gauge, Time: at, Float: rtt},
-		sample.Point{Key: sample.Key{Host: host, Attr: "host", DS: "reachable"}, Kind: sample.Gauge, Time: at, Float: 1},
-	)
-	rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: "host", Status: status.Up,
-		Reason: fmt.Sprintf("answered in %.1f ms", rtt*1000), Time: ms})
-	for _, s := range t.ifs {
-		key := s.key
-		emitted := false
-		for i := range counterDefs {
-			if s.have&(1<<i) == 0 || s.stuckHC {
-				continue
-			}
-			_, kind, _ := counterOID(s.Interface, i)
-			rep.Points = append(rep.Points, sample.Point{
-				Key: sample.Key{Host: host, Attr: key, DS: counterDefs[i].ds}, Kind: kind, Time: at,
-				Uint: s.vals[i], Reset: s.reset,
-			})
-			emitted = true
-		}
-		if emitted {
-			s.reset = false
-		}
-		st, reason := interfaceStatus(s.admin, s.oper)
-		rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: key, Status: st, Reason: reason, Time: ms})
-	}
-	for i, o := range t.oids {
-		key := "oid:" + o.spec.Name
-		v := sc.oidVals[i]
-		p := sample.Point{Key: sample.Key{Host: host, Attr: key, DS: "value"}, Kind: o.kind, Time: at, Reset: t.hostReset[key]}
-		ok := false
-		if v != nil {
-			if o.kind.IsInteger() {
-				p.Uint, ok = asUint(v)
-			} else {
-				p.Float, ok = asFloat(v)
-			}
-		}
-		if !ok {
-			reason := "no such object " + o.oid
-			if v != nil {
-				reason = fmt.Sprintf("%s is not a number (%s)", o.oid, v.Type)
-			}
-			rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: key, Status: status.Unknown, Reason: reason, Time: ms})
-			continue
-		}
-		delete(t.hostReset, key)
-		rep.Points = append(rep.Points, p)
-		rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: key, Status: status.Up, Reason: "answered", Time: ms})
-	}
-	if t.dev != nil {
-		for _, s := range t.dev.Storage {
-			key := "storage:" + s.Descr
-			v, ok := sc.storage[s.Index]
-			if !ok {
-				rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: key, Status: status.Unknown, Reason: "no answer", Time: ms})
-				continue
-			}
-			rep.Points = append(rep.Points,
-				sample.Point{Key: sample.Key{Host: host, Attr: key, DS: "size"}, Kind: sample.Gauge, Time: at, Float: float64(v[0] * s.Units)},
-				sample.Point{Key: sample.Key{Host: host, Attr: key, DS: "used"}, Kind: sample.Gauge, Time: at, Float: float64(v[1] * s.Units)})
-			rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: key, Status: status.Up, Reason: "answered", Time: ms})
-		}
-		for _, p := range t.dev.Processors {
-			key := "cpu:" + strconv.FormatUint(uint64(p), 10)
-			v, ok := sc.cpu[p]
-			if !ok {
-				rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: key, Status: status.Unknown, Reason: "no answer", Time: ms})
-				continue
-			}
-			rep.Points = append(rep.Points, sample.Point{Key: sample.Key{Host: host, Attr: key, DS: "load"}, Kind: sample.Gauge, Time: at, Float: float64(v)})
-			rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: host, Attr: key, Status: status.Up, Reason: "answered", Time: ms})
-		}
-	}
-}
-
 // unreachable reports a poll that failed: host Down with the reason, every
 // other known attribute Unknown, and reachable=0.
 func (t *Target) unreachable(rep *poll.Report, err error) {
 	at := t.now()
 	ms := at.UnixMilli()
-	reason := err.Error()
+	// Error texts can quote what a device sent (a decoding error, say).
+	hostReason := reasonOf(err)
+	reason := hostReason
 	if errors.Is(err, ErrNoResponse) {
 		reason = "no response"
 	}
 	rep.Points = append(rep.Points[:0], sample.Point{Key: sample.Key{Host: t.name, Attr: "host", DS: "reachable"}, Kind: sample.Gauge, Time: at, Float: 0})
-	rep.Statuses = append(rep.Statuses[:0], wire.AttrStatus{Host: t.name, Attr: "host", Status: status.Down, Reason: truncate(err.Error(), 200), Time: ms})
+	rep.Statuses = append(rep.Statuses[:0], wire.AttrStatus{Host: t.name, Attr: "host", Status: status.Down, Reason: hostReason, Time: ms})
 	for _, key := range t.attrKeys() {
-		rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: t.name, Attr: key, Status: status.Unknown, Reason: truncate(reason, 200), Time: ms})
+		rep.Statuses = append(rep.Statuses, wire.AttrStatus{Host: t.name, Attr: key, Status: status.Unknown, Reason: reason, Time: ms})
 	}
 	if t.dev == nil && !t.sentUndiscovered {
 		rep.Inventory = t.undiscovered()
@@ -731,73 +323,18 @@ func (t *Target) unreachable(rep *poll.Report, err error) {
 func (t *Target) attrKeys() []string {
 	var keys []string
 	for _, s := range t.ifs {
-		keys = append(keys, "if:"+s.Identity)
+		keys = append(keys, keyPrefixInterface+s.Identity)
 	}
 	for _, o := range t.oids {
-		keys = append(keys, "oid:"+o.spec.Name)
+		keys = append(keys, keyPrefixOID+o.spec.Name)
 	}
 	if t.dev != nil {
 		for _, s := range t.dev.Storage {
-			keys = append(keys, "storage:"+s.Descr)
+			keys = append(keys, keyPrefixStorage+s.Descr)
 		}
 		for _, p := range t.dev.Processors {
-			keys = append(keys, "cpu:"+strconv.FormatUint(uint64(p), 10))
+			keys = append(keys, keyPrefixCPU+strconv.FormatUint(uint64(p), 10))
 		}
 	}
 	return keys
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
-func asFloat(v *gosnmp.SnmpPDU) (float64, bool) {
-	if u, ok := asUint(v); ok {
-		return float64(u), true
-	}
-	switch x := v.Value.(type) {
-	case int:
-		return float64(x), true
-	case float32:
-		return float64(x), true
-	case float64:
-		return x, true
-	case []byte:
-		f, err := strconv.ParseFloat(string(x), 64)
-		return f, err == nil && !math.IsNaN(f)
-	}
-	return 0, false
-}
-
-// InterfaceStatus maps ifAdminStatus and ifOperStatus (0 = no answer) to
-// the attribute status and a short reason: admin down is Admin Down;
-// otherwise oper up is Up; down, lowerLayerDown and notPresent are Down;
-// testing is Testing; unknown, dormant and no answer are Unknown.
-func InterfaceStatus(admin, oper int) (status.Status, string) { return interfaceStatus(admin, oper) }
-
-// AdminStatusName names an ifAdminStatus value ("up", "down", "testing"; "-" for no answer).
-func AdminStatusName(v int) string {
-	switch v {
-	case 1:
-		return "up"
-	case 2:
-		return "down"
-	case 3:
-		return "testing"
-	case 0:
-		return "-"
-	}
-	return strconv.Itoa(v)
-}
-
-// OperStatusName names an ifOperStatus value ("up" ... "lowerLayerDown"; "-" for no answer).
-func OperStatusName(v int) string {
-	names := [...]string{"-", "up", "down", "testing", "unknown", "dormant", "notPresent", "lowerLayerDown"}
-	if v >= 0 && v < len(names) {
-		return names[v]
-	}
-	return strconv.Itoa(v)
 }

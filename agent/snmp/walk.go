@@ -201,14 +201,3 @@ func asUint(v *gosnmp.SnmpPDU) (uint64, bool) {
 	}
 	return 0, false
 }
-
-// asString returns an OctetString as text.
-func asString(v *gosnmp.SnmpPDU) string {
-	switch x := v.Value.(type) {
-	case []byte:
-		return string(x)
-	case string:
-		return x
-	}
-	return ""
-}

@@ -71,6 +71,7 @@ type Applier struct {
 	frontier journal.Pos
 	pending  map[journal.Pos]journal.Pos
 	specs    map[[2]string]*archiveState
+	limits   map[string]dsLimits // archive path -> its DS limits, as last read or tuned (limits.go)
 }
 
 type queued struct {
@@ -112,7 +113,7 @@ func NewApplier(cfg ApplierConfig, j *journal.Journal, db *inventory.DB, archive
 	}
 	return &Applier{cfg: cfg, j: j, db: db, archives: archives, m: m, log: log, rc: rc,
 		queue: make(chan queued, cfg.QueueLen), streams: map[string]inventory.Stream{},
-		pending: map[journal.Pos]journal.Pos{}, specs: map[[2]string]*archiveState{}}, nil
+		pending: map[journal.Pos]journal.Pos{}, specs: map[[2]string]*archiveState{}, limits: map[string]dsLimits{}}, nil
 }
 
 // Recover loads the stored delivery state, replays the journal from its
@@ -263,7 +264,9 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 		first := a.firstTime(rec)
 		for _, sp := range res.Specs {
 			st := a.setSpec(sp)
-			a.ensureArchive(st, first)
+			if a.ensureArchive(st, first) {
+				a.tuneLimits(st, sp.Host, sp.Key, sp.DS)
+			}
 		}
 	}
 	for i := range rec.Updates {

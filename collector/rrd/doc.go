@@ -7,7 +7,8 @@
 // One concept per file: format.go (the on-disk layout and its validation),
 // create.go, value.go (typed readings and rrdtool's number parsing),
 // update.go (rrd_update.c's algorithm), fetch.go (archive choice and row
-// alignment of rrd_fetch.c), xport.go, info.go, journal.go (atomic writes),
+// alignment of rrd_fetch.c), xport.go, info.go, tune.go (rrdtool tune
+// --minimum/--maximum), journal.go (atomic writes),
 // cache.go (the in-process rrdcached), layout.go, percentile.go,
 // timespec.go (rrdtool's time syntax).
 //

@@ -72,6 +72,11 @@ type Peer struct {
 	// AssocID is the association id; zero means one is assigned from
 	// 17767 up (where ntpd starts numbering) in list order.
 	AssocID uint16
+	// Vars replaces variables with raw text, as sent after "name=" with no
+	// quoting (a variable not in the list is appended, in name order). A
+	// hostile server: offset=-1e20, stratum=99, a refid with escape
+	// sequences or markup. See Hostile.
+	Vars map[string]string
 }
 
 // System is the simulated server's own state.
@@ -87,6 +92,8 @@ type System struct {
 	RootDelay, RootDisp time.Duration
 	// Version is the version string; default "ntpd ntpsec-1.2.2 (simulated)".
 	Version string
+	// Vars replaces system variables with raw text, as Peer.Vars does.
+	Vars map[string]string
 }
 
 // Faults make the server misbehave, for testing clients. Each applies to

@@ -3,6 +3,7 @@ package ntpsim
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -16,6 +17,33 @@ type kv struct {
 
 func v(name, format string, args ...any) kv {
 	return kv{Name: name, Text: name + "=" + fmt.Sprintf(format, args...)}
+}
+
+// override replaces the items named in raw by their raw text and appends
+// the others in name order.
+func override(vars []kv, raw map[string]string) []kv {
+	if len(raw) == 0 {
+		return vars
+	}
+	out := append([]kv(nil), vars...)
+	done := map[string]bool{}
+	for i := range out {
+		if text, ok := raw[out[i].Name]; ok {
+			out[i].Text = out[i].Name + "=" + text
+			done[out[i].Name] = true
+		}
+	}
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		if !done[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		out = append(out, kv{Name: name, Text: name + "=" + raw[name]})
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -146,7 +174,7 @@ func (s *Server) systemVars(now time.Time) []kv {
 	if version == "" {
 		version = "ntpd ntpsec-1.2.2 (simulated)"
 	}
-	return []kv{
+	return override([]kv{
 		v("leap", "%d", sys.Leap&3),
 		v("stratum", "%d", stratum),
 		v("precision", "%d", -24),
@@ -166,7 +194,7 @@ func (s *Server) systemVars(now time.Time) []kv {
 		v("version", "%q", version),
 		v("clk_wander", "%.6f", 0.0),
 		v("mintc", "%d", 0),
-	}
+	}, sys.Vars)
 }
 
 // peerRefID renders the refid the way ntpd does: a dotted quad for an
@@ -259,7 +287,7 @@ func peerVars(p Peer, now time.Time) []kv {
 	if p.RefClock != "" {
 		vars = append(vars, v("srchost", "%q", p.RefClock))
 	}
-	return append(vars, v("ntscookies", "%d", -1))
+	return override(append(vars, v("ntscookies", "%d", -1)), p.Vars)
 }
 
 // fragment splits data into reply datagrams of at most size data bytes
@@ -270,6 +298,9 @@ func fragment(reply ntp.Packet, data []byte, f Faults) [][]byte {
 	if f.Fragment > 0 && f.Fragment < size {
 		size = f.Fragment
 	}
+	// The offset field has 16 bits: ntpd can send no more (raw Vars can
+	// ask for more).
+	data = data[:min(len(data), 0xffff)]
 	var out [][]byte
 	for off := 0; ; off += size {
 		end := min(off+size, len(data))

@@ -175,6 +175,9 @@ func deviceConfig(d Device, clock func() time.Time, start time.Time) (snmpsim.Co
 	if d.V3 != nil {
 		cfg.Users = []snmpsim.User{{Name: d.V3.User, AuthProto: d.V3.AuthProto, AuthPass: d.V3.AuthPass, PrivProto: d.V3.PrivProto, PrivPass: d.V3.PrivPass}}
 	}
+	if d.Hostile {
+		cfg = snmpsim.Hostile(cfg)
+	}
 	return cfg, nil
 }
 
@@ -195,11 +198,15 @@ func ntpBaseOffset(n NTP) time.Duration {
 
 // ntpSystem is the server's system state at now.
 func ntpSystem(n NTP, now time.Time) ntpsim.System {
-	if n.Unsynced {
-		return ntpsim.System{Leap: 3, Stratum: 16}
-	}
-	return ntpsim.System{Offset: wobble(ntpBaseOffset(n), now, 0), Jitter: 300 * time.Microsecond,
+	sys := ntpsim.System{Offset: wobble(ntpBaseOffset(n), now, 0), Jitter: 300 * time.Microsecond,
 		RootDelay: 12 * time.Millisecond, RootDisp: 20 * time.Millisecond}
+	if n.Unsynced {
+		sys = ntpsim.System{Leap: 3, Stratum: 16}
+	}
+	if n.Hostile {
+		sys = ntpsim.HostileSystem(sys)
+	}
+	return sys
 }
 
 // wobble varies d by ±20% on a one-hour sine, phase-shifted per peer, so
@@ -241,6 +248,9 @@ func ntpPeers(n NTP, now time.Time) []ntpsim.Peer {
 			p.LastReceived = time.Time{}
 		}
 		out = append(out, p)
+	}
+	if n.Hostile {
+		out = ntpsim.HostilePeers(out)
 	}
 	return out
 }

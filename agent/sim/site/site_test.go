@@ -304,3 +304,32 @@ func TestNTPPeersMove(t *testing.T) {
 		t.Error("offsets do not move over time")
 	}
 }
+
+// TestHostileSpec: `hostile: true` in the YAML spec makes a device serve
+// hostile strings (admin_down still names the generated interface) and an
+// NTP server answer hostile variables, also after Step moves its peers.
+func TestHostileSpec(t *testing.T) {
+	spec, err := ParseSpec("hostile.yaml", []byte("devices:\n  - name: bad-1\n    interfaces: 20\n    admin_down: [ge-0/0/1]\n    hostile: true\n  - name: good-1\n    interfaces: 4\n"+
+		"ntp:\n  - name: badtime\n    peers: 4\n    hostile: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, clk := startSite(t, spec)
+	bad := s.Device("bad-1").Config()
+	if !strings.Contains(bad.SysDescr, snmpsim.XSSMarker) || bad.MaxMsgSize != snmpsim.MaxUDPMessage || bad.Interfaces[0].Name != snmpsim.HostileStrings()[0].Value {
+		t.Errorf("bad-1 is not hostile: %q… max %d", bad.SysDescr[:40], bad.MaxMsgSize)
+	}
+	if bad.Interfaces[3].AdminUp { // ge-0/0/1 is the fourth generated interface
+		t.Error("admin_down did not apply before the renaming")
+	}
+	if good := s.Device("good-1").Config(); strings.Contains(good.SysDescr, snmpsim.XSSMarker) {
+		t.Error("good-1 is hostile")
+	}
+	for _, at := range []time.Time{clk.Now(), clk.Now().Add(time.Hour)} {
+		s.Step(at)
+		peers := s.NTPServer("badtime").Peers()
+		if len(peers) != 4 || peers[0].Vars["offset"] == "" || peers[3].Vars != nil {
+			t.Errorf("badtime peers at %v: %+v", at, peers)
+		}
+	}
+}

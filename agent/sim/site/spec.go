@@ -47,8 +47,13 @@ type Device struct {
 	// Renumber makes those restarts renumber ifIndex.
 	RestartEvery time.Duration `yaml:"restart_every"`
 	Renumber     bool          `yaml:"renumber"`
-	MaxMsgSize   int           `yaml:"max_msg_size"` // default 1472
+	MaxMsgSize   int           `yaml:"max_msg_size"` // default 1472 (65507 when hostile)
 	Location     string        `yaml:"location"`
+	// Hostile makes every string the device answers hostile (invalid
+	// UTF-8, NUL, escape sequences, markup, paths, 64 KB strings: see
+	// snmpsim.Hostile); counters and statuses stay normal. admin_down and
+	// flap name the interfaces as generated, before they are renamed.
+	Hostile bool `yaml:"hostile"`
 }
 
 // V3 is a device's SNMPv3 user. Protocol spellings as snmpsim.User.
@@ -71,6 +76,10 @@ type NTP struct {
 	Offset time.Duration `yaml:"offset"`
 	// Unsynced makes the server unsynchronised (leap 3, no system peer).
 	Unsynced bool `yaml:"unsynced"`
+	// Hostile makes the server answer hostile variables: escape sequences,
+	// markup and invalid bytes in its strings, absurd numbers (offset
+	// -1e20 ms, NaN, a negative delay, stratum 99): see ntpsim.Hostile.
+	Hostile bool `yaml:"hostile"`
 }
 
 // DefaultSpec is the demo site: a core router, two distribution switches

@@ -106,6 +106,10 @@ type Config struct {
 	EngineBoots int
 	// Seed makes renumbering and host-resource curves reproducible.
 	Seed int64
+	// StorageDescrs replace the hrStorageDescr of the simulated storage
+	// rows, in order (default "Physical memory", "Virtual memory", "/");
+	// entries beyond the rows are ignored.
+	StorageDescrs []string
 }
 
 func (c *Config) withDefaults() (Config, error) {

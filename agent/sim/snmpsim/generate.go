@@ -12,7 +12,7 @@ import (
 // then 1G ports "ge-F/P/N" (48 per FPC/PIC), every eighth port a 10G
 // "xe-F/P/N", and with n >= 20 two LAGs "ae0", "ae1" at the end. Rates
 // are a mix from idle to ~60% of the link, with a daily curve on most
-// ports and bursts on some; about 1 in 25 ports is admin-up but oper-down
+// ports and bursts on some, never above 95 % of the link at their peak; about 1 in 25 ports is admin-up but oper-down
 // (no cable), and a few have no HC counters. Every port has a MAC address
 // and a description in ifAlias.
 func GenerateInterfaces(n int, seed int64) []Interface {
@@ -61,6 +61,13 @@ func GenerateInterfaces(n int, seed int64) []Interface {
 		if r.Intn(40) == 0 {
 			f.NoHC = true
 		}
+		// A port never carries more than its line rate: the peak of the
+		// daily curve, times a burst, stays under 95 % of it (the agent
+		// gives interface counters a maximum from the speed, and a real
+		// port cannot exceed it).
+		peak := (1 + f.Diurnal) * max(1, f.BurstFactor)
+		limit := 0.95 * float64(speed) / 8 / peak
+		f.InRate, f.OutRate = min(f.InRate, limit), min(f.OutRate, limit)
 		add(f)
 		port++
 	}

@@ -44,8 +44,11 @@ func TestGenerateInterfaces(t *testing.T) {
 		if f.BurstEvery > 0 {
 			burst++
 		}
-		if f.InRate > float64(f.SpeedBps)/8 && f.SpeedBps > 0 {
-			t.Errorf("%s: in rate %v B/s exceeds the link", f.Name, f.InRate)
+		// The peak (daily curve and burst) of either direction stays
+		// within the link: the agent's counter maximum is the line rate.
+		peak := (1 + f.Diurnal) * max(1, f.BurstFactor)
+		if line := float64(f.SpeedBps) / 8; f.SpeedBps > 0 && (f.InRate*peak > line || f.OutRate*peak > line) {
+			t.Errorf("%s: peak rates %v / %v B/s exceed the link (%v B/s)", f.Name, f.InRate*peak, f.OutRate*peak, line)
 		}
 	}
 	if down == 0 || noHC == 0 || diurnal < 500 || burst == 0 {

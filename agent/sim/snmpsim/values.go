@@ -275,6 +275,9 @@ func (d *Device) hrValue(ob obj, pos int, t time.Time) value {
 	case objHrStorageType:
 		return value{tag: tagOID, o: r.typ}
 	case objHrStorageDescr:
+		if pos < len(d.cfg.StorageDescrs) {
+			return value{tag: tagOctetString, b: []byte(d.cfg.StorageDescrs[pos])}
+		}
 		return value{tag: tagOctetString, b: []byte(r.descr)}
 	case objHrStorageAllocationUnits:
 		return value{tag: tagInteger, i: r.unit}
