@@ -105,13 +105,14 @@ func (s *Server) dataSince(ctx context.Context, a inventory.AttrInfo, ds []strin
 	def := dataSince{Preset: "1d"}
 	now := s.o.Clock()
 	path := s.archivePath(a.Archive)
-	first, ok := s.firstKnown(ctx, path, ds, now.Add(-7*24*time.Hour), now)
+	first, step, ok := s.firstKnown(ctx, path, ds, now.Add(-7*24*time.Hour), now)
 	if !ok || now.Sub(first) > chartPresets[len(chartPresets)-1].Span+24*time.Hour {
 		return def
 	}
-	// The week's archive is coarse (rows of 5 or 30 minutes): look again
-	// at the finest archive from a row before.
-	if fine, ok := s.firstKnown(ctx, path, ds, first.Add(-time.Minute), now); ok {
+	// The week's archive is coarse (rows of 5 or 30 minutes, and a row is
+	// unknown until enough of it is: xff): look again at the finest
+	// archive from a coarse row before.
+	if fine, _, ok := s.firstKnown(ctx, path, ds, first.Add(-step), now); ok {
 		first = fine
 	}
 	age := now.Sub(first)
@@ -124,18 +125,19 @@ func (s *Server) dataSince(ctx context.Context, a inventory.AttrInfo, ds []strin
 }
 
 // firstKnown returns the start of the first row of [start, end] (at the
-// finest resolution that reaches back to start) in which one of ds is known.
-func (s *Server) firstKnown(ctx context.Context, path string, ds []string, start, end time.Time) (time.Time, bool) {
+// finest resolution that reaches back to start) in which one of ds is
+// known, and the rows' step.
+func (s *Server) firstKnown(ctx context.Context, path string, ds []string, start, end time.Time) (time.Time, time.Duration, bool) {
 	t, err := s.o.Source.Fetch(ctx, path, graph.CFAverage, start, end, time.Second)
 	if err != nil {
-		return time.Time{}, false
+		return time.Time{}, 0, false
 	}
 	for i := range t.Rows {
 		for _, name := range ds {
 			if col := slices.Index(t.DS, name); col >= 0 && !math.IsNaN(t.Rows[i][col]) {
-				return t.Stamp(i).Add(-t.Step), true // the row's interval begins a step before its stamp
+				return t.Stamp(i).Add(-t.Step), t.Step, true // the row's interval begins a step before its stamp
 			}
 		}
 	}
-	return time.Time{}, false
+	return time.Time{}, 0, false
 }

@@ -97,7 +97,11 @@ func (b *tab) waitFor(what, expr string) {
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		b.t.Fatalf("%s: waiting for %s (%s): %v", b.bin, what, expr, err)
+		// What the page says, to tell a slow page from a broken one.
+		dctx, dcancel := context.WithTimeout(b.ctx, 5*time.Second)
+		defer dcancel()
+		diag, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`location.href + " | " + ((document.getElementById('chart-info') || {}).textContent || "")`))
+		b.t.Fatalf("%s: waiting for %s (%s): %v; page: %s", b.bin, what, expr, err, diag)
 	}
 }
 

@@ -76,7 +76,20 @@
     $("range-end").value = toLocalInput(r[1]);
     box.setAttribute("aria-busy", "true");
     var dsq = st.ds ? "&ds=" + encodeURIComponent(st.ds) : "";
-    return fetch("/api/v1/attributes/" + id + "/series?start=" + r[0] + "&end=" + r[1] + "&width=" + width + dsq, { credentials: "same-origin" })
+    var url = "/api/v1/attributes/" + id + "/series?start=" + r[0] + "&end=" + r[1] + "&width=" + width + dsq;
+    // The server runs a few graph requests per user at once and answers
+    // 429 beyond (another tab, a request still finishing): try again after
+    // Retry-After, a few times, unless a newer load has started.
+    function get(tries) {
+      return fetch(url, { credentials: "same-origin" }).then(function (res) {
+        if (res.status === 429 && tries > 0 && my === seq) {
+          var wait = Math.min(10, parseInt(res.headers.get("Retry-After"), 10) || 1) * 1000;
+          return new Promise(function (ok) { setTimeout(ok, wait); }).then(function () { return get(tries - 1); });
+        }
+        return res;
+      });
+    }
+    return get(5)
       .then(function (res) {
         if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); }
         if (!res.ok) return res.json().then(function (e) { throw new Error(e.error || res.statusText); });
