@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/outpost-nms/outpost/collector/listener"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -106,11 +107,16 @@ func (c *Collector) Serve(ctx context.Context, addr string, log *slog.Logger) er
 	return c.ServeListener(ctx, ln, log)
 }
 
-// ServeListener serves /metrics on ln until ctx ends.
+// ServeListener serves /metrics on ln until ctx ends. Like the web UI's,
+// the listener holds at most 64 connections (16 from one address), retries
+// accept errors instead of returning them (listener.Guard), and clients
+// that idle or read slowly are cut by the server's timeouts.
 func (c *Collector) ServeListener(ctx context.Context, ln net.Listener, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", c.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	ln = listener.Guard(ln, listener.Options{Name: "metrics", Max: 64, PerHost: 16, Log: log})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: time.Minute, IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
