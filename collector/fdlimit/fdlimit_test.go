@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/outpost-nms/outpost/shared/testbed"
 )
 
 // TestRaise runs itself in a child with a soft limit of 64 under a hard
@@ -27,10 +29,7 @@ func TestRaise(t *testing.T) {
 		os.Stdout.WriteString("limits " + strconv.FormatUint(l.Soft, 10) + " " + strconv.FormatUint(l.Hard, 10) + "\n")
 		return
 	}
-	prlimit, err := exec.LookPath("prlimit")
-	if err != nil {
-		t.Skip("prlimit (util-linux) not found")
-	}
+	prlimit := testbed.RequireTool(t, "prlimit")
 	cmd := exec.Command(prlimit, "--nofile=64:256", os.Args[0], "-test.run=^TestRaise$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "FDLIMIT_CHILD=1")
 	out, err := cmd.CombinedOutput()

@@ -14,6 +14,10 @@
 //     (form field "csrf" or header X-CSRF-Token); bearer-token requests
 //     carry no cookie and need none;
 //   - admin-only actions answer 403 to viewers;
+//   - graph, series and export requests are bounded in range, rows,
+//     concurrency (per user and in all) and time, and a panic in one is
+//     answered 500, not a crash (bounds.go); live streams are counted per
+//     user;
 //   - session cookies are HttpOnly, SameSite=Lax, and Secure when served
 //     over TLS; the database holds only hashes of session and API tokens.
 package web
