@@ -5,6 +5,7 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,8 @@ const (
 	DefaultMaxOIDs         = 60
 	DefaultRediscover      = time.Hour
 	DefaultNTPPort         = 123
+	DefaultChronyPort      = 323
+	DefaultNTPProtocol     = "auto"
 	DefaultNTPRetries      = 2
 	DefaultOffsetThreshold = 100 * time.Millisecond
 	MinPassphraseLen       = 8
@@ -66,6 +69,9 @@ func DefaultMemoryLimit(targets int) int64 {
 func (c *Config) EffectiveMemoryLimit() int64 {
 	return c.MemoryLimit.Or(DefaultMemoryLimit(len(c.SNMP) + len(c.NTP)))
 }
+
+// NTPProtocols are the values of an NTP target's protocol.
+var NTPProtocols = []string{"auto", "mode6", "chrony", "sntp"}
 
 // DefaultPortMatch is the default order of interface identity keys.
 func DefaultPortMatch() []string { return []string{"ifName", "ifDescr", "ifAlias", "ifIndex"} }
@@ -222,6 +228,12 @@ func (c *Config) applyDefaults() {
 		n := &c.NTP[i]
 		if n.Port == 0 {
 			n.Port = DefaultNTPPort
+		}
+		if n.ChronyPort == 0 {
+			n.ChronyPort = DefaultChronyPort
+		}
+		if n.Protocol == "" {
+			n.Protocol = DefaultNTPProtocol
 		}
 		n.Interval = configfile.Duration(n.Interval.Or(DefaultInterval))
 		n.Timeout = configfile.Duration(n.Timeout.Or(DefaultTimeout))
@@ -384,6 +396,10 @@ func (v *validator) config(c *Config) {
 		v.target(p, n.Name, names)
 		v.address(p+".address", n.Address)
 		v.port(p+".port", n.Port)
+		v.port(p+".chrony_port", n.ChronyPort)
+		if !slices.Contains(NTPProtocols, n.Protocol) {
+			v.fail(p+".protocol", "unknown protocol %q (want %s)", n.Protocol, strings.Join(NTPProtocols, ", "))
+		}
 		v.intervalTimeout(p, n.Interval, n.Timeout, *n.Retries)
 		if n.OffsetThreshold.D() > time.Hour {
 			v.fail(p+".offset_threshold", "%s is too large (at most 1h)", n.OffsetThreshold)

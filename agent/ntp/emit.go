@@ -61,6 +61,9 @@ type emitter struct {
 	interval, threshold time.Duration
 	lastSysPeer         string
 	lastPeers           []string
+	// protocolConfig is the configured protocol when it is not the one
+	// reported (auto): the "protocol_config" property.
+	protocolConfig string
 }
 
 // report builds the report of a poll that got an answer at time at.
@@ -110,6 +113,9 @@ func (e *emitter) report(at time.Time, sv serverView, peers []peerView) poll.Rep
 	}
 	if sv.Protocol != "" {
 		props["protocol"] = sv.Protocol
+	}
+	if e.protocolConfig != "" {
+		props["protocol_config"] = e.protocolConfig
 	}
 	for k, v := range sv.Props {
 		props[k] = v

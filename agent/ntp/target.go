@@ -37,6 +37,9 @@ type TargetOptions struct {
 	Logger *slog.Logger
 	// Now is the clock for sample times and the "when" column (default time.Now).
 	Now func() time.Time
+	// LocalClock reports the agent's own synchronisation next to sntp
+	// offsets; targets built together share one (default: one per target).
+	LocalClock *LocalClock
 }
 
 // Target watches one NTP server; it implements poll.Target. Poll must not
@@ -62,11 +65,10 @@ type TargetOptions struct {
 //     register is non-zero, Down when it is 0; Unknown while the server
 //     does not answer.
 type Target struct {
-	client   Client
-	now      func() time.Time
-	log      *slog.Logger
-	protocol string // the "protocol" property: ProtocolMode6
-	em       *emitter
+	client Client
+	now    func() time.Time
+	log    *slog.Logger
+	em     *emitter
 }
 
 // NewTarget builds a Target from its configuration, applying defaults
@@ -118,32 +120,28 @@ func (t *Target) Interval() time.Duration { return t.em.interval }
 
 // Poll runs one round and reports it through sink (see Target).
 func (t *Target) Poll(ctx context.Context, sink poll.Sink) error {
-	snap, err := t.fetch(ctx)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			// Cancelled by the scheduler (shutdown): report nothing. A
-			// deadline that ends the poll is a server that did not answer.
-			return err
-		}
-		sink.Report(t.downReport(err))
-		return fmt.Errorf("ntp target %s: %w", t.em.name, err)
-	}
-	sink.Report(t.Evaluate(snap))
-	return nil
+	return pollWith(ctx, t, t.em, t.now, sink)
 }
 
-func (t *Target) fetch(ctx context.Context) (*Snapshot, error) {
-	sess, err := t.client.Dial(ctx)
+// attempt is one mode 6 round (a single attempt per query when probe).
+func (t *Target) attempt(ctx context.Context, probe bool) (poll.Report, error) {
+	c := t.client
+	if probe {
+		c.Retries = -1
+	}
+	sess, err := c.Dial(ctx)
 	if err != nil {
-		return nil, err
+		return poll.Report{}, err
 	}
 	defer sess.Close()
-	return Fetch(ctx, sess, t.now)
+	snap, err := Fetch(ctx, sess, t.now)
+	if err != nil {
+		return poll.Report{}, err
+	}
+	return t.Evaluate(snap), nil
 }
 
-func (t *Target) downReport(err error) poll.Report {
-	return t.em.downReport(t.now(), mode6DownReason(err))
-}
+func (t *Target) downReason(err error) string { return mode6DownReason(err) }
 
 // mode6DownReason says why a mode 6 round failed, for the status.
 func mode6DownReason(err error) string {
@@ -171,7 +169,7 @@ func mode6DownReason(err error) string {
 func (t *Target) Evaluate(snap *Snapshot) poll.Report {
 	rows := snap.Rows()
 	sysPeer, havePeer := snap.SystemPeer()
-	sv := serverView{Protocol: t.protocol}
+	sv := serverView{Protocol: ProtocolMode6}
 	sv.OffsetMS, sv.BadOffset = qOffset.read(snap.System.Vars, "offset")
 	if havePeer {
 		sv.SysPeer = textLine(sysPeer.Address())
