@@ -13,6 +13,7 @@ import (
 	"github.com/outpost-nms/outpost/agent/config"
 	"github.com/outpost-nms/outpost/agent/internal/testpeer"
 	"github.com/outpost-nms/outpost/agent/ntp"
+	"github.com/outpost-nms/outpost/agent/ntp/chrony"
 	"github.com/outpost-nms/outpost/agent/ntp/sntp"
 	"github.com/outpost-nms/outpost/agent/poll"
 	"github.com/outpost-nms/outpost/shared/configfile"
@@ -443,5 +444,42 @@ func TestLocalClock(t *testing.T) {
 	closed := &ntp.LocalClock{ChronyAddr: "127.0.0.1:1", NTPDAddr: "127.0.0.1:2"}
 	if st := closed.State(context.Background()); st.Known || st.String() != "unknown (no chronyd on 127.0.0.1:1; no ntpd answering mode 6 on 127.0.0.1:2)" {
 		t.Errorf("nothing local: %s", st)
+	}
+}
+
+// TestChronyTargetAbsurdNumbers: numbers no chronyd can have measured are
+// refused as unknown with an Alert naming them, as for mode 6.
+func TestChronyTargetAbsurdNumbers(t *testing.T) {
+	tg := target(t, config.NTPTarget{Address: "192.0.2.1", Protocol: "chrony"}, ntp.TargetOptions{}).(*ntp.ChronyTarget)
+	snap := &chrony.Snapshot{
+		Time: time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC),
+		Tracking: chrony.Tracking{RefID: 0x7f000001, RefName: "127.0.0.1", Stratum: 99, Leap: 0,
+			SystemTime: 1e20, RMSOffset: -5},
+		Sources: []chrony.Source{
+			{Name: "192.0.2.7", Mode: chrony.ModeClient, State: chrony.StateSelected, Stratum: 2, Reach: 0xffff, LastRx: 3,
+				Offset: -1e12, Stats: chrony.SourceStats{NSamples: 4, StdDev: -1}},
+			{Name: "ID#0000000001", IsID: true},
+		},
+	}
+	r := tg.Evaluate(snap)
+	s, _ := statusOf(r, "ntp")
+	for _, want := range []string{"server reported offset 1e+23 ms, not a valid offset", "server reported jitter -5000 ms", "server reported stratum 99, not a valid stratum"} {
+		if s.Status != status.Alert || !strings.Contains(s.Reason, want) {
+			t.Errorf("ntp: %s %q lacks %q", s.Status, s.Reason, want)
+		}
+	}
+	p, _ := statusOf(r, "ntp-peer:192.0.2.7")
+	for _, want := range []string{"not a valid offset", "not a valid jitter", "reach 177777, not a valid reach register"} {
+		if p.Status != status.Alert || !strings.Contains(p.Reason, want) {
+			t.Errorf("peer: %s %q lacks %q", p.Status, p.Reason, want)
+		}
+	}
+	if len(r.Inventory.Attrs) != 2 {
+		t.Errorf("%d attributes: unresolved sources are left out", len(r.Inventory.Attrs))
+	}
+	for _, pt := range r.Points {
+		if (pt.Key.DS == "offset" || pt.Key.DS == "jitter" || pt.Key.DS == "stratum" || (pt.Key.DS == "reach" && pt.Key.Attr != "ntp")) && pt.Float == pt.Float {
+			t.Errorf("point %s/%s = %v, want unknown (NaN)", pt.Key.Attr, pt.Key.DS, pt.Float)
+		}
 	}
 }
