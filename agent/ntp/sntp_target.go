@@ -165,7 +165,7 @@ func (t *SNTPTarget) Evaluate(res *sntp.Result, clock ClockState) poll.Report {
 	t.mu.Lock()
 	factor := t.rateFactor
 	t.mu.Unlock()
-	return t.em.report(res.BestSample().Received, sntpServerView(res, clock, t.em.interval, factor), nil)
+	return t.em.report(t.now(), sntpServerView(res, clock, t.em.interval, factor), nil)
 }
 
 func sntpServerView(res *sntp.Result, clock ClockState, interval time.Duration, rateFactor int) serverView {
