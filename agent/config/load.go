@@ -256,6 +256,16 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	v := &validator{pos: pos}
 	// snmp_defaults are checked on their own so that an error points there.
 	v.snmpSettings("snmp_defaults", &c.Defaults.SNMPSettings, false)
+	for i, n := range c.NTP {
+		// A command port on a target that never uses it is a mistake
+		// (defaults would hide it).
+		if n.ChronyPort != 0 && (n.Protocol == "mode6" || n.Protocol == "sntp") {
+			v.fail(fmt.Sprintf("ntp[%d].chrony_port", i), "applies to protocol chrony or auto only (this target's protocol is %s; its NTP port is port)", n.Protocol)
+		}
+		if n.Port != 0 && n.Protocol == "chrony" {
+			v.fail(fmt.Sprintf("ntp[%d].port", i), "the NTP port (mode6, sntp) does not apply to protocol chrony: set chronyd's command port with chrony_port")
+		}
+	}
 	if v.err != nil {
 		return v.err
 	}
