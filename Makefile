@@ -6,6 +6,10 @@ BIN      := bin
 FUZZTIME ?= 10s
 BENCHTIME ?= 1x
 export CGO_ENABLED ?= 0
+# chronyd/chronyc for the chrony tests, where .ci/run extracts them
+# (Debian's chrony package conflicts with ntpsec).
+export OUTPOST_CHRONYD ?= $(wildcard /opt/chrony/usr/sbin/chronyd)
+export OUTPOST_CHRONYC ?= $(wildcard /opt/chrony/usr/bin/chronyc)
 
 .PHONY: all build test test-short bench fuzz lint demo package clean
 

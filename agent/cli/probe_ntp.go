@@ -31,13 +31,22 @@ func newProbeNTPCmd() *cobra.Command {
 		timeout time.Duration
 		retries int
 		asJSON  bool
+		tp      timeProbe // --protocol and what chrony, sntp and auto take
 	)
 	cmd := &cobra.Command{
 		Use:   "ntp [flags] HOST[:PORT]",
-		Short: "Query an NTP server with mode 6 and print its peers like ntpq -pn",
-		Long: `Query an NTP server once with mode 6 control messages (READSTAT, then
-READVAR of the system and of every association), the way the agent does,
-and print the peer table in ntpq -pn's layout, or JSON with --json.
+		Short: "Query an NTP server (mode 6, chrony, or mode 3) and print what the agent sees",
+		Long: `Query an NTP server once the way the agent does and print what it answered.
+
+--protocol mode6 (the default): mode 6 control messages (READSTAT, then
+READVAR of the system and of every association), printed in ntpq -pn's
+layout. --protocol chrony: chronyd's command port (default port 323),
+printed as chronyc -n sources prints it (--report sourcestats or tracking
+for those). --protocol sntp: plain client requests, one line per sample
+with the offset against this machine's clock, the delay, stratum and
+refid. --protocol auto: mode 6, then chrony (--chrony-port), then mode 3,
+as an NTP target with protocol auto; the protocol that answered is
+printed on stderr. --json prints JSON for each.
 
 Unlike ntpq, it exits non-zero when the server cannot be queried and says
 why: exit 3 "no NTP daemon listening (ICMP port unreachable)" when the port
@@ -45,9 +54,16 @@ is refused, exit 1 "request timed out" (with what was missing) when nothing
 complete came back, exit 4 when the server answered with an error
 (permission denied, unknown association...).`,
 		Example: `  outpost-agent probe ntp 127.0.0.1
-  outpost-agent probe ntp --json -t 500ms ntp1.example.net:123`,
+  outpost-agent probe ntp --json -t 500ms ntp1.example.net:123
+  outpost-agent probe ntp --protocol chrony 127.0.0.1
+  outpost-agent probe ntp --protocol chrony --report tracking 127.0.0.1:323
+  outpost-agent probe ntp --protocol sntp pool.example.net
+  outpost-agent probe ntp --protocol auto 192.0.2.10`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if tp.protocol != ntp.ProtocolMode6 {
+				return tp.run(cmd, args[0], timeout, retries, asJSON)
+			}
 			addr, err := ntpHostPort(args[0])
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}
@@ -74,6 +90,7 @@ complete came back, exit 4 when the server answered with an error
 	f.DurationVarP(&timeout, "timeout", "t", ntp.DefaultTimeout, "wait for each reply (all its fragments)")
 	f.IntVarP(&retries, "retries", "r", ntp.DefaultRetries, "attempts after a timed-out one")
 	f.BoolVar(&asJSON, "json", false, "print JSON: the system variables and the table rows")
+	tp.flags(f)
 	return cmd
 }
 
@@ -107,11 +124,12 @@ func ntpHostPort(arg string) (string, error) {
 }
 
 type ntpProbeJSON struct {
-	Server string          `json:"server"`
-	Time   time.Time       `json:"time"`
-	System ntpSystemJSON   `json:"system"`
-	Peers  []ntp.Row       `json:"peers"`
-	Vars   []ntpVarJSONRow `json:"system_variables"`
+	Server   string          `json:"server"`
+	Protocol string          `json:"protocol"`
+	Time     time.Time       `json:"time"`
+	System   ntpSystemJSON   `json:"system"`
+	Peers    []ntp.Row       `json:"peers"`
+	Vars     []ntpVarJSONRow `json:"system_variables"`
 }
 
 type ntpSystemJSON struct {
@@ -151,7 +169,7 @@ func writeNTPJSON(w io.Writer, addr string, snap *ntp.Snapshot) error {
 		}
 	}
 	out := ntpProbeJSON{
-		Server: addr, Time: snap.Time, Peers: rows,
+		Server: addr, Protocol: ntp.ProtocolMode6, Time: snap.Time, Peers: rows,
 		System: ntpSystemJSON{
 			Leap: snap.System.Leap, Stratum: snap.System.Stratum, RefID: clean(snap.System.RefID),
 			Peer: snap.System.PeerID, OffsetMS: finite(snap.System.OffsetMS), JitterMS: finite(snap.System.JitterMS),

@@ -138,11 +138,18 @@ type OIDSpec struct {
 	Max  *float64 `yaml:"max"`
 }
 
-// NTPTarget is one NTP server watched with mode 6 queries.
+// NTPTarget is one NTP server or chronyd.
 type NTPTarget struct {
-	Name            string              `yaml:"name"`
-	Address         string              `yaml:"address"`
-	Port            int                 `yaml:"port"`             // default 123
+	Name    string `yaml:"name"`
+	Address string `yaml:"address"`
+	// Protocol is how the server is asked: "mode6" (ntpd's control
+	// queries, as ntpq), "chrony" (chronyd's command port, as chronyc),
+	// "sntp" (plain client requests: the offset against the agent's own
+	// clock), or "auto" (the default: mode 6, then chrony, then sntp;
+	// the first that answers is used until it fails).
+	Protocol        string              `yaml:"protocol"`
+	Port            int                 `yaml:"port"`             // the NTP port (mode6, sntp); default 123
+	ChronyPort      int                 `yaml:"chrony_port"`      // chronyd's command port (chrony, auto); default 323
 	Interval        configfile.Duration `yaml:"interval"`         // default 60s
 	Timeout         configfile.Duration `yaml:"timeout"`          // per request, default 2s
 	Retries         *int                `yaml:"retries"`          // default 2

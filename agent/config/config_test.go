@@ -73,8 +73,16 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Name != "site-paris" || len(c.SNMP) != 2 || len(c.NTP) != 1 {
+	if c.Name != "site-paris" || len(c.SNMP) != 2 || len(c.NTP) != 3 {
 		t.Fatalf("loaded %+v", c)
+	}
+	for i, want := range []struct {
+		protocol         string
+		port, chronyPort int
+	}{{"auto", 123, 323}, {"chrony", 123, 323}, {"sntp", 123, 323}} {
+		if n := c.NTP[i]; n.Protocol != want.protocol || n.Port != want.port || n.ChronyPort != want.chronyPort {
+			t.Errorf("ntp[%d] = %+v", i, n)
+		}
 	}
 	sw1, sw2 := c.SNMP[0], c.SNMP[1]
 	if sw1.Version != "2c" || sw1.Community.Reveal() != "public" || sw1.Port != 161 || sw1.Interval.D() != time.Minute ||

@@ -5,6 +5,7 @@ import (
 	"net"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,8 @@ const (
 	DefaultMaxOIDs         = 60
 	DefaultRediscover      = time.Hour
 	DefaultNTPPort         = 123
+	DefaultChronyPort      = 323
+	DefaultNTPProtocol     = "auto"
 	DefaultNTPRetries      = 2
 	DefaultOffsetThreshold = 100 * time.Millisecond
 	MinPassphraseLen       = 8
@@ -66,6 +69,9 @@ func DefaultMemoryLimit(targets int) int64 {
 func (c *Config) EffectiveMemoryLimit() int64 {
 	return c.MemoryLimit.Or(DefaultMemoryLimit(len(c.SNMP) + len(c.NTP)))
 }
+
+// NTPProtocols are the values of an NTP target's protocol.
+var NTPProtocols = []string{"auto", "mode6", "chrony", "sntp"}
 
 // DefaultPortMatch is the default order of interface identity keys.
 func DefaultPortMatch() []string { return []string{"ifName", "ifDescr", "ifAlias", "ifIndex"} }
@@ -223,6 +229,12 @@ func (c *Config) applyDefaults() {
 		if n.Port == 0 {
 			n.Port = DefaultNTPPort
 		}
+		if n.ChronyPort == 0 {
+			n.ChronyPort = DefaultChronyPort
+		}
+		if n.Protocol == "" {
+			n.Protocol = DefaultNTPProtocol
+		}
 		n.Interval = configfile.Duration(n.Interval.Or(DefaultInterval))
 		n.Timeout = configfile.Duration(n.Timeout.Or(DefaultTimeout))
 		r := n.retriesOr(DefaultNTPRetries)
@@ -244,6 +256,16 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	v := &validator{pos: pos}
 	// snmp_defaults are checked on their own so that an error points there.
 	v.snmpSettings("snmp_defaults", &c.Defaults.SNMPSettings, false)
+	for i, n := range c.NTP {
+		// A command port on a target that never uses it is a mistake
+		// (defaults would hide it).
+		if n.ChronyPort != 0 && (n.Protocol == "mode6" || n.Protocol == "sntp") {
+			v.fail(fmt.Sprintf("ntp[%d].chrony_port", i), "applies to protocol chrony or auto only (this target's protocol is %s; its NTP port is port)", n.Protocol)
+		}
+		if n.Port != 0 && n.Protocol == "chrony" {
+			v.fail(fmt.Sprintf("ntp[%d].port", i), "the NTP port (mode6, sntp) does not apply to protocol chrony: set chronyd's command port with chrony_port")
+		}
+	}
 	if v.err != nil {
 		return v.err
 	}
@@ -384,6 +406,10 @@ func (v *validator) config(c *Config) {
 		v.target(p, n.Name, names)
 		v.address(p+".address", n.Address)
 		v.port(p+".port", n.Port)
+		v.port(p+".chrony_port", n.ChronyPort)
+		if !slices.Contains(NTPProtocols, n.Protocol) {
+			v.fail(p+".protocol", "unknown protocol %q (want %s)", n.Protocol, strings.Join(NTPProtocols, ", "))
+		}
 		v.intervalTimeout(p, n.Interval, n.Timeout, *n.Retries)
 		if n.OffsetThreshold.D() > time.Hour {
 			v.fail(p+".offset_threshold", "%s is too large (at most 1h)", n.OffsetThreshold)

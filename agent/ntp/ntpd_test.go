@@ -23,6 +23,7 @@ var ntpd testpeer.SharedNTPD
 func TestMain(m *testing.M) {
 	code := m.Run()
 	ntpd.Stop()
+	chronyd.Stop()
 	os.Exit(code)
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/outpost-nms/outpost/agent/poll"
 	"github.com/outpost-nms/outpost/shared/safetext"
 	"github.com/outpost-nms/outpost/shared/sample"
-	"github.com/outpost-nms/outpost/shared/status"
 	"github.com/outpost-nms/outpost/shared/wire"
 )
 
@@ -38,6 +37,9 @@ type TargetOptions struct {
 	Logger *slog.Logger
 	// Now is the clock for sample times and the "when" column (default time.Now).
 	Now func() time.Time
+	// LocalClock reports the agent's own synchronisation next to sntp
+	// offsets; targets built together share one (default: one per target).
+	LocalClock *LocalClock
 }
 
 // Target watches one NTP server; it implements poll.Target. Poll must not
@@ -63,15 +65,10 @@ type TargetOptions struct {
 //     register is non-zero, Down when it is 0; Unknown while the server
 //     does not answer.
 type Target struct {
-	name, address string
-	client        Client
-	interval      time.Duration
-	threshold     time.Duration
-	now           func() time.Time
-	log           *slog.Logger
-
-	lastSysPeer string   // address of the system peer at the last successful poll
-	lastPeers   []string // attribute keys of the last successful poll
+	client Client
+	now    func() time.Time
+	log    *slog.Logger
+	em     *emitter
 }
 
 // NewTarget builds a Target from its configuration, applying defaults
@@ -96,17 +93,15 @@ func NewTarget(tc config.NTPTarget, opts TargetOptions) (*Target, error) {
 		}
 	}
 	t := &Target{
-		name:    tc.Name,
-		address: tc.Address,
 		client: Client{
 			Addr:    net.JoinHostPort(tc.Address, strconv.Itoa(port)),
 			Timeout: tc.Timeout.Or(DefaultTimeout),
 			Retries: retries,
 		},
-		interval:  tc.Interval.Or(DefaultInterval),
-		threshold: tc.OffsetThreshold.Or(DefaultOffsetThreshold),
-		now:       opts.Now,
-		log:       opts.Logger,
+		now: opts.Now,
+		log: opts.Logger,
+		em: &emitter{name: tc.Name, address: tc.Address,
+			interval: tc.Interval.Or(DefaultInterval), threshold: tc.OffsetThreshold.Or(DefaultOffsetThreshold)},
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -118,38 +113,38 @@ func NewTarget(tc config.NTPTarget, opts TargetOptions) (*Target, error) {
 }
 
 // Name returns the configured target name.
-func (t *Target) Name() string { return t.name }
+func (t *Target) Name() string { return t.em.name }
 
 // Interval returns the effective poll interval.
-func (t *Target) Interval() time.Duration { return t.interval }
+func (t *Target) Interval() time.Duration { return t.em.interval }
 
 // Poll runs one round and reports it through sink (see Target).
 func (t *Target) Poll(ctx context.Context, sink poll.Sink) error {
-	snap, err := t.fetch(ctx)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			// Cancelled by the scheduler (shutdown): report nothing. A
-			// deadline that ends the poll is a server that did not answer.
-			return err
-		}
-		sink.Report(t.downReport(err))
-		return fmt.Errorf("ntp target %s: %w", t.name, err)
-	}
-	sink.Report(t.Evaluate(snap))
-	return nil
+	return pollWith(ctx, t, t.em, t.now, sink)
 }
 
-func (t *Target) fetch(ctx context.Context) (*Snapshot, error) {
-	sess, err := t.client.Dial(ctx)
+// attempt is one mode 6 round (a single attempt per query when probe).
+func (t *Target) attempt(ctx context.Context, probe bool) (poll.Report, error) {
+	c := t.client
+	if probe {
+		c.Retries = -1
+	}
+	sess, err := c.Dial(ctx)
 	if err != nil {
-		return nil, err
+		return poll.Report{}, err
 	}
 	defer sess.Close()
-	return Fetch(ctx, sess, t.now)
+	snap, err := Fetch(ctx, sess, t.now)
+	if err != nil {
+		return poll.Report{}, err
+	}
+	return t.Evaluate(snap), nil
 }
 
-func (t *Target) downReport(err error) poll.Report {
-	ms := t.now().UnixMilli()
+func (t *Target) downReason(err error) string { return mode6DownReason(err) }
+
+// mode6DownReason says why a mode 6 round failed, for the status.
+func mode6DownReason(err error) string {
 	reason := "no answer: " + textLine(err.Error())
 	switch {
 	case errors.Is(err, ErrRefused):
@@ -161,11 +156,7 @@ func (t *Target) downReport(err error) poll.Report {
 	if errors.As(err, &se) {
 		reason = "mode 6 query refused: " + se.Code.String()
 	}
-	r := poll.Report{Host: t.name, Statuses: []wire.AttrStatus{{Host: t.name, Attr: AttrServer, Status: status.Down, Reason: reason, Time: ms}}}
-	for _, key := range t.lastPeers {
-		r.Statuses = append(r.Statuses, wire.AttrStatus{Host: t.name, Attr: key, Status: status.Unknown, Reason: "server not answering", Time: ms})
-	}
-	return r
+	return reason
 }
 
 // Evaluate turns a snapshot into the report of one poll and advances the
@@ -176,123 +167,43 @@ func (t *Target) downReport(err error) poll.Report {
 // variables are untrusted text. A number no server can have measured (see
 // sanity.go) is recorded as unknown with an Alert that names it.
 func (t *Target) Evaluate(snap *Snapshot) poll.Report {
-	at := snap.Time
-	ms := at.UnixMilli()
-	r := poll.Report{Host: t.name}
-	point := func(attr, ds string, v float64) {
-		r.Points = append(r.Points, sample.Point{Key: sample.Key{Host: t.name, Attr: attr, DS: ds}, Kind: sample.Gauge, Time: at, Float: v})
-	}
-
 	rows := snap.Rows()
 	sysPeer, havePeer := snap.SystemPeer()
-	sysPeerAddr := ""
-	offsetMS, badOffset := qOffset.read(snap.System.Vars, "offset")
+	sv := serverView{Protocol: ProtocolMode6}
+	sv.OffsetMS, sv.BadOffset = qOffset.read(snap.System.Vars, "offset")
 	if havePeer {
-		sysPeerAddr = textLine(sysPeer.Address())
+		sv.SysPeer = textLine(sysPeer.Address())
 		if pm, bad := qOffset.read(sysPeer.Vars, "offset"); !math.IsNaN(pm) || bad != "" {
-			offsetMS, badOffset = pm, bad
+			sv.OffsetMS, sv.BadOffset = pm, bad
 		}
 	}
-	if math.IsNaN(offsetMS) && badOffset == "" {
-		offsetMS = 0 // no offset sent: the server's own clock, as before
+	if math.IsNaN(sv.OffsetMS) && sv.BadOffset == "" {
+		sv.OffsetMS = 0 // no offset sent: the server's own clock, as before
 	}
-	jitterMS, badJitter := qJitter.read(snap.System.Vars, "sys_jitter")
-	if math.IsNaN(jitterMS) && badJitter == "" {
-		jitterMS = 0
+	sv.JitterMS, sv.BadJitter = qJitter.read(snap.System.Vars, "sys_jitter")
+	if math.IsNaN(sv.JitterMS) && sv.BadJitter == "" {
+		sv.JitterMS = 0
 	}
-	stratum, badStratum := readStratum(snap.System.Vars)
-	if math.IsNaN(stratum) && badStratum == "" {
-		stratum = 0
+	sv.Stratum, sv.BadStratum = readStratum(snap.System.Vars)
+	if math.IsNaN(sv.Stratum) && sv.BadStratum == "" {
+		sv.Stratum = 0
 	}
-	synced, why := snap.Synced()
-	if badStratum != "" {
-		synced, why = false, "stratum not valid"
+	sv.Synced, sv.Why = snap.Synced()
+	if sv.BadStratum != "" {
+		sv.Synced, sv.Why = false, "stratum not valid"
 	}
-
-	// The server.
-	point(AttrServer, "offset", offsetMS/1e3)
-	point(AttrServer, "jitter", jitterMS/1e3)
-	point(AttrServer, "stratum", stratum)
-	point(AttrServer, "synced", b2f(synced))
-
-	st, reason := status.Up, ""
-	alerts := []string{badOffset, badJitter, badStratum}
-	if !synced {
-		alerts = append(alerts, "unsynchronised: "+textLine(why))
-	}
-	offset := time.Duration(offsetMS * float64(time.Millisecond))
-	if synced && badOffset == "" && (offset > t.threshold || offset < -t.threshold) {
-		alerts = append(alerts, fmt.Sprintf("offset %s > %s", fmtMS(offsetMS), fmtMS(float64(t.threshold)/1e6)))
-	}
-	if t.lastSysPeer != "" && sysPeerAddr != "" && sysPeerAddr != t.lastSysPeer {
-		alerts = append(alerts, fmt.Sprintf("system peer changed from %s to %s", t.lastSysPeer, sysPeerAddr))
-	}
-	if joined := joinReasons(alerts...); joined != "" {
-		st, reason = status.Alert, joined
-	} else {
-		reason = fmt.Sprintf("synchronised to %s, offset %s", sysPeerAddr, fmtMS(offsetMS))
-	}
-	r.Statuses = append(r.Statuses, wire.AttrStatus{Host: t.name, Attr: AttrServer, Status: st, Reason: reason, Time: ms})
-	t.lastSysPeer = sysPeerAddr
-
 	version := textLine(snap.System.Version)
-	host := &wire.Host{
-		Name: t.name, Address: t.address, SysDescr: safetext.Text(snap.System.Version, safetext.MaxText), Complete: true,
-		Attrs: []wire.Attr{{
-			Key: AttrServer, Kind: wire.KindNTP, Name: "NTP",
-			Descr: fmt.Sprintf("%s, stratum %s", nonEmpty(version, "NTP server"), strconv.FormatFloat(stratum, 'g', -1, 64)),
-			Props: map[string]string{
-				"stratum":     strconv.FormatFloat(stratum, 'g', -1, 64),
-				"refid":       textLine(snap.System.RefID),
-				"leap":        strconv.Itoa(snap.System.Leap),
-				"system_peer": sysPeerAddr,
-				"synced":      strconv.FormatBool(synced),
-			},
-			Interval: uint32(t.interval / time.Second),
-			DS: []wire.DSDef{
-				gauge("offset"), gauge("jitter"), gauge("stratum"), {Name: "synced", Kind: sample.Gauge, Min: 0, Max: 1},
-			},
-		}},
+	sv.SysDescr = safetext.Text(snap.System.Version, safetext.MaxText)
+	sv.Descr = fmt.Sprintf("%s, stratum %s", nonEmpty(version, "NTP server"), strconv.FormatFloat(sv.Stratum, 'g', -1, 64))
+	sv.Props = map[string]string{
+		"refid": textLine(snap.System.RefID),
+		"leap":  strconv.Itoa(snap.System.Leap),
 	}
 
-	// The peers.
-	seen := map[string]int{}
-	t.lastPeers = t.lastPeers[:0]
+	peers := make([]peerView, 0, len(rows))
 	for i, row := range rows {
 		vars := snap.Peers[i].Vars
-		key := PeerKey(row.Address, row.Remote)
-		if n := seen[key]; n > 0 {
-			seen[key]++
-			key = fmt.Sprintf("%s#%d", key, n+1)
-		} else {
-			seen[key] = 1
-		}
-		t.lastPeers = append(t.lastPeers, key)
-		pOffset, bad1 := qOffset.read(vars, "offset")
-		pDelay, bad2 := qDelay.read(vars, "delay")
-		pJitter, bad3 := qJitter.read(vars, peerJitterVars(vars)...)
-		reach, bad4 := readReach(vars)
-		for _, ds := range []struct {
-			name string
-			ms   float64
-			bad  string
-		}{{"offset", pOffset, bad1}, {"delay", pDelay, bad2}, {"jitter", pJitter, bad3}} {
-			if !math.IsNaN(ds.ms) || ds.bad != "" {
-				point(key, ds.name, ds.ms/1e3)
-			}
-		}
-		point(key, "reach", reach)
-		bad := joinReasons(bad1, bad2, bad3, bad4)
-		pst, preason := status.Up, fmt.Sprintf("reach %s", textLine(row.Reach))
-		switch {
-		case bad4 == "" && reach == 0:
-			pst, preason = status.Down, joinReasons("unreachable (reach 0)", bad)
-		case bad != "":
-			pst, preason = status.Alert, bad
-		}
-		r.Statuses = append(r.Statuses, wire.AttrStatus{Host: t.name, Attr: key, Status: pst, Reason: preason, Time: ms})
-		host.Attrs = append(host.Attrs, wire.Attr{
-			Key: key, Kind: wire.KindNTPPeer, Name: textLine(row.Remote),
+		p := peerView{Address: row.Address, Remote: row.Remote, Name: textLine(row.Remote), ReachText: row.Reach,
 			Descr: fmt.Sprintf("association %d, refid %s", row.AssocID, textLine(row.RefID)),
 			Props: map[string]string{
 				"assoc_id": strconv.Itoa(int(row.AssocID)),
@@ -300,13 +211,14 @@ func (t *Target) Evaluate(snap *Snapshot) poll.Report {
 				"st": strconv.Itoa(row.Stratum), "t": textLine(row.Type), "when": row.When, "poll": row.Poll,
 				"reach": textLine(row.Reach), "delay": textLine(strings.TrimSpace(row.Delay)),
 				"offset": textLine(strings.TrimSpace(row.Offset)), "jitter": textLine(strings.TrimSpace(row.Jitter)),
-			},
-			Interval: uint32(t.interval / time.Second),
-			DS:       []wire.DSDef{gauge("offset"), gauge("delay"), gauge("jitter"), {Name: "reach", Kind: sample.Gauge, Min: 0, Max: 255}},
-		})
+			}}
+		p.OffsetMS, p.BadOffset = qOffset.read(vars, "offset")
+		p.DelayMS, p.BadDelay = qDelay.read(vars, "delay")
+		p.JitterMS, p.BadJitter = qJitter.read(vars, peerJitterVars(vars)...)
+		p.Reach, p.BadReach = readReach(vars)
+		peers = append(peers, p)
 	}
-	r.Inventory = host
-	return r
+	return t.em.report(snap.Time, sv, peers)
 }
 
 // maxPeerAddress bounds the address in a peer's attribute key, leaving

@@ -40,12 +40,17 @@ func reloadTargets(cur, next *config.Config, running []poll.Target, log *slog.Lo
 		}
 		fresh = append(fresh, t)
 	}
+	clock := &ntp.LocalClock{}
 	for _, tc := range next.NTP {
 		if old, ok := oldNTP[tc.Name]; ok && reflect.DeepEqual(old, tc) && byName[tc.Name] != nil {
+			// A reload lifts a Kiss-o'-Death DENY or RATE (sntp).
+			if k, ok := byName[tc.Name].(interface{ ClearKiss() }); ok {
+				k.ClearKiss()
+			}
 			kept = append(kept, byName[tc.Name])
 			continue
 		}
-		t, err := ntp.NewTarget(tc, ntp.TargetOptions{Logger: log})
+		t, err := ntp.New(tc, ntp.TargetOptions{Logger: log, LocalClock: clock})
 		if err != nil {
 			closeTargets(fresh)
 			return nil, nil, err

@@ -206,8 +206,9 @@ func Targets(cfg *config.Config, log *slog.Logger) ([]poll.Target, error) {
 		}
 		out = append(out, t)
 	}
+	clock := &ntp.LocalClock{} // the agent's own sync state, shared by the sntp targets
 	for _, tc := range cfg.NTP {
-		t, err := ntp.NewTarget(tc, ntp.TargetOptions{Logger: log})
+		t, err := ntp.New(tc, ntp.TargetOptions{Logger: log, LocalClock: clock})
 		if err != nil {
 			return nil, err
 		}

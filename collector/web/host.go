@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http"
 	"sort"
@@ -37,6 +38,7 @@ func tallyTitles() map[string]string {
 	return map[string]string{
 		"*": "system peer", "#": "selected, not in the first six", "+": "candidate", "-": "outlier",
 		"x": "falseticker", ".": "excess", "o": "PPS peer", " ": "rejected",
+		"?": "unusable (chrony)", "~": "too variable (chrony)",
 	}
 }
 
@@ -86,6 +88,33 @@ func (s *Server) ntpRows(ctx context.Context, peers []inventory.AttrInfo) []ntpR
 	return rows
 }
 
+// ntpServerView is the host page's line about an NTP server: which
+// protocol the agent used, and for plain client requests (sntp) that the
+// offset is against the agent's own clock, with that clock's state.
+type ntpServerView struct {
+	AttrID                   int64
+	Status                   status.Status
+	Protocol, ProtocolConfig string
+	Offset                   string // the attribute's status reason
+	AgentClock, AgentSynced  string
+	AgainstAgent             bool
+}
+
+// ntpServer returns the view of host's "ntp" attribute, nil when it has none.
+func (s *Server) ntpServer(ctx context.Context, host string) (*ntpServerView, error) {
+	a, err := s.o.DB.AttributeByKey(ctx, host, "ntp")
+	if errors.Is(err, inventory.ErrNotFound) || (err == nil && (a.Gone || a.Kind != wire.KindNTP)) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := a.Props
+	return &ntpServerView{AttrID: a.ID, Status: a.Status, Protocol: orDash(p["protocol"]), ProtocolConfig: p["protocol_config"],
+		Offset: a.StatusReason, AgentClock: p["agent_clock"], AgentSynced: p["agent_clock_synced"],
+		AgainstAgent: p["offset_reference"] == "agent clock"}, nil
+}
+
 func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	h, err := s.o.DB.HostByName(ctx, r.PathValue("host"))
@@ -103,11 +132,17 @@ func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	timeSource, err := s.ntpServer(ctx, h.Name)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "host", struct {
 		Host        inventory.HostInfo
 		Kinds       []string
 		NTP         []ntpRow
 		TallyTitles map[string]string
+		TimeSource  *ntpServerView
 		Changes     []inventory.StatusChange
-	}{h, attrKinds(), s.ntpRows(ctx, peers), tallyTitles(), changes})
+	}{h, attrKinds(), s.ntpRows(ctx, peers), tallyTitles(), timeSource, changes})
 }
