@@ -130,14 +130,13 @@ func (*hostMessage) Type() wire.Type { return wire.TypeBatch }
 func (*hostMessage) Validate() error { return nil }
 
 // encodedBatch is wire.Batch with its hosts already encoded; it encodes to
-// the bytes the wire.Batch would (same fields, same order, toarray).
+// the bytes the wire.Batch would (same keys, same options; a test checks).
 type encodedBatch struct {
-	_        struct{} `cbor:",toarray"`
-	Seq      uint64
-	Groups   []wire.Group
-	Statuses []wire.AttrStatus
-	Hosts    []cbor.RawMessage
-	Dropped  wire.Drops
+	Seq      uint64            `cbor:"1,keyasint"`
+	Groups   []wire.Group      `cbor:"2,keyasint,omitempty"`
+	Statuses []wire.AttrStatus `cbor:"3,keyasint,omitempty"`
+	Hosts    []cbor.RawMessage `cbor:"4,keyasint,omitempty"`
+	Dropped  wire.Drops        `cbor:"5,keyasint"`
 }
 
 func (*encodedBatch) Type() wire.Type { return wire.TypeBatch }

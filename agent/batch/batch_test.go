@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/outpost-nms/outpost/agent/metrics"
 	"github.com/outpost-nms/outpost/agent/poll"
@@ -455,5 +458,51 @@ func TestKeptInventoriesEncodeAsWireHosts(t *testing.T) {
 	}
 	if opened < 2 {
 		t.Fatalf("%d segments opened after the first; the test needs several", opened)
+	}
+}
+
+// TestEncodedBatchMatchesWire: the batcher's encodedBatch (hosts encoded
+// once, ahead of the batch) encodes to the very bytes of the wire.Batch it
+// stands for, and those decode back to it.
+func TestEncodedBatchMatchesWire(t *testing.T) {
+	codec, err := wire.NewCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := wire.Host{Name: "sw1", Address: "192.0.2.1", Attrs: []wire.Attr{{Key: "if:1", Kind: wire.KindInterface, Interval: 60}}}
+	full := &wire.Batch{
+		Seq:      9,
+		Groups:   []wire.Group{{Time: 1_800_000_000_000, Ints: []uint64{1, 2}, FloatIDs: []uint32{3}, Floats: []float64{0.5}}},
+		Statuses: []wire.AttrStatus{{Host: "sw1", Attr: "if:1", Status: 1, Reason: "up", Time: 1}},
+		Hosts:    []wire.Host{host},
+		Dropped:  wire.Drops{Batches: 1, Samples: 2, Corrupt: 3},
+	}
+	hostBytes, err := codec.Marshal((*hostMessage)(&host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		enc  *encodedBatch
+		want *wire.Batch
+	}{
+		{"full", &encodedBatch{Seq: full.Seq, Groups: full.Groups, Statuses: full.Statuses, Hosts: []cbor.RawMessage{hostBytes}, Dropped: full.Dropped}, full},
+		{"empty", &encodedBatch{Seq: 1}, &wire.Batch{Seq: 1}},
+	} {
+		got, err := codec.Marshal(tc.enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := codec.Marshal(tc.want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: encodedBatch %x, wire.Batch %x", tc.name, got, want)
+		}
+		var back wire.Batch
+		if err := codec.Unmarshal(got, &back); err != nil || back.Seq != tc.want.Seq || len(back.Hosts) != len(tc.want.Hosts) {
+			t.Errorf("%s: decodes to %+v, %v", tc.name, back, err)
+		}
 	}
 }

@@ -22,18 +22,37 @@ const (
 
 // Record is one journal entry. It never refers to a connection's state:
 // series numbers are resolved to keys before it is written.
+//
+// Records are CBOR maps with integer keys, so later versions add fields
+// that this one skips; the keys are fixed forever. Journals written before
+// (an array of the first ten fields, recordV1) stay readable.
 type Record struct {
+	Kind     uint8             `cbor:"1,keyasint"`
+	Agent    string            `cbor:"2,keyasint"`
+	Epoch    uint64            `cbor:"3,keyasint"`
+	Seq      uint64            `cbor:"4,keyasint"` // the batch's seq; for a gap, the seq the stream now stands at
+	Received int64             `cbor:"5,keyasint"` // Unix milliseconds, when the collector journaled it
+	Updates  []AttrUpdate      `cbor:"6,keyasint,omitempty"`
+	Statuses []wire.AttrStatus `cbor:"7,keyasint,omitempty"`
+	Hosts    []wire.Host       `cbor:"8,keyasint,omitempty"`
+	Dropped  wire.Drops        `cbor:"9,keyasint"`            // the agent's cumulative drop counters
+	Gap      uint64            `cbor:"10,keyasint,omitempty"` // for RecordGap: number of batches declared dropped
+	// Keys reserved for fields being added: 11 traps, 12 device facts.
+}
+
+// recordV1 is a Record as journals before the map form hold it.
+type recordV1 struct {
 	_        struct{} `cbor:",toarray"`
 	Kind     uint8
 	Agent    string
 	Epoch    uint64
-	Seq      uint64 // the batch's seq; for a gap, the seq the stream now stands at
-	Received int64  // Unix milliseconds, when the collector journaled it
+	Seq      uint64
+	Received int64
 	Updates  []AttrUpdate
 	Statuses []wire.AttrStatus
 	Hosts    []wire.Host
-	Dropped  wire.Drops // the agent's cumulative drop counters
-	Gap      uint64     // for RecordGap: number of batches declared dropped
+	Dropped  wire.Drops
+	Gap      uint64
 }
 
 // AttrUpdate is every sample of one attribute at one time: one archive update.
@@ -100,7 +119,14 @@ func (c *recordCodec) marshal(r *Record) ([]byte, error) {
 
 func (c *recordCodec) unmarshal(b []byte) (*Record, error) {
 	r := new(Record)
-	if err := c.dec.Unmarshal(b, r); err != nil {
+	if wire.IsArrayForm(b) {
+		var v1 recordV1
+		if err := c.dec.Unmarshal(b, &v1); err != nil {
+			return nil, fmt.Errorf("decode journal record (array form): %w", err)
+		}
+		*r = Record{Kind: v1.Kind, Agent: v1.Agent, Epoch: v1.Epoch, Seq: v1.Seq, Received: v1.Received,
+			Updates: v1.Updates, Statuses: v1.Statuses, Hosts: v1.Hosts, Dropped: v1.Dropped, Gap: v1.Gap}
+	} else if err := c.dec.Unmarshal(b, r); err != nil {
 		return nil, fmt.Errorf("decode journal record: %w", err)
 	}
 	if r.Kind != RecordBatch && r.Kind != RecordGap {

@@ -7,9 +7,11 @@
 package testbed
 
 import (
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -42,24 +44,85 @@ func RequireTool(t testing.TB, names ...string) string {
 	return ""
 }
 
-// FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
+// FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago
+// (see freePort).
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free udp port: %v", err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	return freePort(t, "udp")
 }
 
-// FreeTCPPort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreeTCPPort returns a TCP port on 127.0.0.1 that was free a moment ago
+// (see freePort).
 func FreeTCPPort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return freePort(t, "tcp")
+}
+
+// freePort picks a port below the kernel's ephemeral range, free for both
+// TCP and UDP. A port the kernel handed out as ephemeral (":0") can be
+// handed out again at any moment as the local port of some outgoing
+// connection, which makes a test that stops a server and starts it again
+// on the same port fail with "address already in use"; ports below the
+// range are only ever taken by explicit binds.
+func freePort(t testing.TB, network string) int {
+	t.Helper()
+	low := ephemeralLow()
+	const floor = 10000
+	if low-floor > 1000 {
+		for range 200 {
+			p := floor + rand.IntN(low-floor)
+			if portFree(p) {
+				return p
+			}
+		}
+	}
+	addr := "127.0.0.1:0"
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			t.Fatalf("free udp port: %v", err)
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port
+	}
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatalf("free tcp port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// portFree reports whether port can be bound on 127.0.0.1 for TCP and UDP.
+func portFree(port int) bool {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer l.Close()
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux;
+// 32768 elsewhere, the usual default).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return n
 }

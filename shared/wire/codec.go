@@ -68,10 +68,25 @@ func (c *Codec) AppendFrame(dst []byte, m Message) ([]byte, error) {
 
 // Unmarshal decodes body into m with the limited decode mode, then validates it.
 func (c *Codec) Unmarshal(body []byte, m Message) error {
+	if b, ok := m.(*Batch); ok && IsArrayForm(body) {
+		var v1 batchV1
+		if err := c.dec.Unmarshal(body, &v1); err != nil {
+			return fmt.Errorf("decode %s (version 1): %w", m.Type(), err)
+		}
+		*b = Batch{Seq: v1.Seq, Groups: v1.Groups, Statuses: v1.Statuses, Hosts: v1.Hosts, Dropped: v1.Dropped}
+		return m.Validate()
+	}
 	if err := c.dec.Unmarshal(body, m); err != nil {
 		return fmt.Errorf("decode %s: %w", m.Type(), err)
 	}
 	return m.Validate()
+}
+
+// IsArrayForm reports whether a CBOR body starts with an array (major type
+// 4): how a record written by an earlier version whose structure has since
+// become a map with integer keys (major type 5) is told apart.
+func IsArrayForm(body []byte) bool {
+	return len(body) > 0 && body[0]>>5 == 4
 }
 
 // Decode decodes the body of a frame of type t into a new message of that type.

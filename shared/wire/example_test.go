@@ -59,7 +59,7 @@ func Example() {
 	// Output:
 	// series: 2 definitions from 0
 	// batch 1: 2 samples
-	// 109 bytes on the wire
+	// 110 bytes on the wire
 }
 
 // ReadFrame refuses a frame larger than the limit before reading its body.

@@ -132,7 +132,25 @@ type Drops struct {
 }
 
 // Batch is one spool record: everything polled in a short window.
+//
+// Since protocol version 2 a Batch travels as a CBOR map with integer keys,
+// so later versions can add fields that older collectors skip: the keys
+// below are fixed forever, and a receiver ignores keys it does not know.
+// Version 1 sent the same first five fields as an array; Codec decodes both
+// forms (spools and journals written by version 1 stay readable).
 type Batch struct {
+	Seq      uint64       `cbor:"1,keyasint"`
+	Groups   []Group      `cbor:"2,keyasint,omitempty"`
+	Statuses []AttrStatus `cbor:"3,keyasint,omitempty"`
+	Hosts    []Host       `cbor:"4,keyasint,omitempty"`
+	Dropped  Drops        `cbor:"5,keyasint"`
+	// Keys reserved for fields being added: 6 traps received by the
+	// agent, 7 device facts (hardware entities, neighbours). Key numbers
+	// are never reused.
+}
+
+// batchV1 is a Batch as protocol version 1 encoded it: an array.
+type batchV1 struct {
 	_        struct{} `cbor:",toarray"`
 	Seq      uint64
 	Groups   []Group

@@ -203,6 +203,57 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestBatchVersion1Decodes: a batch frame written by protocol version 1 (an
+// array, in agents' spools and on the wire from agents not yet upgraded)
+// decodes to the same Batch as the version 2 golden frame.
+func TestBatchVersion1Decodes(t *testing.T) {
+	c := newCodec(t)
+	var want Message
+	for _, g := range goldenMessages() {
+		if g.name == "batch" {
+			want = g.msg
+		}
+	}
+	frame, err := readHex(filepath.Join("testdata", "batch-v1.hex"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, body, err := ReadFrame(bytes.NewReader(frame), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !IsArrayForm(body) {
+		t.Fatal("the version 1 golden frame is not an array")
+	}
+	m, err := c.Decode(typ, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(m, want) {
+		t.Errorf("version 1 batch decodes to %#v\nwant %#v", m, want)
+	}
+	// A version 1 array that is malformed is refused like any other.
+	if _, err := c.Decode(TypeBatch, []byte{0x85, 0x00}); err == nil {
+		t.Error("a truncated version 1 batch decoded")
+	}
+}
+
+// TestBatchUnknownKeysIgnored: a later version's batch, with keys this
+// version does not know, decodes (forward extensible).
+func TestBatchUnknownKeysIgnored(t *testing.T) {
+	c := newCodec(t)
+	// {1: 7, 5: [0,0,0], 99: "from the future"}
+	body := []byte{0xa3, 0x01, 0x07, 0x05, 0x83, 0x00, 0x00, 0x00, 0x18, 0x63, 0x6f}
+	body = append(body, "from the future"...)
+	m, err := c.Decode(TypeBatch, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := m.(*Batch); b.Seq != 7 {
+		t.Errorf("seq = %d", b.Seq)
+	}
+}
+
 func hexLines(b []byte) string {
 	var sb strings.Builder
 	for len(b) > 0 {
