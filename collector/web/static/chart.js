@@ -95,7 +95,7 @@
         if (!res.ok) return res.json().then(function (e) { throw new Error(e.error || res.statusText); });
         return res.json();
       })
-      .then(function (d) { if (my === seq) { st.last = d; draw(d); } })
+      .then(function (d) { if (my === seq) { st.last = d; whenIdle(function () { if (my === seq) draw(d); }); } })
       .catch(function (e) { $("chart-info").textContent = "Could not load the graph: " + e.message; });
   }
 
@@ -136,6 +136,7 @@
           st.start = a; st.end = b; setSeg("ranges", null); load();
         }],
         ready: [function (u) {
+          u.over.addEventListener("mousedown", function () { dragging = true; });
           u.over.addEventListener("dblclick", function () { st.start = st.end = null; setSeg("ranges", st.preset); load(); });
         }]
       }
@@ -183,7 +184,19 @@
 
   // Live tail: the server sends an event when the archive gains a row;
   // a preset (moving) range then reloads.
-  var es = null, pending = null;
+  // A reload redraws the chart, which would drop a selection the user is
+  // dragging: reloads from the live tail or a resize wait until the button
+  // is released.
+  var es = null, pending = null, dragging = false;
+  window.addEventListener("mouseup", function () { dragging = false; }, true);
+  function whenIdle(fn) {
+    if (!dragging) { fn(); return; }
+    setTimeout(function () { whenIdle(fn); }, 50);
+  }
+  function reloadSoon(ms) {
+    clearTimeout(pending);
+    pending = setTimeout(function () { if (dragging) { reloadSoon(ms); return; } load(); }, ms);
+  }
   function live(on) {
     st.live = on;
     if (es) { es.close(); es = null; }
@@ -192,12 +205,10 @@
     es.addEventListener("row", function (ev) {
       st.lastLive = JSON.parse(ev.data);
       if (st.start != null) return;
-      clearTimeout(pending);
-      pending = setTimeout(load, 300);
+      reloadSoon(300);
     });
   }
   $("live").onchange = function () { live(this.checked); };
-  var rt;
-  window.addEventListener("resize", function () { clearTimeout(rt); rt = setTimeout(load, 200); });
+  window.addEventListener("resize", function () { reloadSoon(200); });
   load().then(function () { live(true); });
 })();
