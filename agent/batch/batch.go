@@ -109,6 +109,7 @@ type Batcher struct {
 	groups  map[int64]*wire.Group
 	stats   []wire.AttrStatus
 	hosts   []wire.Host
+	traps   []wire.Trap
 	samples int
 	size    int // estimated encoded bytes
 	lost    uint64
@@ -137,6 +138,7 @@ type encodedBatch struct {
 	Statuses []wire.AttrStatus `cbor:"3,keyasint,omitempty"`
 	Hosts    []cbor.RawMessage `cbor:"4,keyasint,omitempty"`
 	Dropped  wire.Drops        `cbor:"5,keyasint"`
+	Traps    []wire.Trap       `cbor:"6,keyasint,omitempty"`
 }
 
 func (*encodedBatch) Type() wire.Type { return wire.TypeBatch }
@@ -227,7 +229,7 @@ func (b *Batcher) Report(r poll.Report) {
 
 // pendingLocked reports whether anything waits to be cut. b.mu is held.
 func (b *Batcher) pendingLocked() bool {
-	return len(b.groups) > 0 || len(b.stats) > 0 || len(b.hosts) > 0
+	return len(b.groups) > 0 || len(b.stats) > 0 || len(b.hosts) > 0 || len(b.traps) > 0
 }
 
 // reportSize estimates what r adds to a batch, as Report counts it.
@@ -266,17 +268,18 @@ func (b *Batcher) Flush() {
 	b.flushLocked()
 }
 
-// flushLocked is Flush with cutMu held.
-func (b *Batcher) flushLocked() {
+// flushLocked is Flush with cutMu held. It returns the spool's error (the
+// batch is then lost, counted and logged).
+func (b *Batcher) flushLocked() error {
 	b.mu.Lock()
 	gen := b.gen
 	b.gen++
 	defer func() { b.cut = gen }()
 	if !b.pendingLocked() {
 		b.mu.Unlock()
-		return
+		return nil
 	}
-	batch := encodedBatch{Statuses: b.stats}
+	batch := encodedBatch{Statuses: b.stats, Traps: b.traps}
 	batch.Groups = make([]wire.Group, 0, len(b.groups))
 	for _, g := range b.groups {
 		batch.Groups = append(batch.Groups, *g)
@@ -284,7 +287,7 @@ func (b *Batcher) flushLocked() {
 	hosts := b.hosts
 	samples := b.samples
 	b.groups = make(map[int64]*wire.Group, len(b.groups))
-	b.stats, b.hosts, b.samples, b.size = nil, nil, 0, 0
+	b.stats, b.hosts, b.traps, b.samples, b.size = nil, nil, nil, 0, 0
 	b.mu.Unlock()
 
 	sort.Slice(batch.Groups, func(i, j int) bool { return batch.Groups[i].Time < batch.Groups[j].Time })
@@ -315,13 +318,14 @@ func (b *Batcher) flushLocked() {
 		if b.opt.Metrics != nil {
 			b.opt.Metrics.SpoolErrors.Inc()
 		}
-		b.log.Error("batch: spool write failed; batch dropped", "samples", samples, "statuses", len(batch.Statuses), "hosts", len(hosts), "err", err)
-		return
+		b.log.Error("batch: spool write failed; batch dropped", "samples", samples, "statuses", len(batch.Statuses), "hosts", len(hosts), "traps", len(batch.Traps), "err", err)
+		return err
 	}
 	if b.opt.Metrics != nil {
 		b.opt.Metrics.BatchesSpooled.Inc()
 		b.opt.Metrics.SamplesSpooled.Add(float64(samples))
 	}
+	return nil
 }
 
 // encodeHosts encodes the inventories of a batch and makes each its

@@ -476,6 +476,8 @@ func TestEncodedBatchMatchesWire(t *testing.T) {
 		Statuses: []wire.AttrStatus{{Host: "sw1", Attr: "if:1", Status: 1, Reason: "up", Time: 1}},
 		Hosts:    []wire.Host{host},
 		Dropped:  wire.Drops{Batches: 1, Samples: 2, Corrupt: 3},
+		Traps: []wire.Trap{{Time: 5, Host: "sw1", Source: "192.0.2.1", Version: 2, OID: "1.3.6.1.6.3.1.1.5.3",
+			VarBinds: []wire.VarBind{{OID: "1.3.6.1.2.1.2.2.1.1.1", Type: 2, Value: "1"}}}},
 	}
 	hostBytes, err := codec.Marshal((*hostMessage)(&host))
 	if err != nil {
@@ -486,7 +488,7 @@ func TestEncodedBatchMatchesWire(t *testing.T) {
 		enc  *encodedBatch
 		want *wire.Batch
 	}{
-		{"full", &encodedBatch{Seq: full.Seq, Groups: full.Groups, Statuses: full.Statuses, Hosts: []cbor.RawMessage{hostBytes}, Dropped: full.Dropped}, full},
+		{"full", &encodedBatch{Seq: full.Seq, Groups: full.Groups, Statuses: full.Statuses, Hosts: []cbor.RawMessage{hostBytes}, Dropped: full.Dropped, Traps: full.Traps}, full},
 		{"empty", &encodedBatch{Seq: 1}, &wire.Batch{Seq: 1}},
 	} {
 		got, err := codec.Marshal(tc.enc)

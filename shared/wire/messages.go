@@ -144,9 +144,10 @@ type Batch struct {
 	Statuses []AttrStatus `cbor:"3,keyasint,omitempty"`
 	Hosts    []Host       `cbor:"4,keyasint,omitempty"`
 	Dropped  Drops        `cbor:"5,keyasint"`
-	// Keys reserved for fields being added: 6 traps received by the
-	// agent, 7 device facts (hardware entities, neighbours). Key numbers
-	// are never reused.
+	// Traps are the SNMP notifications the agent received (traps.go).
+	Traps []Trap `cbor:"6,keyasint,omitempty"`
+	// Key reserved for a field being added: 7 device facts (hardware
+	// entities, neighbours). Key numbers are never reused.
 }
 
 // batchV1 is a Batch as protocol version 1 encoded it: an array.
@@ -260,6 +261,11 @@ func (m *Batch) Validate() error {
 					return fmt.Errorf("batch %d: %s/%s/%s: invalid kind %d", m.Seq, h.Name, a.Key, d.Name, d.Kind)
 				}
 			}
+		}
+	}
+	for i := range m.Traps {
+		if err := m.Traps[i].Validate(); err != nil {
+			return fmt.Errorf("batch %d: %w", m.Seq, err)
 		}
 	}
 	return nil

@@ -114,6 +114,11 @@ func TestRoundTrip(t *testing.T) {
 			{Host: "h", Attr: "a", Status: status.Up}, {Host: "h", Attr: "b", Status: status.Alert},
 			{Host: "h", Attr: "c", Status: status.Down}, {Host: "h", Attr: "d", Status: status.Testing},
 			{Host: "h", Attr: "e", Status: status.AdminDown}, {Host: "h", Attr: "f", Status: status.Unknown}}}},
+		{"batch with traps", &Batch{Seq: 3, Traps: []Trap{
+			{Time: 1700000000123, Host: "sw1", Source: "192.0.2.7", From: "192.0.2.7:50162", Version: 2, OID: "1.3.6.1.6.3.1.1.5.3", Uptime: 4242,
+				VarBinds: []VarBind{{OID: "1.3.6.1.2.1.2.2.1.1.3", Type: 0x02, Value: "3"}, {OID: "1.3.6.1.2.1.2.2.1.6.3", Type: 0x04, Value: "00:1a:2b", Hex: true}}},
+			{Time: 1, Source: "198.51.100.1", SourceFrom: SourceAgentAddr, Version: 1, OID: "1.3.6.1.4.1.9.0.1", Enterprise: "1.3.6.1.4.1.9", Generic: 6, Specific: 1, Truncated: 7},
+			{Time: 2, Host: "r1", Source: "10.0.0.1", SourceFrom: SourceTrapAddress, Version: 3, Inform: true, User: "trapuser", OID: "1.3.6.1.6.3.1.1.5.1"}}}},
 		{"ack zero", &Ack{}},
 		{"error fatal unicode", &Error{Code: ErrCodeUnauthorized, Message: "agent «zürich» revoked", Fatal: true}},
 	}...)
