@@ -27,6 +27,9 @@ type Config struct {
 	Defaults  SNMPDefaults `yaml:"snmp_defaults"`
 	SNMP      []SNMPTarget `yaml:"snmp"`
 	NTP       []NTPTarget  `yaml:"ntp"`
+	// Traps is the SNMP trap and inform receiver; nil (no traps section):
+	// none runs.
+	Traps *Traps `yaml:"traps"`
 	// MemoryLimit is the agent process's soft memory limit: the Go
 	// runtime collects garbage more often as its memory nears it
 	// (runtime/debug.SetMemoryLimit), instead of letting the heap grow to
@@ -120,6 +123,9 @@ type SNMPTarget struct {
 	Interfaces    InterfaceFilter `yaml:"interfaces"`
 	OIDs          []OIDSpec       `yaml:"oids"`
 	HostResources bool            `yaml:"host_resources"` // poll HOST-RESOURCES-MIB storage and processors
+	// TrapSources are addresses besides Address that this device's traps
+	// come from (other interfaces, a loopback used as trap source).
+	TrapSources []string `yaml:"trap_sources"`
 }
 
 // InterfaceFilter selects interfaces by ifName/ifDescr glob (path.Match).

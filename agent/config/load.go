@@ -241,6 +241,7 @@ func (c *Config) applyDefaults() {
 		n.Retries = &r
 		n.OffsetThreshold = configfile.Duration(n.OffsetThreshold.Or(DefaultOffsetThreshold))
 	}
+	c.applyTrapDefaults()
 	for i := range c.SNMP {
 		for j := range c.SNMP[i].OIDs {
 			if c.SNMP[i].OIDs[j].Type == "" {
@@ -401,6 +402,7 @@ func (v *validator) config(c *Config) {
 			v.oid(fmt.Sprintf("%s.oids[%d]", p, j), o, oidNames)
 		}
 	}
+	v.traps(c)
 	for i, n := range c.NTP {
 		p := fmt.Sprintf("ntp[%d]", i)
 		v.target(p, n.Name, names)
