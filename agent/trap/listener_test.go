@@ -129,9 +129,9 @@ func TestNetSNMPSenders(t *testing.T) {
 	linkDown := []string{"1.3.6.1.6.3.1.1.5.3", "1.3.6.1.2.1.2.2.1.1.3", "i", "3", "1.3.6.1.2.1.2.2.1.7.3", "i", "1",
 		"1.3.6.1.2.1.2.2.1.8.3", "i", "2", "1.3.6.1.2.1.2.2.1.2.3", "s", "eth\xff0", "1.3.6.1.2.1.2.2.1.6.3", "x", "001a2b3c4d5e"}
 	cases := []struct {
-		name string
-		cmd  string
-		args []string
+		name  string
+		cmd   string
+		args  []string
 		check func(t *testing.T, tr wire.Trap)
 	}{
 		{"v1 coldStart", "snmptrap", append(strings.Fields("-v1 -c public "+addr+" 1.3.6.1.4.1.8072.3.2.10 127.0.0.1 0 0 4242"), "1.3.6.1.2.1.1.5.0", "s", "r1"),
