@@ -12,6 +12,7 @@ func newProbeCmd() *cobra.Command {
 		// probe subcommands register here, one line each
 		newProbeSNMPCmd(),
 		newProbeNTPCmd(),
+		newProbeTrapsCmd(),
 	} {
 		cmd.AddCommand(c)
 	}

@@ -115,6 +115,10 @@ func (a *Agent) WatchSpool(s SpoolSource) error {
 	return nil
 }
 
+// Registerer returns the registry, for parts that own their metrics
+// (agent/trap).
+func (a *Agent) Registerer() prometheus.Registerer { return a.reg }
+
 // Gatherer returns the registry, for tests and embedding.
 func (a *Agent) Gatherer() prometheus.Gatherer { return a.reg }
 

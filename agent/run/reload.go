@@ -95,6 +95,7 @@ func warnRestartNeeded(cur, next *config.Config, log *slog.Logger) {
 		{"spool", cur.Spool, next.Spool},
 		{"metrics", cur.Metrics, next.Metrics},
 		{"log", cur.Log, next.Log},
+		{"traps", cur.Traps, next.Traps},
 	} {
 		if !reflect.DeepEqual(f.old, f.next) {
 			log.Warn("reload: this setting changes only after a restart", "section", f.name)

@@ -108,6 +108,10 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 		return err
 	}
 	sched := schedule.New(targets, b, schedule.Config{MaxConcurrent: cfg.Scheduler.MaxConcurrent, Logger: log})
+	traps, err := startTraps(ctx, cfg, b, sp, m, log)
+	if err != nil {
+		return err
+	}
 
 	var wg sync.WaitGroup
 	metricsErr := make(chan error, 1)
@@ -123,6 +127,16 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 	uctx, stopUplink := context.WithCancel(context.Background())
 	udone := make(chan struct{})
 	go func() { defer close(udone); up.Run(uctx) }()
+	tctx, stopTraps := context.WithCancel(context.Background())
+	tdone := make(chan struct{})
+	go func() {
+		defer close(tdone)
+		if traps != nil {
+			if err := traps.Run(tctx); err != nil {
+				log.Error("trap receiver", "err", err)
+			}
+		}
+	}()
 	var mem *memoryGovernor
 	if !opt.Embedded {
 		// The agent serves no profiles: the heap profile's records of
@@ -179,6 +193,8 @@ loop:
 	}
 	stopSched()
 	<-sdone // polls in flight have reported
+	stopTraps()
+	<-tdone // traps received are in the batcher (and spooled)
 	stopBatcher()
 	<-bdone // the last batch is in the spool
 	stopUplink()
