@@ -16,6 +16,7 @@ import (
 	"github.com/outpost-nms/outpost/collector/metrics"
 	"github.com/outpost-nms/outpost/collector/rrd"
 	"github.com/outpost-nms/outpost/shared/sample"
+	"github.com/outpost-nms/outpost/shared/snmpname"
 	"github.com/outpost-nms/outpost/shared/wire"
 )
 
@@ -41,6 +42,9 @@ type ApplierConfig struct {
 	// agent never described; default 60 s.
 	DefaultInterval time.Duration
 	Now             func() time.Time
+	// TrapNames names trap and varbind OIDs (default: the built-in names
+	// of shared/snmpname; the collector adds names from MIB files).
+	TrapNames *snmpname.Table
 }
 
 // Applier applies journaled records: inventory (hosts, attributes,
@@ -72,6 +76,13 @@ type Applier struct {
 	pending  map[journal.Pos]journal.Pos
 	specs    map[[2]string]*archiveState
 	limits   map[string]dsLimits // archive path -> its DS limits, as last read or tuned (limits.go)
+	// restarts is the latest coldStart/warmStart time of each host (Unix
+	// ms); restartSeen the restart each attribute's counters were reset
+	// for (traps.go).
+	restarts    map[string]int64
+	restartSeen map[[2]string]int64
+
+	names *snmpname.Table
 }
 
 type queued struct {
@@ -101,6 +112,9 @@ func NewApplier(cfg ApplierConfig, j *journal.Journal, db *inventory.DB, archive
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.TrapNames == nil {
+		cfg.TrapNames = snmpname.New()
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -113,7 +127,8 @@ func NewApplier(cfg ApplierConfig, j *journal.Journal, db *inventory.DB, archive
 	}
 	return &Applier{cfg: cfg, j: j, db: db, archives: archives, m: m, log: log, rc: rc,
 		queue: make(chan queued, cfg.QueueLen), streams: map[string]inventory.Stream{},
-		pending: map[journal.Pos]journal.Pos{}, specs: map[[2]string]*archiveState{}, limits: map[string]dsLimits{}}, nil
+		pending: map[journal.Pos]journal.Pos{}, specs: map[[2]string]*archiveState{}, limits: map[string]dsLimits{},
+		restarts: map[string]int64{}, restartSeen: map[[2]string]int64{}, names: cfg.TrapNames}, nil
 }
 
 // Recover loads the stored delivery state, replays the journal from its
@@ -248,8 +263,16 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 			Message: fmt.Sprintf("agent %s dropped %d batches (epoch %x, up to seq %d; spool totals: %d batches, %d samples dropped, %d corrupt)",
 				rec.Agent, rec.Gap, rec.Epoch, rec.Seq-boolToUint(rec.Kind == RecordBatch), rec.Dropped.Batches, rec.Dropped.Samples, rec.Dropped.Corrupt)})
 	}
-	if len(rec.Hosts) > 0 || len(rec.Statuses) > 0 || len(events) > 0 {
-		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: rec.Hosts, Statuses: rec.Statuses, Events: events, Archive: ArchivePath}
+	var traps []inventory.TrapInsert
+	statuses := rec.Statuses
+	if len(rec.Traps) > 0 {
+		traps = a.trapInserts(rec)
+		if linked := a.trapEffects(ctx, rec); len(linked) > 0 {
+			statuses = append(append([]wire.AttrStatus(nil), rec.Statuses...), linked...)
+		}
+	}
+	if len(rec.Hosts) > 0 || len(statuses) > 0 || len(events) > 0 || len(traps) > 0 {
+		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: rec.Hosts, Statuses: statuses, Events: events, Traps: traps, Archive: ArchivePath}
 		res, err := a.db.ApplyIngest(ctx, u)
 		for try := 1; err != nil && try < 3 && ctx.Err() == nil; try++ {
 			time.Sleep(time.Duration(try) * 100 * time.Millisecond)
@@ -260,6 +283,11 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 			// record is lost (the next discovery of the host repeats it).
 			a.m.ApplyErrors.Inc()
 			a.log.Error("inventory update failed, skipped", "agent", rec.Agent, "seq", rec.Seq, "err", err)
+		}
+		if res.TrapsStored > 0 {
+			for i := range rec.Traps {
+				a.m.Traps.WithLabelValues(rec.Traps[i].Host).Inc()
+			}
 		}
 		first := a.firstTime(rec)
 		for _, sp := range res.Specs {
@@ -384,6 +412,7 @@ func (a *Applier) ensureArchive(st *archiveState, first time.Time) bool {
 
 // update writes one attribute's samples at one time as one archive update.
 func (a *Applier) update(ctx context.Context, u *AttrUpdate) {
+	a.markRestart(u)
 	k := [2]string{u.Host, u.Attr}
 	st := a.specs[k]
 	if st == nil || len(st.ds) == 0 {

@@ -37,7 +37,8 @@ type Record struct {
 	Hosts    []wire.Host       `cbor:"8,keyasint,omitempty"`
 	Dropped  wire.Drops        `cbor:"9,keyasint"`            // the agent's cumulative drop counters
 	Gap      uint64            `cbor:"10,keyasint,omitempty"` // for RecordGap: number of batches declared dropped
-	// Keys reserved for fields being added: 11 traps, 12 device facts.
+	Traps    []wire.Trap       `cbor:"11,keyasint,omitempty"` // SNMP notifications the agent received
+	// Key reserved for a field being added: 12 device facts.
 }
 
 // recordV1 is a Record as journals before the map form hold it.
@@ -172,7 +173,7 @@ var ErrUnknownSeries = errors.New("unknown series number")
 // into one AttrUpdate (in first-seen order, so resolution is deterministic).
 func Resolve(b *wire.Batch, dict *Dictionary, agent string, epoch uint64, received int64) (*Record, error) {
 	rec := &Record{Kind: RecordBatch, Agent: agent, Epoch: epoch, Seq: b.Seq, Received: received,
-		Statuses: b.Statuses, Hosts: b.Hosts, Dropped: b.Dropped}
+		Statuses: b.Statuses, Hosts: b.Hosts, Dropped: b.Dropped, Traps: b.Traps}
 	type attrKey struct{ host, attr string }
 	for gi := range b.Groups {
 		g := &b.Groups[gi]
@@ -243,6 +244,11 @@ func (r *Record) HostNames() []string {
 	}
 	for i := range r.Hosts {
 		note(r.Hosts[i].Name)
+	}
+	for i := range r.Traps {
+		if r.Traps[i].Host != "" { // "" is an unknown source: the agent's own, no host
+			note(r.Traps[i].Host)
+		}
 	}
 	return out
 }

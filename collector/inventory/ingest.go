@@ -88,6 +88,8 @@ type IngestUpdate struct {
 	Hosts    []wire.Host
 	Statuses []wire.AttrStatus
 	Events   []Event
+	// Traps are stored once each (TrapInsert's stream position is unique).
+	Traps []TrapInsert
 	// Archive returns an attribute's archive path relative to the data
 	// directory; called for every attribute upserted.
 	Archive func(host, key string) string
@@ -97,6 +99,8 @@ type IngestUpdate struct {
 type IngestResult struct {
 	Specs         []ArchiveSpec
 	StatusChanges int
+	// TrapsStored counts the traps inserted (not already present).
+	TrapsStored int
 }
 
 // ApplyIngest writes hosts, attributes, statuses (with a status_events row
@@ -135,6 +139,11 @@ func (db *DB) ApplyIngest(ctx context.Context, u IngestUpdate) (IngestResult, er
 			return res, fmt.Errorf("ingest event %s: %w", e.Kind, err)
 		}
 	}
+	n, err := insertTraps(ctx, tx, u.Agent, u.Traps)
+	if err != nil {
+		return res, err
+	}
+	res.TrapsStored = n
 	if err := tx.Commit(); err != nil {
 		return res, fmt.Errorf("ingest: %w", err)
 	}

@@ -50,6 +50,9 @@ type Collector struct {
 	ApplyErrors prometheus.Counter
 	// FlushSeconds observes the duration of a flush of the archive cache plus checkpoint.
 	FlushSeconds prometheus.Histogram
+	// Traps counts SNMP traps stored, by the host they are attributed to
+	// ("" for sources that match no target).
+	Traps *prometheus.CounterVec
 }
 
 // New builds the metrics in a fresh registry.
@@ -84,6 +87,9 @@ func New() *Collector {
 			Name: "outpost_collector_flush_seconds", Help: "Duration of an archive flush plus journal checkpoint.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10)}),
 	}
+	c.Traps = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "outpost_collector_traps_total", Help: "SNMP traps and informs stored, by host (empty: a source no target matches)."}, []string{"host"})
+	c.reg.MustRegister(c.Traps)
 	c.reg.MustRegister(c.Connections, c.ActiveSessions, c.Refused, c.Batches, c.Samples, c.Duplicates, c.DroppedBatches,
 		c.JournalBytes, c.JournalLag, c.RRDUpdates, c.RRDSkipped, c.ApplyErrors, c.FlushSeconds,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
