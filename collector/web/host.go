@@ -137,6 +137,11 @@ func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	traps, err := s.o.DB.QueryTraps(ctx, inventory.TrapQuery{Host: h.Name, Rows: 10})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "host", struct {
 		Host        inventory.HostInfo
 		Kinds       []string
@@ -144,5 +149,6 @@ func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
 		TallyTitles map[string]string
 		TimeSource  *ntpServerView
 		Changes     []inventory.StatusChange
-	}{h, attrKinds(), s.ntpRows(ctx, peers), tallyTitles(), timeSource, changes})
+		Traps       []inventory.Trap
+	}{h, attrKinds(), s.ntpRows(ctx, peers), tallyTitles(), timeSource, changes, traps.Traps})
 }

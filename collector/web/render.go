@@ -18,7 +18,7 @@ import (
 	"github.com/outpost-nms/outpost/shared/status"
 )
 
-var pageNames = []string{"login", "index", "host", "attribute", "events", "account", "users", "error"}
+var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "account", "users", "error"}
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{

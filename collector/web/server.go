@@ -172,6 +172,7 @@ func (s *Server) routes() {
 	page("GET /hosts/{host}", s.hostPage)
 	page("GET /attributes/{id}", s.attributePage)
 	page("GET /events", s.eventsPage)
+	page("GET /traps", s.trapsPage)
 	page("GET /account", s.accountView)
 	page("POST /account/password", s.changePassword)
 	page("POST /account/tokens", s.issueToken)
@@ -195,6 +196,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/attributes/{id}/live", s.apiLive)
 	api("GET /api/v1/status", s.apiStatus)
 	api("GET /api/v1/events", s.apiEvents)
+	api("GET /api/v1/traps", s.apiTraps)
 	api("GET /api/v1/system-events", s.apiSystemEvents)
 	m.Handle("/api/", s.requireUser(true, false, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")

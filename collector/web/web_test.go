@@ -49,7 +49,7 @@ func TestAuthRequiredEverywhere(t *testing.T) {
 	e := newEnv(t)
 	c := e.client()
 	id := strconv.FormatInt(e.ifAttr, 10)
-	pages := []string{"/", "/hosts/r1", "/attributes/" + id, "/events", "/account", "/admin/users", "/nonexistent"}
+	pages := []string{"/", "/hosts/r1", "/attributes/" + id, "/events", "/traps", "/account", "/admin/users", "/nonexistent"}
 	for _, p := range pages {
 		res, body := get(t, c, e.ts.URL+p)
 		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?next=") {
