@@ -66,6 +66,16 @@ type Message struct {
 	// Key identifies an inform across the sender's retransmissions (same
 	// source, request ID and content), for deduplication.
 	Key uint64
+	// Candidates are the addresses the trap may be attributed by, in the
+	// order attribution tries them: the snmpTrapAddress.0 varbind, the v1
+	// agent-addr, the UDP source. Trap.Source is the first.
+	Candidates []Candidate
+}
+
+// Candidate is an address a trap may be attributed by.
+type Candidate struct {
+	Addr netip.Addr
+	From wire.TrapSourceKind
 }
 
 // Decoder decodes trap datagrams with gosnmp and checks their credentials.
@@ -237,6 +247,7 @@ func (d *Decoder) notification(p *gosnmp.SnmpPacket, src netip.AddrPort) (Messag
 	t.From = src.String()
 	t.Source = src.Addr().Unmap().String()
 	vars := p.Variables
+	var agentAddr, trapAddr netip.Addr
 	switch p.PDUType {
 	case gosnmp.Trap: // SNMPv1
 		t.Version = 1
@@ -245,7 +256,7 @@ func (d *Decoder) notification(p *gosnmp.SnmpPacket, src netip.AddrPort) (Messag
 		t.Uptime = uint32(p.Timestamp)
 		t.OID = snmpname.V1GenericOID(t.Enterprise, p.GenericTrap, p.SpecificTrap)
 		if a, err := netip.ParseAddr(p.AgentAddress); err == nil && !a.IsUnspecified() {
-			t.Source, t.SourceFrom = a.Unmap().String(), wire.SourceAgentAddr
+			agentAddr = a.Unmap()
 		}
 	case gosnmp.SNMPv2Trap, gosnmp.InformRequest:
 		t.Version = 2
@@ -288,24 +299,21 @@ func (d *Decoder) notification(p *gosnmp.SnmpPacket, src netip.AddrPort) (Messag
 	for _, v := range vars {
 		vb := varBind(v)
 		fmt.Fprintf(h, "%s=%s;", vb.OID, vb.Value)
-		if vb.OID == snmpname.SnmpTrapAddress0 && t.SourceFrom != wire.SourceAgentAddr {
+		if vb.OID == snmpname.SnmpTrapAddress0 && !trapAddr.IsValid() {
 			if a, err := netip.ParseAddr(vb.Value); err == nil && !a.IsUnspecified() {
-				t.Source, t.SourceFrom = a.Unmap().String(), wire.SourceTrapAddress
+				trapAddr = a.Unmap()
 			}
 		}
 		t.VarBinds = append(t.VarBinds, vb)
 	}
-	if t.SourceFrom == wire.SourceAgentAddr {
-		// snmpTrapAddress.0 outranks the v1 agent-addr (a proxy or a NAT
-		// forwarder sets it): look again now that both are known.
-		for _, vb := range t.VarBinds {
-			if vb.OID == snmpname.SnmpTrapAddress0 {
-				if a, err := netip.ParseAddr(vb.Value); err == nil && !a.IsUnspecified() {
-					t.Source, t.SourceFrom = a.Unmap().String(), wire.SourceTrapAddress
-				}
-			}
-		}
+	if trapAddr.IsValid() {
+		m.Candidates = append(m.Candidates, Candidate{trapAddr, wire.SourceTrapAddress})
 	}
+	if agentAddr.IsValid() {
+		m.Candidates = append(m.Candidates, Candidate{agentAddr, wire.SourceAgentAddr})
+	}
+	m.Candidates = append(m.Candidates, Candidate{src.Addr().Unmap(), wire.SourceUDP})
+	t.Source, t.SourceFrom = m.Candidates[0].Addr.String(), m.Candidates[0].From
 	m.Key = h.Sum64()
 	if t.Inform {
 		p.PDUType = gosnmp.GetResponse

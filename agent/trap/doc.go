@@ -18,10 +18,11 @@
 //     socket and the spool bounded in traps and bytes; a trap keeps at
 //     most wire.MaxTrapVarBinds varbinds of at most wire.MaxTrapValueLen
 //     bytes each. Every string goes through shared/safetext.
-//   - Attribution (Targets): the snmpTrapAddress.0 varbind, else the v1
-//     agent-addr, else the UDP source, matched against the targets'
-//     addresses and trap_sources. A trap from an unknown source is kept,
-//     with its address and an empty host.
+//   - Attribution (Targets): the first of the snmpTrapAddress.0 varbind,
+//     the v1 agent-addr and the UDP source that matches a target's address
+//     or trap_sources names the host (and becomes the trap's Source). A
+//     trap that matches none is kept, with an empty host and the first of
+//     those addresses as its Source.
 //   - Durability: a writer goroutine hands the queued traps to the Sink
 //     (the batcher, which writes them to the spool before it returns) in
 //     groups, and answers informs only after that write succeeded (and

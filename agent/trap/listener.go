@@ -222,7 +222,7 @@ func (l *Listener) handle(pkt []byte, src netip.AddrPort) {
 		}
 	}
 	if l.opt.Targets != nil {
-		t.Host = l.opt.Targets.Host(t.Source, from)
+		l.opt.Targets.Attribute(t, msg.Candidates)
 	}
 	if t.Host == "" {
 		l.m.unknown.Inc()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/outpost-nms/outpost/agent/config"
+	"github.com/outpost-nms/outpost/shared/wire"
 )
 
 // Targets attributes traps to the agent's SNMP targets by address: a
@@ -50,14 +51,15 @@ func NewTargets(ctx context.Context, targets []config.SNMPTarget) (t *Targets, u
 	return t, unresolved
 }
 
-// Host returns the target a trap belongs to: by its source address (the
-// snmpTrapAddress.0 varbind, the v1 agent-addr or the UDP source, as the
-// decoder chose), else by the UDP source; "" when neither matches.
-func (t *Targets) Host(source string, udp netip.Addr) string {
-	if a, err := netip.ParseAddr(source); err == nil {
-		if h, ok := t.byAddr[a.Unmap()]; ok {
-			return h
+// Attribute sets t.Host to the target the first candidate address that
+// matches belongs to, and t.Source and t.SourceFrom to that candidate.
+// When none matches, t keeps its Source (the first candidate) and an
+// empty Host: an unknown source.
+func (ts *Targets) Attribute(t *wire.Trap, candidates []Candidate) {
+	for _, c := range candidates {
+		if h, ok := ts.byAddr[c.Addr.Unmap()]; ok {
+			t.Host, t.Source, t.SourceFrom = h, c.Addr.Unmap().String(), c.From
+			return
 		}
 	}
-	return t.byAddr[udp.Unmap()]
 }
