@@ -93,6 +93,9 @@ type queued struct {
 // Stats are the receiver's counters since Listen.
 type Stats struct {
 	Received, Stored, Refused, RateLimited, QueueFull, StoreFailed, Duplicates, InformsAnswered, Unknown uint64
+	// QueuePeak and QueuePeakBytes are the most traps (and their
+	// estimated bytes) ever waiting between the socket and the sink.
+	QueuePeak, QueuePeakBytes int
 }
 
 // Listen opens the UDP socket on addr (host:port; ":162" all addresses).
@@ -244,6 +247,8 @@ func (l *Listener) handle(pkt []byte, src netip.AddrPort) {
 	}
 	l.queue = append(l.queue, queued{trap: *t, reply: msg.Reply, to: src, key: msg.Key, size: size})
 	l.qbytes += size
+	l.stats.QueuePeak = max(l.stats.QueuePeak, len(l.queue))
+	l.stats.QueuePeakBytes = max(l.stats.QueuePeakBytes, l.qbytes)
 	l.mu.Unlock()
 	if t.Inform {
 		l.informs.queued(msg.Key, now)
