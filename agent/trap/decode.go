@@ -81,6 +81,7 @@ type Candidate struct {
 // Decoder decodes trap datagrams with gosnmp and checks their credentials.
 // It is not safe for concurrent use (one per reading goroutine).
 type Decoder struct {
+	plain       gosnmp.GoSNMP // decodes v1/v2c (no security parameters)
 	communities [][]byte
 	v3          *gosnmp.GoSNMP // with the users' security parameters table; nil without users
 	probe       *gosnmp.GoSNMP // decodes unauthenticated engine ID discovery requests
@@ -184,8 +185,7 @@ func (d *Decoder) Decode(pkt []byte, src netip.AddrPort) (m Message, err error) 
 		if len(d.communities) == 0 {
 			return m, refuse(ReasonNoV1V2, "v1/v2c traps are not accepted (no community configured)")
 		}
-		var dec gosnmp.GoSNMP
-		if p, err = dec.UnmarshalTrap(pkt, false); err != nil {
+		if p, err = d.plain.UnmarshalTrap(pkt, false); err != nil {
 			return m, refuse(ReasonMalformed, "%v", err)
 		}
 		if !d.communityOK(p.Community) {
@@ -293,12 +293,9 @@ func (d *Decoder) notification(p *gosnmp.SnmpPacket, src netip.AddrPort) (Messag
 		t.Truncated = uint32(len(vars) - wire.MaxTrapVarBinds)
 		vars = vars[:wire.MaxTrapVarBinds]
 	}
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s|%d|%s|", t.Source, p.RequestID, t.OID)
 	t.VarBinds = make([]wire.VarBind, 0, len(vars))
 	for _, v := range vars {
 		vb := varBind(v)
-		fmt.Fprintf(h, "%s=%s;", vb.OID, vb.Value)
 		if vb.OID == snmpname.SnmpTrapAddress0 && !trapAddr.IsValid() {
 			if a, err := netip.ParseAddr(vb.Value); err == nil && !a.IsUnspecified() {
 				trapAddr = a.Unmap()
@@ -314,8 +311,8 @@ func (d *Decoder) notification(p *gosnmp.SnmpPacket, src netip.AddrPort) (Messag
 	}
 	m.Candidates = append(m.Candidates, Candidate{src.Addr().Unmap(), wire.SourceUDP})
 	t.Source, t.SourceFrom = m.Candidates[0].Addr.String(), m.Candidates[0].From
-	m.Key = h.Sum64()
 	if t.Inform {
+		m.Key = informKey(src.Addr(), p.RequestID, t)
 		p.PDUType = gosnmp.GetResponse
 		p.Error, p.ErrorIndex = gosnmp.NoError, 0
 		p.MsgFlags &^= gosnmp.Reportable
@@ -326,6 +323,20 @@ func (d *Decoder) notification(p *gosnmp.SnmpPacket, src netip.AddrPort) (Messag
 		m.Reply = b
 	}
 	return m, nil
+}
+
+// informKey identifies an inform across retransmissions: the UDP source
+// address, the request ID and the content.
+func informKey(src netip.Addr, reqID uint32, t *wire.Trap) uint64 {
+	h := fnv.New64a()
+	b := src.AppendTo(make([]byte, 0, 256))
+	b = strconv.AppendUint(append(b, '|'), uint64(reqID), 10)
+	b = append(append(b, '|'), t.OID...)
+	for _, v := range t.VarBinds {
+		b = append(append(append(append(b, '|'), v.OID...), '='), v.Value...)
+	}
+	h.Write(b)
+	return h.Sum64()
 }
 
 // cleanOID drops the leading dot and bounds an OID's text.

@@ -117,3 +117,17 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode is the decoder alone on the benchmark stream's trap.
+func BenchmarkDecode(b *testing.B) {
+	d := testDecoder(b)
+	pkt := benchStream(b, 1)[0]
+	buf := make([]byte, len(pkt))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(buf, pkt)
+		if _, err := d.Decode(buf, src); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

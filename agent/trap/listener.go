@@ -165,9 +165,9 @@ func (l *Listener) Run(ctx context.Context) error {
 	}()
 	stop := context.AfterFunc(ctx, func() { l.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
-	buf := make([]byte, 65536)
+	rd := newBatchReader(l.conn)
 	for {
-		n, src, err := l.conn.ReadFromUDPAddrPort(buf)
+		n, err := rd.read()
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -178,7 +178,10 @@ func (l *Listener) Run(ctx context.Context) error {
 			l.log.Warn("trap: read", "err", err)
 			continue
 		}
-		l.handle(buf[:n], src)
+		for i := 0; i < n; i++ {
+			pkt, src := rd.message(i)
+			l.handle(pkt, src)
+		}
 	}
 	close(writerDone)
 	wg.Wait()
