@@ -25,10 +25,16 @@ agent would start with this file; 2 means it would not.`,
 			if err != nil {
 				return &ExitError{Code: ExitConfigInvalid, Err: err}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (agent %s, collector %s, %d SNMP %s, %d NTP %s, spool %s up to %s)\n",
+			traps := ""
+			if t := c.Traps; t != nil {
+				traps = fmt.Sprintf(", traps on %s (%d %s, %d v3 %s)", t.Listen,
+					len(t.Communities), plural(len(t.Communities), "community", "communities"),
+					len(t.V3Users), plural(len(t.V3Users), "user", "users"))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: OK (agent %s, collector %s, %d SNMP %s, %d NTP %s%s, spool %s up to %s)\n",
 				path, c.Name, c.Collector.Address,
 				len(c.SNMP), plural(len(c.SNMP), "target", "targets"),
-				len(c.NTP), plural(len(c.NTP), "server", "servers"),
+				len(c.NTP), plural(len(c.NTP), "server", "servers"), traps,
 				c.Spool.Dir, c.Spool.MaxBytes)
 			return nil
 		},

@@ -24,7 +24,7 @@ func TestCheckConfigCmd(t *testing.T) {
 		noStderr bool
 	}{
 		{"example", []string{"check-config", "-c", "../../configs/agent.example.yaml"}, 0,
-			"../../configs/agent.example.yaml: OK (agent site-paris, collector collector.example.net:4700, 2 SNMP targets, 3 NTP servers, spool /var/lib/outpost-agent/spool up to 1GiB)\n", "", true},
+			"../../configs/agent.example.yaml: OK (agent site-paris, collector collector.example.net:4700, 2 SNMP targets, 3 NTP servers, traps on :162 (1 community, 1 v3 user), spool /var/lib/outpost-agent/spool up to 1GiB)\n", "", true},
 		{"unknown key", []string{"check-config", "--config", bad}, ExitConfigInvalid,
 			"", "outpost-agent: " + bad + ":7:5: snmp[0]: unknown field \"comunity\" (did you mean \"community\"?)\n", false},
 		{"missing file", []string{"check-config", "-c", filepath.Join(dir, "none.yaml")}, ExitConfigInvalid,

@@ -84,6 +84,14 @@ func TestExample(t *testing.T) {
 			t.Errorf("ntp[%d] = %+v", i, n)
 		}
 	}
+	if tr := c.Traps; tr == nil || tr.Listen != ":162" || len(tr.Communities) != 1 || len(tr.V3Users) != 1 ||
+		tr.V3Users[0].AuthProtocol != "SHA256" || tr.RatePerSource != 100 || tr.Burst != 200 || tr.QueueSize != 10000 ||
+		len(c.SNMP[0].TrapSources) != 1 {
+		t.Errorf("traps = %+v", tr)
+	}
+	if id := c.EffectiveEngineID(); string(id) != "\x80\x00\x1f\x88\x04outpost:site-paris" {
+		t.Errorf("engine ID %x", id)
+	}
 	sw1, sw2 := c.SNMP[0], c.SNMP[1]
 	if sw1.Version != "2c" || sw1.Community.Reveal() != "public" || sw1.Port != 161 || sw1.Interval.D() != time.Minute ||
 		sw1.Timeout.D() != 2*time.Second || *sw1.Retries != 1 || sw1.OIDs[0].Type != "gauge" {
