@@ -82,6 +82,7 @@ type Candidate struct {
 // It is not safe for concurrent use (one per reading goroutine).
 type Decoder struct {
 	plain       gosnmp.GoSNMP // decodes v1/v2c (no security parameters)
+	noFast      bool          // decode everything with gosnmp (tests compare both)
 	communities [][]byte
 	v3          *gosnmp.GoSNMP // with the users' security parameters table; nil without users
 	probe       *gosnmp.GoSNMP // decodes unauthenticated engine ID discovery requests
@@ -185,8 +186,10 @@ func (d *Decoder) Decode(pkt []byte, src netip.AddrPort) (m Message, err error) 
 		if len(d.communities) == 0 {
 			return m, refuse(ReasonNoV1V2, "v1/v2c traps are not accepted (no community configured)")
 		}
-		if p, err = d.plain.UnmarshalTrap(pkt, false); err != nil {
-			return m, refuse(ReasonMalformed, "%v", err)
+		if p, err = fastTrap(pkt); err != nil || d.noFast {
+			if p, err = d.plain.UnmarshalTrap(pkt, false); err != nil {
+				return m, refuse(ReasonMalformed, "%v", err)
+			}
 		}
 		if !d.communityOK(p.Community) {
 			return m, refuse(ReasonCommunity, "wrong community")
