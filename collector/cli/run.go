@@ -149,6 +149,9 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 	start(&sideWG, "status history", func() error {
 		return db.KeepStatusHistory(sideCtx, c.Inventory.StatusHistory.D(), nil, log)
 	})
+	start(&sideWG, "trap history", func() error {
+		return db.KeepTraps(sideCtx, c.Inventory.Traps.D(), nil, log)
+	})
 	if c.Metrics.Listen != config.Off {
 		start(&sideWG, "metrics", func() error { return m.Serve(sideCtx, c.Metrics.Listen, log) })
 	}

@@ -52,6 +52,9 @@ type Inventory struct {
 	// older ones are deleted every hour. Default 9600h (400 days); 0 keeps
 	// them forever.
 	StatusHistory *configfile.Duration `yaml:"status_history"`
+	// Traps is how long received SNMP traps are kept; older ones are
+	// deleted every hour. Default 2160h (90 days); 0 keeps them forever.
+	Traps *configfile.Duration `yaml:"traps"`
 }
 
 // RRD tunes the archive write-back cache.

@@ -27,6 +27,7 @@ const (
 	DefaultMetricsListen = "127.0.0.1:9470"
 	DefaultWebConns      = 1024
 	DefaultStatusHistory = 400 * 24 * time.Hour
+	DefaultTrapHistory   = 90 * 24 * time.Hour
 	// Off, as the value of listen.tcp or metrics.listen, disables that listener.
 	Off = "off"
 )
@@ -104,6 +105,10 @@ func (c *Config) applyDefaults() {
 		d := configfile.Duration(DefaultStatusHistory)
 		c.Inventory.StatusHistory = &d
 	}
+	if c.Inventory.Traps == nil {
+		d := configfile.Duration(DefaultTrapHistory)
+		c.Inventory.Traps = &d
+	}
 	c.RRD.FlushInterval = configfile.Duration(c.RRD.FlushInterval.Or(DefaultFlushInterval))
 	if c.RRD.FlushWorkers == 0 {
 		c.RRD.FlushWorkers = DefaultFlushWorkers
@@ -166,6 +171,9 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	}
 	if h := c.Inventory.StatusHistory.D(); h != 0 && h < time.Hour {
 		fail("inventory.status_history", "%s is too short (at least 1h, or 0 to keep everything)", c.Inventory.StatusHistory)
+	}
+	if h := c.Inventory.Traps.D(); h != 0 && h < time.Hour {
+		fail("inventory.traps", "%s is too short (at least 1h, or 0 to keep everything)", c.Inventory.Traps)
 	}
 	if c.RRD.FlushInterval.D() < time.Second {
 		fail("rrd.flush_interval", "%s is too short (at least 1s)", c.RRD.FlushInterval)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 )
@@ -198,13 +199,55 @@ func (db *DB) TrapCounts(ctx context.Context) ([]TrapCount, error) {
 	return out, closeRows(rows)
 }
 
-// PruneTraps deletes the traps received before cutoff and returns how many.
+// PruneTraps deletes the traps received before cutoff, in batches (the
+// writer is never held long), and returns how many.
 func (db *DB) PruneTraps(ctx context.Context, cutoff time.Time) (int64, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM traps WHERE at < ?`, cutoff.UnixMilli())
-	if err != nil {
-		return 0, fmt.Errorf("prune traps: %w", err)
+	var total int64
+	for {
+		res, err := db.w.ExecContext(ctx, `DELETE FROM traps WHERE id IN (SELECT id FROM traps WHERE at < ? LIMIT ?)`, cutoff.UnixMilli(), pruneBatch)
+		if err != nil {
+			return total, fmt.Errorf("prune traps: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("prune traps: %w", err)
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
 	}
-	return res.RowsAffected()
+}
+
+// KeepTraps prunes the traps older than retention now and then every
+// PruneInterval until ctx ends (retention 0: it returns at once, keeping
+// everything). now is the clock (nil: time.Now). A failed pruning is
+// logged and tried again at the next interval.
+func (db *DB) KeepTraps(ctx context.Context, retention time.Duration, now func() time.Time, log *slog.Logger) error {
+	if retention <= 0 {
+		return nil
+	}
+	if now == nil {
+		now = time.Now
+	}
+	t := time.NewTicker(PruneInterval)
+	defer t.Stop()
+	for {
+		n, err := db.PruneTraps(ctx, now().Add(-retention))
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			log.Error("prune traps", "err", err)
+		case n > 0:
+			log.Info("traps pruned", "deleted", n, "older_than", retention)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // InterfaceByIndex returns the key of host's interface attribute whose
