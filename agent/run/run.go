@@ -28,6 +28,7 @@ import (
 	"github.com/outpost-nms/outpost/agent/schedule"
 	"github.com/outpost-nms/outpost/agent/snmp"
 	"github.com/outpost-nms/outpost/agent/spool"
+	"github.com/outpost-nms/outpost/agent/trap"
 	"github.com/outpost-nms/outpost/agent/uplink"
 	"github.com/outpost-nms/outpost/shared/buildinfo"
 )
@@ -188,6 +189,13 @@ loop:
 			sctx, stopSched = context.WithCancel(ctx)
 			sdone = make(chan struct{})
 			go func(s *schedule.Scheduler, c context.Context, d chan struct{}) { defer close(d); s.Run(c) }(sched, sctx, sdone)
+			if traps != nil {
+				ts, unresolved := trap.NewTargets(ctx, next.SNMP)
+				traps.SetTargets(ts)
+				if len(unresolved) > 0 {
+					log.Warn("traps: target names that did not resolve; their traps are attributed by trap_sources only", "targets", unresolved)
+				}
+			}
 			log.Info("reload: configuration applied", "targets", len(targets), "kept", len(kept), "new", len(fresh))
 		}
 	}

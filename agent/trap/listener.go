@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,7 +68,9 @@ type Listener struct {
 	conn *net.UDPConn
 	dec  *Decoder
 	log  *slog.Logger
-	m    *receiverMetrics
+	// targets attributes traps; replaced by SetTargets on a reload.
+	targets atomic.Pointer[Targets]
+	m       *receiverMetrics
 
 	// Owned by the reading goroutine.
 	limits  *buckets
@@ -133,6 +136,7 @@ func Listen(addr string, opt Options) (*Listener, error) {
 	if opt.RatePerSource > 0 {
 		l.limits = newBuckets(opt.RatePerSource, max(opt.Burst, 1))
 	}
+	l.targets.Store(opt.Targets)
 	l.m = newReceiverMetrics()
 	if opt.Registerer != nil {
 		if err := l.m.register(opt.Registerer); err != nil {
@@ -142,6 +146,10 @@ func Listen(addr string, opt Options) (*Listener, error) {
 	}
 	return l, nil
 }
+
+// SetTargets replaces the targets traps are attributed to (the agent's
+// configuration was reloaded). Safe while Run runs.
+func (l *Listener) SetTargets(t *Targets) { l.targets.Store(t) }
 
 // Addr is the socket's address.
 func (l *Listener) Addr() net.Addr { return l.conn.LocalAddr() }
@@ -227,8 +235,8 @@ func (l *Listener) handle(pkt []byte, src netip.AddrPort) {
 			return
 		}
 	}
-	if l.opt.Targets != nil {
-		l.opt.Targets.Attribute(t, msg.Candidates)
+	if ts := l.targets.Load(); ts != nil {
+		ts.Attribute(t, msg.Candidates)
 	}
 	if t.Host == "" {
 		l.m.unknown.Inc()

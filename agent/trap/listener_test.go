@@ -291,3 +291,23 @@ func TestInformRetransmissionStoredOnce(t *testing.T) {
 		t.Fatalf("stats %+v", s)
 	}
 }
+
+// TestSetTargets: a reload's targets attribute the traps that follow.
+func TestSetTargets(t *testing.T) {
+	sink := &memSink{}
+	l, addr := startListener(t, Options{Sink: sink})
+	c, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write(v2cPacket(t, 0xa7, 1))
+	sink.wait(t, 1)
+	ts, _ := NewTargets(context.Background(), []config.SNMPTarget{{Name: "lo", Address: "127.0.0.1"}})
+	l.SetTargets(ts)
+	c.Write(v2cPacket(t, 0xa7, 2))
+	got := sink.wait(t, 2)
+	if got[0].Host != "" || got[1].Host != "lo" {
+		t.Fatalf("hosts %q, %q", got[0].Host, got[1].Host)
+	}
+}
