@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"github.com/fxamacker/cbor/v2"
 	"reflect"
 	"testing"
 
@@ -55,5 +56,20 @@ func TestRecordForms(t *testing.T) {
 	}
 	if got, err := c.unmarshal(b); err != nil || got.Kind != RecordGap || got.Agent != "edge" {
 		t.Errorf("record with an unknown key: %+v, %v", got, err)
+	}
+	// Traps travel at key 11, forward-extensible maps themselves.
+	withTraps := *want
+	withTraps.Traps = []wire.Trap{{Time: 1, Host: "sw1", Source: "192.0.2.1", Version: 2, OID: "1.3.6.1.6.3.1.1.5.3",
+		VarBinds: []wire.VarBind{{OID: "1.3.6.1.2.1.2.2.1.1.3", Type: 2, Value: "3"}}}}
+	b, err = c.marshal(&withTraps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.unmarshal(b); err != nil || !reflect.DeepEqual(got, &withTraps) {
+		t.Errorf("record with traps: %+v, %v", got, err)
+	}
+	var keys map[int]cbor.RawMessage
+	if err := cbor.Unmarshal(b, &keys); err != nil || keys[11] == nil {
+		t.Errorf("traps not at key 11: %v %v", keys, err)
 	}
 }
