@@ -1,9 +1,10 @@
 package ingest
 
 import (
-	"github.com/fxamacker/cbor/v2"
 	"reflect"
 	"testing"
+
+	"github.com/fxamacker/cbor/v2"
 
 	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/wire"
