@@ -21,11 +21,13 @@ import (
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/journal"
 	"github.com/outpost-nms/outpost/collector/metrics"
+	"github.com/outpost-nms/outpost/collector/mibs"
 	"github.com/outpost-nms/outpost/collector/pki"
 	"github.com/outpost-nms/outpost/collector/rrd"
 	"github.com/outpost-nms/outpost/collector/web"
 	"github.com/outpost-nms/outpost/shared/buildinfo"
 	"github.com/outpost-nms/outpost/shared/logging"
+	"github.com/outpost-nms/outpost/shared/snmpname"
 )
 
 // newRunCmd is `outpost-collector run`: the collector in the foreground.
@@ -88,7 +90,13 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 	}()
 	cache := rrd.NewCache(rrd.CacheOptions{FlushInterval: c.RRD.FlushInterval.D(), Workers: c.RRD.FlushWorkers, Logger: log})
 	m := metrics.New()
-	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D()}, j, db, cache, m, log)
+	names := snmpname.New()
+	mibDirs := c.Inventory.MIBDirs
+	if mibDirs == nil {
+		mibDirs = mibs.DefaultDirs
+	}
+	mibs.Load(mibDirs, names, log)
+	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names}, j, db, cache, m, log)
 	if err != nil {
 		return err
 	}

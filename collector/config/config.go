@@ -55,6 +55,11 @@ type Inventory struct {
 	// Traps is how long received SNMP traps are kept; older ones are
 	// deleted every hour. Default 2160h (90 days); 0 keeps them forever.
 	Traps *configfile.Duration `yaml:"traps"`
+	// MIBDirs are directories of MIB files whose object names name trap
+	// and varbind OIDs (besides the built-in standard names). Absent:
+	// /usr/share/snmp/mibs; an empty list: none. Missing directories are
+	// skipped.
+	MIBDirs []string `yaml:"mib_dirs"`
 }
 
 // RRD tunes the archive write-back cache.
