@@ -30,4 +30,7 @@
 //     leaves informs unanswered, so their senders retry. Retransmitted
 //     informs (same source, request ID and content) are answered again
 //     but stored once.
+//     A kill -9 loses only traps (never answered informs) received in the
+//     last moments and still queued for the writer: the spool write
+//     follows within the time one group takes to write.
 package trap
