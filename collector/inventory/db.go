@@ -106,6 +106,13 @@ func (db *DB) migrate(ctx context.Context) error {
 		steps = append(steps, step{v, e.Name()})
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i].version < steps[j].version })
+	// Versions are 1..n with no gap: user_version records only the latest
+	// step, so a gap filled later would be skipped by databases already past it.
+	for i, s := range steps {
+		if s.version != i+1 {
+			return fmt.Errorf("migration %s: numbers must run 1..n without gaps or repeats (want %04d)", s.name, i+1)
+		}
+	}
 	var current int
 	if err := db.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
