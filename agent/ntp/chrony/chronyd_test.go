@@ -94,7 +94,7 @@ func TestAgainstChronyc(t *testing.T) {
 					if v, ok := strings.CutPrefix(line, prefix); ok {
 						num, rest, _ := strings.Cut(v, " ")
 						x, err := strconv.ParseFloat(num, 64)
-						if err != nil || x < 0 || x > 1 {
+						if err != nil || x < 0 || x > 16 { // 16 s: NTP's maximum dispersion; a fresh chronyd reports over 1 s
 							t.Fatalf("line %q", line)
 						}
 						line = fmt.Sprintf("%s%.5f %s", prefix, x, rest)
