@@ -42,6 +42,11 @@ type Agent struct {
 	// (invalid UTF-8, control characters, too long) because a poller left
 	// them so: each is a poller bug, and would otherwise be unsendable.
 	StringsCleaned prometheus.Counter
+	// Rejected counts what the collector refused for good from this
+	// agent's batches (wire.Reject), by kind; "whole" is "true" when a
+	// batch was refused entirely. Oversize batches the agent skipped
+	// itself count here too (kind "oversize").
+	Rejected *prometheus.CounterVec
 }
 
 // New builds the metrics in a fresh registry.
@@ -66,7 +71,10 @@ func New() *Agent {
 	a.reg.MustRegister(a.SamplesSpooled, a.BatchesSpooled, a.SpoolErrors, a.BatchesSent, a.BatchesAcked, a.Reconnects, a.LinkUp)
 	a.StringsCleaned = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "outpost_agent_strings_cleaned_total", Help: "Strings the batcher cleaned before spooling because a poller left them invalid (a poller bug)."})
-	a.reg.MustRegister(a.StringsCleaned)
+	a.Rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "outpost_agent_rejected_total", Help: "Batches or parts of batches the collector refused for good (the spool moves past them), by kind."},
+		[]string{"kind", "whole"})
+	a.reg.MustRegister(a.StringsCleaned, a.Rejected)
 	return a
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/outpost-nms/outpost/agent/metrics"
 	"github.com/outpost-nms/outpost/agent/spool"
+	"github.com/outpost-nms/outpost/shared/safetext"
 	"github.com/outpost-nms/outpost/shared/wire"
 )
 
@@ -93,6 +95,64 @@ type Uplink struct {
 
 	up       atomic.Bool
 	tcpUntil time.Time // prefer TCP until then (after a QUIC handshake timeout)
+
+	rejMu      sync.Mutex
+	lastReject Reject               // the latest refusal, for status displays
+	rejLogged  map[string]time.Time // kind → when last logged
+	rejQuiet   map[string]uint64    // kind → refusals not logged since
+}
+
+// Reject is a refusal the collector reported (wire.Reject) or an oversize
+// batch the agent skipped, as status displays show it.
+type Reject struct {
+	At     time.Time
+	Seq    uint64
+	Kind   string
+	Reason string // cleaned (safetext): the collector may quote device strings
+	Count  uint64
+	Whole  bool
+}
+
+// rejectLogEvery is how often refusals of one kind are logged.
+const rejectLogEvery = time.Minute
+
+// LastReject returns the latest refusal (zero if none since start).
+func (u *Uplink) LastReject() Reject {
+	u.rejMu.Lock()
+	defer u.rejMu.Unlock()
+	return u.lastReject
+}
+
+// rejected counts, remembers and (at most once a minute per kind) logs a refusal.
+func (u *Uplink) rejected(r Reject) {
+	r.Reason = safetext.Line(r.Reason, safetext.MaxText)
+	if u.cfg.Metrics != nil {
+		u.cfg.Metrics.Rejected.WithLabelValues(safetext.Line(r.Kind, 32), strconv.FormatBool(r.Whole)).Inc()
+	}
+	u.rejMu.Lock()
+	u.lastReject = r
+	if u.rejLogged == nil {
+		u.rejLogged, u.rejQuiet = map[string]time.Time{}, map[string]uint64{}
+	}
+	last, seen := u.rejLogged[r.Kind]
+	logNow := !seen || r.At.Sub(last) >= rejectLogEvery
+	var quiet uint64
+	if logNow {
+		if len(u.rejLogged) > 64 {
+			clear(u.rejLogged)
+			clear(u.rejQuiet)
+		}
+		u.rejLogged[r.Kind] = r.At
+		quiet = u.rejQuiet[r.Kind]
+		delete(u.rejQuiet, r.Kind)
+	} else {
+		u.rejQuiet[r.Kind]++
+	}
+	u.rejMu.Unlock()
+	if logNow {
+		u.log.Warn("uplink: the collector refused part of the spool for good; it moves on", "seq", r.Seq, "kind", r.Kind,
+			"whole_batch", r.Whole, "count", r.Count, "reason", r.Reason, "not_logged_since_last", quiet)
+	}
 }
 
 // Errors a session ends with.
@@ -444,7 +504,7 @@ func (u *Uplink) stream(ctx context.Context, l link, ack *wire.HelloAck) error {
 		defer wg.Done()
 		cancel(u.receive(l, &acked, ackSig, &resendSeries))
 	}()
-	err := u.send(sctx, l, ack.AckedSeq, &acked, ackSig, &resendSeries)
+	err := u.send(sctx, l, ack, &acked, ackSig, &resendSeries)
 	cancel(err)
 	l.close("session ended") // unblocks the receiver
 	wg.Wait()
@@ -485,6 +545,8 @@ func (u *Uplink) receive(l link, acked *atomic.Uint64, ackSig chan struct{}, res
 			case ackSig <- struct{}{}:
 			default:
 			}
+		case *wire.Reject:
+			u.rejected(Reject{At: time.Now(), Seq: m.Seq, Kind: m.Kind, Reason: m.Reason, Count: m.Count, Whole: m.Whole})
 		case *wire.Error:
 			if m.Fatal {
 				return fmt.Errorf("collector closed the session: %w", m)
@@ -502,7 +564,12 @@ func (u *Uplink) receive(l link, acked *atomic.Uint64, ackSig chan struct{}, res
 // maxDefsPerFrame keeps a Series message well under the frame limit.
 const maxDefsPerFrame = 8192
 
-func (u *Uplink) send(ctx context.Context, l link, from uint64, acked *atomic.Uint64, ackSig chan struct{}, resendSeries *atomic.Bool) error {
+func (u *Uplink) send(ctx context.Context, l link, ack *wire.HelloAck, acked *atomic.Uint64, ackSig chan struct{}, resendSeries *atomic.Bool) error {
+	from := ack.AckedSeq
+	maxFrame := int(ack.MaxFrame)
+	if maxFrame <= 0 || maxFrame > wire.HardMaxFrame {
+		maxFrame = wire.DefaultMaxFrame
+	}
 	w := bufio.NewWriterSize(l, 64<<10)
 	cur := u.sp.ReadFrom(from + 1)
 	reg := u.sp.Registry()
@@ -566,6 +633,16 @@ func (u *Uplink) send(ctx context.Context, l link, from uint64, acked *atomic.Ui
 			}
 			last := ss[len(ss)-1]
 			sentSeries = last.First + uint32(len(last.Defs))
+		}
+		if len(rec.Payload)+1 > maxFrame {
+			// The collector would refuse the frame and end the session,
+			// and the agent would send it again forever: skip it. The
+			// collector sees the gap (declared as dropped) when the next
+			// batch arrives.
+			u.rejected(Reject{At: time.Now(), Seq: rec.Seq, Kind: wire.RejectOversize, Whole: true,
+				Reason: fmt.Sprintf("batch %d is %d bytes, over the collector's frame limit of %d", rec.Seq, len(rec.Payload)+1, maxFrame)})
+			lastSent = rec.Seq
+			continue
 		}
 		hdr = wire.AppendFrameHeader(hdr[:0], wire.TypeBatch, len(rec.Payload))
 		if _, err := w.Write(hdr); err != nil {

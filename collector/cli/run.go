@@ -105,7 +105,8 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 		return err
 	}
 	enr := &pki.Enroller{CA: ca, Store: db, Log: log}
-	srv, err := ingest.New(ingest.Config{Name: c.Name, Software: buildinfo.Version(), MaxFrame: int(c.Listen.MaxFrame)},
+	srv, err := ingest.New(ingest.Config{Name: c.Name, Software: buildinfo.Version(), MaxFrame: int(c.Listen.MaxFrame),
+		MaxClockSkew: c.Listen.MaxClockSkew.D()},
 		ca, db, j, app, streams, m, enr, log)
 	if err != nil {
 		return err

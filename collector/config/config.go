@@ -23,6 +23,11 @@ type Listen struct {
 	QUIC     string          `yaml:"quic"`      // UDP address, default ":4700"
 	TCP      string          `yaml:"tcp"`       // TLS-over-TCP fallback, default ":4701"; "off" disables
 	MaxFrame configfile.Size `yaml:"max_frame"` // default 4MiB, at most wire.HardMaxFrame (16MiB)
+	// MaxClockSkew is how far ahead of the collector's clock an agent's
+	// sample may be timed; later samples are refused (counted as
+	// clock-skew on the Agents page) so one wrong clock cannot move an
+	// archive into the future. Default 10m, 1m to 8760h.
+	MaxClockSkew configfile.Duration `yaml:"max_clock_skew"`
 }
 
 // TLS names the collector's PKI files; defaults live under DataDir/pki

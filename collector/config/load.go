@@ -19,6 +19,7 @@ const (
 	DefaultQUIC          = ":4700"
 	DefaultTCP           = ":4701"
 	DefaultMaxFrame      = wire.DefaultMaxFrame
+	DefaultMaxClockSkew  = 10 * time.Minute
 	DefaultWebListen     = "127.0.0.1:8080"
 	DefaultSessionTTL    = 12 * time.Hour
 	DefaultFlushInterval = 5 * time.Minute
@@ -85,6 +86,7 @@ func (c *Config) applyDefaults() {
 		c.Listen.TCP = DefaultTCP
 	}
 	c.Listen.MaxFrame = configfile.Size(c.Listen.MaxFrame.Or(DefaultMaxFrame))
+	c.Listen.MaxClockSkew = configfile.Duration(c.Listen.MaxClockSkew.Or(DefaultMaxClockSkew))
 	pki := filepath.Join(c.DataDir, "pki")
 	for _, f := range []struct {
 		p    *string
@@ -158,6 +160,9 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	hostPort("listen.tcp", c.Listen.TCP, true)
 	if mf := c.Listen.MaxFrame; mf < 64<<10 || mf > wire.HardMaxFrame {
 		fail("listen.max_frame", "%s out of range (64KiB to %s)", mf, configfile.Size(wire.HardMaxFrame))
+	}
+	if d := c.Listen.MaxClockSkew.D(); d < time.Minute || d > 8760*time.Hour {
+		fail("listen.max_clock_skew", "%s out of range (1m to 8760h)", c.Listen.MaxClockSkew)
 	}
 	hostPort("web.listen", c.Web.Listen, false)
 	if (c.Web.TLSCert == "") != (c.Web.TLSKey == "") {

@@ -300,6 +300,7 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 	for i := range rec.Updates {
 		a.update(ctx, &rec.Updates[i])
 	}
+	a.recordRefusals(ctx, rec)
 	a.mu.Lock()
 	st := a.streams[rec.Agent]
 	st.Agent = rec.Agent
@@ -311,6 +312,24 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 	}
 	a.streams[rec.Agent] = st
 	a.mu.Unlock()
+}
+
+// recordRefusals counts what the session refused from the record's batch
+// in the inventory (the Agents page shows it), and an agent's clock found
+// ahead. A record replayed after a crash before its checkpoint counts its
+// refusals again: the counts are for operators, not for accounting.
+func (a *Applier) recordRefusals(ctx context.Context, rec *Record) {
+	at := time.UnixMilli(rec.Received)
+	for _, r := range rec.Refusals {
+		if err := a.db.RecordRefusal(ctx, rec.Agent, inventoryKind(r.Kind), int64(min(r.Count, math.MaxInt64)), r.Reason, at); err != nil {
+			a.log.Warn("record refusal", "agent", rec.Agent, "err", err)
+		}
+		if r.Kind == wire.RejectClockSkew && r.Ahead > 0 {
+			if err := a.db.SetClockSkew(ctx, rec.Agent, -time.Duration(r.Ahead)*time.Millisecond); err != nil {
+				a.log.Warn("record clock skew", "agent", rec.Agent, "err", err)
+			}
+		}
+	}
 }
 
 func boolToUint(b bool) uint64 {

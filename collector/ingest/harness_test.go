@@ -95,6 +95,9 @@ type stackOptions struct {
 	recheck    time.Duration // Config.Recheck
 	quicAddr   string        // UDP address to bind; default 127.0.0.1:0
 	now        func() time.Time
+	// maxClockSkew is Config.MaxClockSkew; default off (-1): the tests'
+	// sample times are fixed, some after today.
+	maxClockSkew time.Duration
 }
 
 // openStack opens (or reopens, after a crash) the collector state in dir
@@ -127,7 +130,7 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	enr := &pki.Enroller{CA: s.ca, Store: s.db, Log: logger}
-	if s.srv, err = New(Config{Name: "test-collector", MaxFrame: opts.maxFrame, Now: opts.now, Recheck: opts.recheck}, s.ca, s.db, s.j, s.app, streams, s.m, enr, logger); err != nil {
+	if s.srv, err = New(Config{Name: "test-collector", MaxFrame: opts.maxFrame, Now: opts.now, Recheck: opts.recheck, MaxClockSkew: cmp.Or(opts.maxClockSkew, -1)}, s.ca, s.db, s.j, s.app, streams, s.m, enr, logger); err != nil {
 		t.Fatal(err)
 	}
 	udp, err := net.ListenPacket("udp", cmp.Or(opts.quicAddr, "127.0.0.1:0"))
@@ -210,11 +213,12 @@ func (s *stack) clientTLS(cert *tls.Certificate) *tls.Config {
 
 // agentConn is a test agent built from shared/wire.
 type agentConn struct {
-	t     testing.TB
-	rw    io.ReadWriter
-	codec *wire.Codec
-	close func()
-	qconn *quic.Conn
+	t       testing.TB
+	rw      io.ReadWriter
+	codec   *wire.Codec
+	close   func()
+	qconn   *quic.Conn
+	rejects []wire.Reject // Reject frames received, in order
 }
 
 func dialQUIC(t testing.TB, addr string, conf *tls.Config) (*agentConn, error) {
@@ -289,17 +293,22 @@ func (a *agentConn) batch(b *wire.Batch) (uint64, error) {
 	if err := a.send(b); err != nil {
 		return 0, err
 	}
-	m, err := a.recv()
-	if err != nil {
-		return 0, err
+	for {
+		m, err := a.recv()
+		if err != nil {
+			return 0, err
+		}
+		switch m := m.(type) {
+		case *wire.Ack:
+			return m.Seq, nil
+		case *wire.Error:
+			return 0, m
+		case *wire.Reject:
+			a.rejects = append(a.rejects, *m)
+			continue
+		}
+		return 0, fmt.Errorf("unexpected %s", m.Type())
 	}
-	switch m := m.(type) {
-	case *wire.Ack:
-		return m.Seq, nil
-	case *wire.Error:
-		return 0, m
-	}
-	return 0, fmt.Errorf("unexpected %s", m.Type())
 }
 
 // testSeries defines an interface attribute (two counters) and a host

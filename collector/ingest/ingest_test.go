@@ -262,7 +262,10 @@ func TestRevokeRefusesNextHandshakeAndEndsSessions(t *testing.T) {
 	}
 }
 
-func TestForbiddenHostRefused(t *testing.T) {
+// A batch that names a host outside the agent's patterns keeps the parts
+// for its own hosts: only the foreign host's samples, statuses and
+// inventory are refused (counted, recorded, answered with Reject).
+func TestForbiddenHostPartRefused(t *testing.T) {
 	s := openStack(t, t.TempDir(), stackOptions{})
 	cert := s.addAgent(t, "edge", "r*")
 	tests := []struct {
@@ -283,13 +286,14 @@ func TestForbiddenHostRefused(t *testing.T) {
 			return b
 		}},
 	}
-	for _, tc := range tests {
+	for i, tc := range tests {
+		seq := uint64(i + 1)
 		t.Run(tc.name, func(t *testing.T) {
 			a, err := dialTCP(t, s.tcpAddr, s.clientTLS(&cert))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := a.hello("edge", epoch1, 1, 1); err != nil {
+			if _, err := a.hello("edge", epoch1, seq, seq); err != nil {
 				t.Fatal(err)
 			}
 			series := testSeries("core1")
@@ -299,19 +303,42 @@ func TestForbiddenHostRefused(t *testing.T) {
 			if err := a.send(series); err != nil {
 				t.Fatal(err)
 			}
-			_, err = a.batch(tc.batch())
-			var we *wire.Error
-			if !errors.As(err, &we) || we.Code != wire.ErrCodeForbiddenHost || !we.Fatal {
-				t.Fatalf("got %v, want a fatal forbidden-host error", err)
+			b := tc.batch()
+			b.Seq = seq
+			got, err := a.batch(b)
+			if err != nil || got != seq {
+				t.Fatalf("batch: ack %d, %v; want ack %d (the forbidden part refused, the session kept)", got, err, seq)
 			}
-			if _, err := a.recv(); err == nil {
-				t.Fatal("connection still open after a forbidden host")
+			if len(a.rejects) != 1 || a.rejects[0].Kind != wire.RejectHost || a.rejects[0].Whole || a.rejects[0].Seq != seq ||
+				!strings.Contains(a.rejects[0].Reason, `names host "core1", which agent edge is not assigned`) {
+				t.Fatalf("rejects %+v", a.rejects)
 			}
 			s.log.waitLog(t, `names host \"core1\", which agent edge is not assigned`)
 		})
 	}
-	if n := len(s.journaled(t)); n != 0 {
-		t.Fatalf("refused batches were journaled: %d records", n)
+	// Nothing of core1 was journaled; r1's samples were.
+	for _, r := range s.journaled(t) {
+		for _, h := range r.HostNames() {
+			if h != "r1" {
+				t.Fatalf("journaled host %q: %+v", h, r)
+			}
+		}
+		if len(r.Refusals) == 0 || r.Refusals[0].Kind != wire.RejectHost {
+			t.Fatalf("record without its refusal: %+v", r)
+		}
+	}
+	s.shutdown(t) // applies and checkpoints
+	refusals, err := s.db.Refusals(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sample: ids 1 and 2 name core1 (id 3 names r1, kept); status: one;
+	// inventory: one host.
+	if len(refusals) != 1 || refusals[0].Agent != "edge" || refusals[0].Kind != inventory.RefusedHost || refusals[0].Count != 4 {
+		t.Fatalf("refusals %+v", refusals)
+	}
+	if got := counterValue(s.m.Rejected.WithLabelValues(wire.RejectHost, UnitHost)); got != 1 {
+		t.Fatalf("rejected{host,host} = %v", got)
 	}
 }
 
@@ -344,7 +371,7 @@ func TestBadFramesCloseOnlyThatConnection(t *testing.T) {
 	}{
 		{"oversized", binary.BigEndian.AppendUint32(nil, 100<<20), "frame larger than the limit"},
 		{"malformed cbor", append(binary.BigEndian.AppendUint32(nil, 4), byte(wire.TypeBatch), 0x9f, 0xff, 0xff), "malformed batch frame"},
-		{"unknown type", append(binary.BigEndian.AppendUint32(nil, 2), 99, 0x80), "malformed type(99) frame"},
+		{"unknown type", append(binary.BigEndian.AppendUint32(nil, 2), 99, 0x80), "unexpected type(99) message"},
 		{"empty", binary.BigEndian.AppendUint32(nil, 0), "frame has no type byte"},
 	}
 	for _, tc := range bad {
@@ -385,7 +412,11 @@ func TestBadFramesCloseOnlyThatConnection(t *testing.T) {
 	}
 }
 
-func TestUnknownSeriesRefused(t *testing.T) {
+// A batch naming series numbers never defined on the connection keeps its
+// other content and is acked: the definitions would never arrive (an agent
+// sends them before the first batch using them), so resending the batch
+// would wedge the agent.
+func TestUnknownSeriesRejected(t *testing.T) {
 	s := openStack(t, t.TempDir(), stackOptions{})
 	cert := s.addAgent(t, "edge", "*")
 	a, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
@@ -395,20 +426,17 @@ func TestUnknownSeriesRefused(t *testing.T) {
 	if _, err := a.hello("edge", epoch1, 1, 1); err != nil {
 		t.Fatal(err)
 	}
-	_, err = a.batch(testBatch(1, 1_800_000_000, false, "r1", 60)) // no Series sent
-	var we *wire.Error
-	var ae *quic.ApplicationError
-	switch {
-	case errors.As(err, &we):
-		if we.Code != wire.ErrCodeUnknownSeries {
-			t.Fatalf("code %d", we.Code)
-		}
-	case errors.As(err, &ae):
-		if ae.ErrorCode != quic.ApplicationErrorCode(wire.ErrCodeUnknownSeries) {
-			t.Fatalf("quic close code %d", ae.ErrorCode)
-		}
-	default:
-		t.Fatalf("got %v, want unknown-series", err)
+	got, err := a.batch(testBatch(1, 1_800_000_000, false, "r1", 60)) // no Series sent
+	if err != nil || got != 1 {
+		t.Fatalf("ack %d, %v", got, err)
+	}
+	if len(a.rejects) != 1 || a.rejects[0].Kind != wire.RejectFrame || a.rejects[0].Count != 3 ||
+		!strings.Contains(a.rejects[0].Reason, "unknown series number 1") {
+		t.Fatalf("rejects %+v", a.rejects)
+	}
+	recs := s.journaled(t)
+	if len(recs) != 1 || len(recs[0].Updates) != 0 || len(recs[0].Statuses) != 1 {
+		t.Fatalf("journal %+v", recs)
 	}
 }
 

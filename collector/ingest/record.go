@@ -18,6 +18,9 @@ const (
 	// RecordGap declares batches an agent dropped: the stream's acked seq
 	// jumps to Seq.
 	RecordGap uint8 = 2
+	// RecordRejected is a batch refused as a whole (it could not be
+	// decoded): the stream's acked seq moves to Seq, Refusals say why.
+	RecordRejected uint8 = 3
 )
 
 // Record is one journal entry. It never refers to a connection's state:
@@ -39,6 +42,8 @@ type Record struct {
 	Gap      uint64            `cbor:"10,keyasint,omitempty"` // for RecordGap: number of batches declared dropped
 	Traps    []wire.Trap       `cbor:"11,keyasint,omitempty"` // SNMP notifications the agent received
 	// Key reserved for a field being added: 12 device facts.
+	// Refusals are the parts of the batch refused for good (screen.go).
+	Refusals []Refusal `cbor:"13,keyasint,omitempty"`
 }
 
 // recordV1 is a Record as journals before the map form hold it.
@@ -130,15 +135,19 @@ func (c *recordCodec) unmarshal(b []byte) (*Record, error) {
 	} else if err := c.dec.Unmarshal(b, r); err != nil {
 		return nil, fmt.Errorf("decode journal record: %w", err)
 	}
-	if r.Kind != RecordBatch && r.Kind != RecordGap {
+	if r.Kind != RecordBatch && r.Kind != RecordGap && r.Kind != RecordRejected {
 		return nil, fmt.Errorf("decode journal record: unknown kind %d", r.Kind)
 	}
 	return r, nil
 }
 
 // Dictionary is a connection's series dictionary: number → definition.
+// Names are cleaned as they are defined (cleanDef); a definition that is
+// unusable (wire.SeriesDef.Check) is remembered as such, so the samples
+// of that number are refused while the agent's other series keep flowing.
 type Dictionary struct {
 	defs map[uint32]wire.SeriesDef
+	bad  map[uint32]string // number → why its definition is unusable
 	max  int
 }
 
@@ -147,43 +156,69 @@ var ErrDictionaryFull = errors.New("series dictionary full")
 
 // NewDictionary returns an empty dictionary holding at most max entries.
 func NewDictionary(max int) *Dictionary {
-	return &Dictionary{defs: map[uint32]wire.SeriesDef{}, max: max}
+	return &Dictionary{defs: map[uint32]wire.SeriesDef{}, bad: map[uint32]string{}, max: max}
 }
 
 // Define adds (or redefines) the numbers a Series message carries.
 func (d *Dictionary) Define(s *wire.Series) error {
 	for i, def := range s.Defs {
 		id := s.First + uint32(i)
-		if _, ok := d.defs[id]; !ok && len(d.defs) >= d.max {
+		_, known := d.defs[id]
+		_, knownBad := d.bad[id]
+		if !known && !knownBad && d.Len() >= d.max {
 			return fmt.Errorf("%w: more than %d series on one connection", ErrDictionaryFull, d.max)
 		}
+		cleanDef(&def)
+		if err := def.Check(); err != nil {
+			delete(d.defs, id)
+			d.bad[id] = fmt.Sprintf("series %d: %v", id, err)
+			continue
+		}
+		delete(d.bad, id)
 		d.defs[id] = def
 	}
 	return nil
 }
 
-// Len returns the number of defined series.
-func (d *Dictionary) Len() int { return len(d.defs) }
+// Len returns the number of defined series (usable or not).
+func (d *Dictionary) Len() int { return len(d.defs) + len(d.bad) }
 
-// ErrUnknownSeries is wrapped by Resolve for a series number never defined.
+// ErrUnknownSeries names, in refusal reasons, a series number never defined.
 var ErrUnknownSeries = errors.New("unknown series number")
 
-// Resolve turns a validated batch into a journal record: series numbers
+// Resolve turns a screened batch into a journal record: series numbers
 // become keys, and the samples of one attribute at one time are gathered
 // into one AttrUpdate (in first-seen order, so resolution is deterministic).
+// Samples of a number never defined on the connection, or defined
+// unusably, are left out and counted in rec.Refusals (kind frame): the
+// agent sends every definition before the first batch that uses it, so a
+// missing one is not going to arrive.
 func Resolve(b *wire.Batch, dict *Dictionary, agent string, epoch uint64, received int64) (*Record, error) {
 	rec := &Record{Kind: RecordBatch, Agent: agent, Epoch: epoch, Seq: b.Seq, Received: received,
 		Statuses: b.Statuses, Hosts: b.Hosts, Dropped: b.Dropped, Traps: b.Traps}
 	type attrKey struct{ host, attr string }
+	var unknown, unusable uint64
+	var unknownWhy, unusableWhy string
 	for gi := range b.Groups {
 		g := &b.Groups[gi]
 		index := map[attrKey]int{}
 		// where[id] locates a series' value in this group, for Resets.
 		where := map[uint32][2]int{}
-		add := func(id uint32, v DSValue) error {
+		add := func(id uint32, v DSValue) {
 			def, ok := dict.defs[id]
 			if !ok {
-				return fmt.Errorf("%w %d (batch %d)", ErrUnknownSeries, id, b.Seq)
+				if why, bad := dict.bad[id]; bad {
+					unusable++
+					if unusableWhy == "" {
+						unusableWhy = fmt.Sprintf("batch %d: %s", b.Seq, why)
+					}
+				} else {
+					unknown++
+					if unknownWhy == "" {
+						unknownWhy = fmt.Sprintf("batch %d: %v %d", b.Seq, ErrUnknownSeries, id)
+					}
+				}
+				return
 			}
 			v.DS, v.Kind = def.DS, def.Kind
 			k := attrKey{def.Host, def.Attr}
@@ -195,34 +230,29 @@ func Resolve(b *wire.Batch, dict *Dictionary, agent string, epoch uint64, receiv
 			}
 			where[id] = [2]int{i, len(rec.Updates[i].Values)}
 			rec.Updates[i].Values = append(rec.Updates[i].Values, v)
-			return nil
 		}
 		for j := 0; j+1 < len(g.Ints); j += 2 {
 			if g.Ints[j] > math.MaxUint32 {
 				return nil, fmt.Errorf("batch %d: series id %d out of range", b.Seq, g.Ints[j])
 			}
-			if err := add(uint32(g.Ints[j]), DSValue{Uint: g.Ints[j+1]}); err != nil {
-				return nil, err
-			}
+			add(uint32(g.Ints[j]), DSValue{Uint: g.Ints[j+1]})
 		}
 		for j, id := range g.FloatIDs {
 			if j >= len(g.Floats) {
 				return nil, fmt.Errorf("batch %d: float ids and values do not pair", b.Seq)
 			}
-			if err := add(id, DSValue{Float: g.Floats[j]}); err != nil {
-				return nil, err
-			}
+			add(id, DSValue{Float: g.Floats[j]})
 		}
 		for _, id := range g.Resets {
 			if w, ok := where[id]; ok {
 				rec.Updates[w[0]].Values[w[1]].Reset = true
 				continue
 			}
-			if err := add(id, DSValue{Reset: true}); err != nil {
-				return nil, err
-			}
+			add(id, DSValue{Reset: true})
 		}
 	}
+	rec.Refusals = refuseIn(rec.Refusals, wire.RejectFrame, UnitSample, unusable, unusableWhy)
+	rec.Refusals = refuseIn(rec.Refusals, wire.RejectFrame, UnitSample, unknown, unknownWhy)
 	return rec, nil
 }
 

@@ -57,6 +57,9 @@ const (
 	DefaultMaxSeries    = 1 << 20
 	DefaultIdleTimeout  = 60 * time.Second
 	DefaultRecheck      = 30 * time.Second
+	DefaultMaxClockSkew = 10 * time.Minute
+	// rejectLogEvery is how often refusals of one kind from one agent are logged.
+	rejectLogEvery = time.Minute
 )
 
 // Config tunes the server.
@@ -71,7 +74,11 @@ type Config struct {
 	// revocation also ends connections already established (checked
 	// before a batch is stored); default DefaultRecheck.
 	Recheck time.Duration
-	Now     func() time.Time
+	// MaxClockSkew is how far ahead of the collector's clock a sample's
+	// time may be; samples beyond it are refused (kind clock-skew). 0
+	// takes DefaultMaxClockSkew; negative disables the check.
+	MaxClockSkew time.Duration
+	Now          func() time.Time
 }
 
 // Agents is the part of the inventory the server reads and writes.
@@ -89,17 +96,18 @@ type Sink interface {
 // Server accepts agent connections. Create it with New, start listeners
 // with ServeQUIC and ServeTCP, and stop them by cancelling their context.
 type Server struct {
-	cfg      Config
-	ca       *pki.Authority
-	agents   Agents
-	journal  *journal.Journal
-	sink     Sink
-	metrics  *metrics.Collector
-	log      *slog.Logger
-	enroller *pki.Enroller
-	codec    *wire.Codec
-	records  *recordCodec
-	tlsConf  *tls.Config
+	cfg       Config
+	ca        *pki.Authority
+	agents    Agents
+	journal   *journal.Journal
+	sink      Sink
+	metrics   *metrics.Collector
+	log       *slog.Logger
+	enroller  *pki.Enroller
+	codec     *wire.Codec
+	records   *recordCodec
+	tlsConf   *tls.Config
+	rejectLog *rejectLog
 
 	mu      sync.Mutex
 	streams map[string]*stream
@@ -140,6 +148,9 @@ func New(cfg Config, ca *pki.Authority, agents Agents, j *journal.Journal, sink 
 	if cfg.Recheck <= 0 {
 		cfg.Recheck = DefaultRecheck
 	}
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
 	if cfg.Name == "" {
 		cfg.Name = "collector"
 	}
@@ -155,7 +166,7 @@ func New(cfg Config, ca *pki.Authority, agents Agents, j *journal.Journal, sink 
 		return nil, err
 	}
 	s := &Server{cfg: cfg, ca: ca, agents: agents, journal: j, sink: sink, metrics: m, log: log, enroller: enroller,
-		codec: codec, records: rc, streams: map[string]*stream{}, conns: map[*session]struct{}{}}
+		codec: codec, records: rc, streams: map[string]*stream{}, conns: map[*session]struct{}{}, rejectLog: newRejectLog(rejectLogEvery)}
 	for name, st := range streams {
 		s.streams[name] = &stream{epoch: st.Epoch, acked: st.AckedSeq, journaled: st.AckedSeq,
 			dropped: wire.Drops{Batches: st.DroppedBatches, Samples: st.DroppedSamples, Corrupt: st.Corrupt}}
@@ -179,7 +190,7 @@ func (s *Server) agentTLSConfig() *tls.Config {
 		Certificates:           []tls.Certificate{s.ca.ServerCertificate()},
 		ClientAuth:             tls.RequestClientCert,
 		ClientCAs:              pool,
-		NextProtos:             []string{wire.ALPN},
+		NextProtos:             wire.CollectorALPNs(),
 		SessionTicketsDisabled: true,
 		VerifyConnection: func(cs tls.ConnectionState) error {
 			name, err := s.verifyAgent(cs, pool)
@@ -325,7 +336,7 @@ func (s *Server) handleQUIC(ctx context.Context, conn *quic.Conn) {
 }
 
 // ServeTCP accepts TLS-over-TCP connections on ln until ctx ends: agents
-// with ALPN wire.ALPN, and enrollment with ALPN enroll.ALPN when an
+// with ALPN wire.ALPN (or an older version's), and enrollment with ALPN enroll.ALPN when an
 // Enroller was given. An accept error other than a closed listener (too
 // many open files) is logged and retried after a backoff
 // (listener.Backoff), never returned: it would stop the collector.
@@ -345,7 +356,7 @@ func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 		agentConf := s.tlsConf
 		conf.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
 			for _, p := range hello.SupportedProtos {
-				if p == wire.ALPN {
+				if wire.VersionOfALPN(p) != 0 {
 					return agentConf, nil
 				}
 			}

@@ -28,6 +28,7 @@ type session struct {
 	checked time.Time // when agent was last looked up
 	serial  string    // the certificate's serial
 	epoch   uint64
+	proto   uint16 // the agent's protocol version (Hello.Proto)
 	dict    *Dictionary
 	buf     []byte
 
@@ -45,6 +46,26 @@ type pendingAck struct {
 	end   journal.Pos // wait until the journal is durable up to here
 	start journal.Pos
 	rec   *Record // nil for a duplicate: nothing to apply
+}
+
+// rejects returns what to tell the agent about p's refusals.
+func (p pendingAck) rejects() []wire.Reject {
+	if p.rec == nil {
+		return nil
+	}
+	var out []wire.Reject
+	for _, r := range p.rec.Refusals {
+		if p.rec.Kind == RecordRejected {
+			out = append(out, wire.Reject{Seq: p.rec.Seq, Kind: r.Kind, Reason: r.Reason, Whole: true})
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].Kind == r.Kind {
+			out[n-1].Count += r.Count // units of one kind together
+			continue
+		}
+		out = append(out, wire.Reject{Seq: p.rec.Seq, Kind: r.Kind, Reason: r.Reason, Count: r.Count})
+	}
+	return out
 }
 
 // refusal is a session-ending error with the code sent to the agent.
@@ -109,6 +130,16 @@ func (sess *session) readMessage() (wire.Message, error) {
 	return readMessage(sess.rw, sess.srv.codec, sess.srv.cfg.MaxFrame, sess.buf)
 }
 
+// readFrame reads one frame under the size cap; an oversized or empty
+// frame is a protocol refusal.
+func (sess *session) readFrame() (wire.Type, []byte, error) {
+	t, body, err := wire.ReadFrame(sess.rw, sess.srv.cfg.MaxFrame, sess.buf)
+	if err != nil && (errors.Is(err, wire.ErrFrameTooLarge) || errors.Is(err, wire.ErrFrameEmpty)) {
+		return 0, nil, refuse(wire.ErrCodeProtocol, "protocol", "bad frame: %v", err)
+	}
+	return t, body, err
+}
+
 // readMessage reads one frame under the size cap and decodes it with the
 // limited codec (which validates it). A read error is returned as is; a bad
 // frame is a protocol refusal.
@@ -150,7 +181,7 @@ func (sess *session) serve(ctx context.Context) error {
 		return refuse(wire.ErrCodeUnauthorized, "unauthorized", "agent %q is revoked", hello.Agent)
 	}
 	sess.agent, sess.checked = a, s.cfg.Now()
-	sess.epoch = hello.Epoch
+	sess.epoch, sess.proto = hello.Epoch, hello.Proto
 	sess.dict = NewDictionary(s.cfg.MaxSeries)
 	sess.buf = make([]byte, 64<<10) // reused for frames up to 64 KiB; larger ones allocate
 
@@ -183,20 +214,24 @@ func (sess *session) serve(ctx context.Context) error {
 		<-sess.ackerDone
 	}()
 	for {
-		m, err := sess.readMessage()
+		t, body, err := sess.readFrame()
 		if err != nil {
 			return err
 		}
-		switch m := m.(type) {
-		case *wire.Series:
-			if err := sess.dict.Define(m); err != nil {
+		switch t {
+		case wire.TypeSeries:
+			var m wire.Series
+			if err := s.codec.Unmarshal(body, &m); err != nil {
+				return refuse(wire.ErrCodeProtocol, "protocol", "malformed %s frame: %v", t, err)
+			}
+			if err := sess.dict.Define(&m); err != nil {
 				return refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
 			}
-		case *wire.Batch:
+		case wire.TypeBatch:
 			if err := sess.recheck(ctx); err != nil {
 				return err
 			}
-			p, err := sess.batch(st, m)
+			p, err := sess.batch(st, body)
 			if err != nil {
 				return err
 			}
@@ -208,7 +243,7 @@ func (sess *session) serve(ctx context.Context) error {
 				return io.EOF
 			}
 		default:
-			return refuse(wire.ErrCodeProtocol, "protocol", "unexpected %s message", m.Type())
+			return refuse(wire.ErrCodeProtocol, "protocol", "unexpected %s message", t)
 		}
 	}
 }
@@ -321,41 +356,65 @@ func (s *Server) writeRecord(rec *Record) (start, end journal.Pos, err error) {
 
 // batch writes one batch to the journal (or recognizes a duplicate) and
 // returns what the acker must wait for before acking.
-func (sess *session) batch(st *stream, b *wire.Batch) (pendingAck, error) {
+//
+// A batch is screened, not refused: strings are cleaned, and what cannot be
+// used (an undecodable body, a host the agent is not assigned, samples of
+// undefined series, timestamps far ahead) is left out and recorded in the
+// record's Refusals. A batch that cannot be decoded at all but whose seq
+// can be read becomes a RecordRejected. Either way the seq is journaled,
+// so the agent's spool moves past it (Ack, and Reject for version 2
+// agents) and the batch is never resent: one bad frame cannot wedge the
+// agent's stream. Only a body whose seq cannot be read ends the session.
+func (sess *session) batch(st *stream, body []byte) (pendingAck, error) {
 	s := sess.srv
+	now := s.cfg.Now()
+	b, seq, decodeErr := s.codec.DecodeBatch(body)
+	var removed []string
+	if decodeErr == nil {
+		removed, decodeErr = b.Screen()
+	}
+	if decodeErr != nil && seq == 0 {
+		return pendingAck{}, refuse(wire.ErrCodeProtocol, "protocol", "malformed batch frame: %v", decodeErr)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.active != sess || st.epoch != sess.epoch {
 		return pendingAck{}, refuse(wire.ErrCodeProtocol, "protocol", "superseded by a newer connection of agent %s", sess.agent.Name)
 	}
-	if b.Seq <= st.journaled {
+	if seq <= st.journaled {
 		if s.metrics != nil {
 			s.metrics.Duplicates.Inc()
 		}
 		return pendingAck{seq: st.journaled, end: st.lastPos}, nil
 	}
-	rec, err := Resolve(b, sess.dict, sess.agent.Name, sess.epoch, s.cfg.Now().UnixMilli())
-	if err != nil {
-		if errors.Is(err, ErrUnknownSeries) {
-			return pendingAck{}, refuse(wire.ErrCodeUnknownSeries, "unknown-series", "%v", err)
+	var rec *Record
+	if decodeErr != nil {
+		rec = &Record{Kind: RecordRejected, Agent: sess.agent.Name, Epoch: sess.epoch, Seq: seq, Received: now.UnixMilli(),
+			Dropped: st.dropped}
+		rec.Refusals = refuseIn(nil, wire.RejectFrame, UnitBatch, 1, fmt.Sprintf("batch %d: %v", seq, decodeErr))
+	} else {
+		cleanBatch(b)
+		var err error
+		rec, err = Resolve(b, sess.dict, sess.agent.Name, sess.epoch, now.UnixMilli())
+		if err != nil {
+			return pendingAck{}, refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
 		}
-		return pendingAck{}, refuse(wire.ErrCodeProtocol, "protocol", "%v", err)
-	}
-	for _, h := range rec.HostNames() {
-		if !sess.agent.MayWrite(h) {
-			return pendingAck{}, refuse(wire.ErrCodeForbiddenHost, "forbidden-host",
-				"batch %d names host %q, which agent %s is not assigned", b.Seq, h, sess.agent.Name)
+		if len(removed) > 0 {
+			rec.Refusals = refuseIn(rec.Refusals, wire.RejectFrame, "part", uint64(len(removed)),
+				fmt.Sprintf("batch %d: %s", seq, removed[0]))
 		}
+		screenHosts(rec, sess.agent.MayWrite, sess.agent.Name)
+		screenClock(rec, now, s.cfg.MaxClockSkew)
 	}
-	if b.Seq > st.journaled+1 {
-		rec.Gap = b.Seq - st.journaled - 1
+	if seq > st.journaled+1 {
+		rec.Gap = seq - st.journaled - 1
 	}
 	start, end, err := s.writeRecord(rec)
 	if err != nil {
 		return pendingAck{}, err
 	}
-	st.journaled, st.lastPos, st.dropped = b.Seq, end, b.Dropped
-	return pendingAck{seq: b.Seq, end: end, start: start, rec: rec}, nil
+	st.journaled, st.lastPos, st.dropped = seq, end, rec.Dropped
+	return pendingAck{seq: seq, end: end, start: start, rec: rec}, nil
 }
 
 // acker waits until the records the reader wrote are durable (one sync
@@ -403,6 +462,7 @@ func (sess *session) acker(ctx context.Context, st *stream) {
 			if q.rec == nil {
 				continue
 			}
+			sess.reportRejects(q)
 			samples += q.rec.Samples()
 			if s.sink != nil {
 				if err := s.sink.Enqueue(ctx, q.start, q.end, q.rec); err != nil {
@@ -425,5 +485,33 @@ func (sess *session) acker(ctx context.Context, st *stream) {
 			s.metrics.Samples.Add(float64(samples))
 		}
 		sess.send(&wire.Ack{Seq: last})
+	}
+}
+
+// reportRejects counts, logs (rate-limited) and, for agents of protocol
+// version 2, answers the refusals of a durable record. Called by the
+// acker before the Ack that covers the record.
+func (sess *session) reportRejects(q pendingAck) {
+	s := sess.srv
+	if len(q.rec.Refusals) == 0 {
+		return
+	}
+	now := s.cfg.Now()
+	for _, r := range q.rec.Refusals {
+		if s.metrics != nil {
+			s.metrics.Rejected.WithLabelValues(r.Kind, r.Unit).Add(float64(r.Count))
+		}
+		if ok, quiet := s.rejectLog.allow(sess.agent.Name, r.Kind, now); ok {
+			s.log.Warn("refused part of an agent's batch", "agent", sess.agent.Name, "seq", q.rec.Seq, "kind", r.Kind,
+				"unit", r.Unit, "count", r.Count, "reason", r.Reason, "not_logged_since_last", quiet)
+		}
+	}
+	if sess.proto < 2 {
+		return // version 1 agents know no Reject; the Ack moves them past the batch
+	}
+	for _, rj := range q.rejects() {
+		if err := sess.send(&rj); err != nil {
+			return
+		}
 	}
 }

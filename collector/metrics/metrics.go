@@ -53,6 +53,11 @@ type Collector struct {
 	// Traps counts SNMP traps stored, by the host they are attributed to
 	// ("" for sources that match no target).
 	Traps *prometheus.CounterVec
+	// Rejected counts what the collector refused for good from agents'
+	// batches while keeping the session (the agent moves past it), by
+	// kind ("frame", "host", "clock-skew", "quota", ...) and unit
+	// ("batch" for a whole batch, "sample", "status", "host", "trap", "series").
+	Rejected *prometheus.CounterVec
 }
 
 // New builds the metrics in a fresh registry.
@@ -89,7 +94,9 @@ func New() *Collector {
 	}
 	c.Traps = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "outpost_collector_traps_total", Help: "SNMP traps and informs stored, by host (empty: a source no target matches)."}, []string{"host"})
-	c.reg.MustRegister(c.Traps)
+	c.Rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "outpost_collector_rejected_total", Help: "Parts of agents' batches refused for good (the agent moves past them), by kind and unit."}, []string{"kind", "unit"})
+	c.reg.MustRegister(c.Traps, c.Rejected)
 	c.reg.MustRegister(c.Connections, c.ActiveSessions, c.Refused, c.Batches, c.Samples, c.Duplicates, c.DroppedBatches,
 		c.JournalBytes, c.JournalLag, c.RRDUpdates, c.RRDSkipped, c.ApplyErrors, c.FlushSeconds,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))

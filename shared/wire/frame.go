@@ -8,11 +8,34 @@ import (
 )
 
 // ALPN is the TLS application protocol both transports negotiate. The digit is
-// the protocol version: a collector that speaks several versions lists each.
-const ALPN = "outpost/1"
+// the protocol version: a collector that speaks several versions lists each
+// (CollectorALPNs); an agent offers only its own.
+const ALPN = "outpost/2"
+
+// ALPNv1 names protocol version 1, which collectors still accept from agents
+// not yet upgraded (they get no Reject: see doc.go).
+const ALPNv1 = "outpost/1"
 
 // ProtocolVersion is the version named by ALPN, repeated in Hello.
-const ProtocolVersion = 1
+const ProtocolVersion = 2
+
+// MinProtocolVersion is the oldest version a collector accepts.
+const MinProtocolVersion = 1
+
+// CollectorALPNs returns the application protocols a collector offers,
+// newest first.
+func CollectorALPNs() []string { return []string{ALPN, ALPNv1} }
+
+// VersionOfALPN returns the protocol version an ALPN value names, or 0.
+func VersionOfALPN(p string) uint16 {
+	switch p {
+	case ALPN:
+		return ProtocolVersion
+	case ALPNv1:
+		return 1
+	}
+	return 0
+}
 
 // Frame size limits. HardMaxFrame is the most any reader accepts, whatever it is
 // configured to; DefaultMaxFrame is what agents and the collector use unless told otherwise.
@@ -33,6 +56,7 @@ const (
 	TypeBatch    Type = 4
 	TypeAck      Type = 5
 	TypeError    Type = 6
+	TypeReject   Type = 7 // since version 2
 )
 
 func (t Type) String() string {
@@ -49,6 +73,8 @@ func (t Type) String() string {
 		return "ack"
 	case TypeError:
 		return "error"
+	case TypeReject:
+		return "reject"
 	}
 	return fmt.Sprintf("type(%d)", uint8(t))
 }

@@ -166,6 +166,34 @@ type Ack struct {
 	Seq uint64
 }
 
+// Reject tells an agent (protocol version 2 and later) that the collector
+// refused all or part of batch Seq for good: retrying would not change the
+// outcome. The collector has durably recorded the refusal before it sends
+// Reject, and the Ack that follows covers Seq, so the agent's spool moves
+// past the batch and a reconnect never sends it again. An agent counts
+// rejects by Kind and shows the latest Reason. Agents of version 1 get the
+// Ack only.
+//
+// Reject is a CBOR map with integer keys: later versions add keys that
+// older agents skip.
+type Reject struct {
+	Seq    uint64 `cbor:"1,keyasint"`
+	Kind   string `cbor:"2,keyasint"`           // what was refused: RejectFrame, RejectHost, ...
+	Reason string `cbor:"3,keyasint,omitempty"` // human text (may quote device strings: escape when shown)
+	Count  uint64 `cbor:"4,keyasint,omitempty"` // units refused: samples, hosts, traps (0 when Whole)
+	Whole  bool   `cbor:"5,keyasint,omitempty"` // the whole batch was refused
+}
+
+// Reject kinds. The set is open: an agent counts kinds it does not know
+// under their own name.
+const (
+	RejectFrame     = "frame"      // undecodable or invalid content
+	RejectOversize  = "oversize"   // a frame over the collector's limit
+	RejectClockSkew = "clock-skew" // samples too far ahead of the collector's clock
+	RejectHost      = "host"       // a host outside the agent's assigned patterns
+	RejectQuota     = "quota"      // a per-agent or per-host quota exceeded
+)
+
 // Error codes.
 const (
 	ErrCodeProtocol      uint16 = 1 // malformed or unexpected message
@@ -190,14 +218,15 @@ func (*Series) Type() Type   { return TypeSeries }
 func (*Batch) Type() Type    { return TypeBatch }
 func (*Ack) Type() Type      { return TypeAck }
 func (*Error) Type() Type    { return TypeError }
+func (*Reject) Type() Type   { return TypeReject }
 
 // Validate checks the protocol version and agent name.
 func (m *Hello) Validate() error {
 	if m.Agent == "" {
 		return fmt.Errorf("hello: empty agent name")
 	}
-	if m.Proto != ProtocolVersion {
-		return fmt.Errorf("hello: protocol version %d, want %d", m.Proto, ProtocolVersion)
+	if m.Proto < MinProtocolVersion || m.Proto > ProtocolVersion {
+		return fmt.Errorf("hello: protocol version %d, want %d to %d", m.Proto, MinProtocolVersion, ProtocolVersion)
 	}
 	if m.LastSeq < m.FirstSeq {
 		return fmt.Errorf("hello: last seq %d before first seq %d", m.LastSeq, m.FirstSeq)
@@ -208,40 +237,33 @@ func (m *Hello) Validate() error {
 // Validate accepts every HelloAck.
 func (m *HelloAck) Validate() error { return nil }
 
-// Validate checks the definitions' kinds and that the numbers do not overflow.
+// Validate checks that the numbers do not overflow. A definition that is
+// unusable on its own (Check) does not make the message invalid: the
+// receiver refuses the samples of that number only, so one bad definition
+// cannot stop an agent's other series.
 func (m *Series) Validate() error {
 	if uint64(m.First)+uint64(len(m.Defs)) > math.MaxUint32+1 {
 		return fmt.Errorf("series: numbers overflow")
 	}
-	for i, d := range m.Defs {
-		if !d.Kind.Valid() {
-			return fmt.Errorf("series %d: invalid kind %d", uint64(m.First)+uint64(i), d.Kind)
-		}
-		if d.Host == "" || d.Attr == "" || d.DS == "" {
-			return fmt.Errorf("series %d: empty host, attribute or data source", uint64(m.First)+uint64(i))
-		}
+	return nil
+}
+
+// Check reports why a definition is unusable: an invalid kind, or an empty
+// host, attribute or data source name.
+func (d *SeriesDef) Check() error {
+	if !d.Kind.Valid() {
+		return fmt.Errorf("invalid kind %d", d.Kind)
+	}
+	if d.Host == "" || d.Attr == "" || d.DS == "" {
+		return fmt.Errorf("empty host, attribute or data source")
 	}
 	return nil
 }
 
 // Validate checks that arrays pair up and statuses are defined.
 func (m *Batch) Validate() error {
-	if m.Seq == 0 {
-		return fmt.Errorf("batch: seq 0")
-	}
-	for i := range m.Groups {
-		g := &m.Groups[i]
-		if len(g.Ints)%2 != 0 {
-			return fmt.Errorf("batch %d group %d: odd number of integer id/value items", m.Seq, i)
-		}
-		for j := 0; j < len(g.Ints); j += 2 {
-			if g.Ints[j] > math.MaxUint32 {
-				return fmt.Errorf("batch %d group %d: series id %d out of range", m.Seq, i, g.Ints[j])
-			}
-		}
-		if len(g.FloatIDs) != len(g.Floats) {
-			return fmt.Errorf("batch %d group %d: %d float ids for %d floats", m.Seq, i, len(g.FloatIDs), len(g.Floats))
-		}
+	if err := m.validateShape(); err != nil {
+		return err
 	}
 	for _, s := range m.Statuses {
 		if !s.Status.Valid() {
@@ -271,6 +293,85 @@ func (m *Batch) Validate() error {
 	return nil
 }
 
+// validateShape checks what makes a batch unusable as a whole: seq 0, or
+// sample arrays that do not pair up.
+func (m *Batch) validateShape() error {
+	if m.Seq == 0 {
+		return fmt.Errorf("batch: seq 0")
+	}
+	for i := range m.Groups {
+		g := &m.Groups[i]
+		if len(g.Ints)%2 != 0 {
+			return fmt.Errorf("batch %d group %d: odd number of integer id/value items", m.Seq, i)
+		}
+		for j := 0; j < len(g.Ints); j += 2 {
+			if g.Ints[j] > math.MaxUint32 {
+				return fmt.Errorf("batch %d group %d: series id %d out of range", m.Seq, i, g.Ints[j])
+			}
+		}
+		if len(g.FloatIDs) != len(g.Floats) {
+			return fmt.Errorf("batch %d group %d: %d float ids for %d floats", m.Seq, i, len(g.FloatIDs), len(g.Floats))
+		}
+	}
+	return nil
+}
+
+// Screen is the receiver's lenient Validate. It returns an error only when
+// the batch is unusable as a whole (seq 0, sample arrays that do not pair
+// up); otherwise it removes the parts that Validate would refuse (a status
+// with an undefined value, a host without a name, an attribute without a
+// key or with an invalid data source kind, a trap out of bounds) and
+// returns why each was removed, so the rest of the batch is kept.
+func (m *Batch) Screen() (removed []string, err error) {
+	if err := m.validateShape(); err != nil {
+		return nil, err
+	}
+	keptS := m.Statuses[:0]
+	for _, st := range m.Statuses {
+		if !st.Status.Valid() {
+			removed = append(removed, fmt.Sprintf("attribute %s/%s has invalid status %d", st.Host, st.Attr, st.Status))
+			continue
+		}
+		keptS = append(keptS, st)
+	}
+	m.Statuses = keptS
+	keptH := m.Hosts[:0]
+	for _, h := range m.Hosts {
+		if h.Name == "" {
+			removed = append(removed, "host with empty name")
+			continue
+		}
+		keptA := h.Attrs[:0]
+	attrs:
+		for _, a := range h.Attrs {
+			if a.Key == "" {
+				removed = append(removed, fmt.Sprintf("host %s: attribute with empty key", h.Name))
+				continue
+			}
+			for _, d := range a.DS {
+				if !d.Kind.Valid() {
+					removed = append(removed, fmt.Sprintf("%s/%s/%s: invalid kind %d", h.Name, a.Key, d.Name, d.Kind))
+					continue attrs
+				}
+			}
+			keptA = append(keptA, a)
+		}
+		h.Attrs = keptA
+		keptH = append(keptH, h)
+	}
+	m.Hosts = keptH
+	keptT := m.Traps[:0]
+	for i := range m.Traps {
+		if err := m.Traps[i].Validate(); err != nil {
+			removed = append(removed, err.Error())
+			continue
+		}
+		keptT = append(keptT, m.Traps[i])
+	}
+	m.Traps = keptT
+	return removed, nil
+}
+
 // Samples counts the samples in the batch.
 func (m *Batch) Samples() int {
 	n := 0
@@ -285,6 +386,14 @@ func (m *Ack) Validate() error { return nil }
 
 // Validate accepts every Error.
 func (m *Error) Validate() error { return nil }
+
+// Validate checks that a Reject names a batch and a kind.
+func (m *Reject) Validate() error {
+	if m.Seq == 0 || m.Kind == "" {
+		return fmt.Errorf("reject: seq %d kind %q", m.Seq, m.Kind)
+	}
+	return nil
+}
 
 // Error makes a received Error usable as a Go error.
 func (m *Error) Error() string { return fmt.Sprintf("collector error %d: %s", m.Code, m.Message) }
