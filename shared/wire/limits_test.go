@@ -55,7 +55,6 @@ func TestDecodeRejects(t *testing.T) {
 		{"too many map pairs", TypeBatch, hostWithProps(manyProps), "exceeded max number of key-value pairs"},
 		{"huge array header", TypeBatch, []byte{0x85, 0x01, 0x9a, 0x7f, 0xff, 0xff, 0xff}, "exceeded max number of elements"},
 		{"huge string header", TypeHello, []byte{0x87, 0x7a, 0x7f, 0xff, 0xff, 0xff}, "unexpected EOF"},
-		{"invalid UTF-8", TypeHello, raw(t, []any{cbor.RawMessage{0x62, 0xff, 0xfe}, "", 1, 1, 0, 0, []any{0, 0, 0}}), "invalid UTF-8"},
 		{"trailing bytes", TypeAck, []byte{0x81, 0x01, 0x00}, "extraneous data"},
 		{"empty body", TypeAck, nil, "EOF"},
 		{"too few fields", TypeAck, []byte{0x80}, "cannot decode CBOR array to struct with different number of elements"},
@@ -75,10 +74,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"attr without key", TypeBatch, raw(t, &Batch{Seq: 1, Hosts: []Host{{Name: "h", Attrs: []Attr{{}}}}}), "attribute with empty key"},
 		{"ds kind", TypeBatch, raw(t, &Batch{Seq: 1, Hosts: []Host{{Name: "h", Attrs: []Attr{{Key: "k", DS: []DSDef{{Name: "d", Kind: 7}}}}}}}), "invalid kind 7"},
 		{"hello no agent", TypeHello, raw(t, &Hello{Proto: 1}), "empty agent name"},
-		{"hello version", TypeHello, raw(t, &Hello{Agent: "a", Proto: 2}), "protocol version 2, want 1"},
+		{"hello version", TypeHello, raw(t, &Hello{Agent: "a", Proto: 3}), "protocol version 3, want 1 to 2"},
+		{"hello version 0", TypeHello, raw(t, &Hello{Agent: "a", Proto: 0}), "protocol version 0, want 1 to 2"},
+		{"reject without kind", TypeReject, raw(t, &Reject{Seq: 1}), `reject: seq 1 kind ""`},
 		{"hello seqs", TypeHello, raw(t, &Hello{Agent: "a", Proto: 1, FirstSeq: 5, LastSeq: 4}), "last seq 4 before first seq 5"},
-		{"series kind", TypeSeries, raw(t, &Series{Defs: []SeriesDef{{Host: "h", Attr: "a", DS: "d", Kind: 5}}}), "series 0: invalid kind 5"},
-		{"series empty key", TypeSeries, raw(t, &Series{First: 3, Defs: []SeriesDef{{Host: "h", Attr: "a"}}}), "series 3: empty host"},
 		{"series overflow", TypeSeries, raw(t, &Series{First: 1<<32 - 1, Defs: []SeriesDef{{Host: "h", Attr: "a", DS: "d"}, {Host: "h", Attr: "a", DS: "e"}}}), "numbers overflow"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -116,5 +115,98 @@ func TestDecodeHugeHeadersAllocateLittle(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
 		t.Errorf("allocated %d bytes on lying headers", grew)
+	}
+}
+
+// TestDecodeKeepsInvalidUTF8 checks that text that is not valid UTF-8
+// decodes byte for byte instead of making the whole frame undecodable (one
+// device string wedged a site that way, issue 15); the receiver cleans it.
+func TestDecodeKeepsInvalidUTF8(t *testing.T) {
+	c := newCodec(t)
+	body := raw(t, []any{cbor.RawMessage{0x62, 0xff, 0xfe}, "", 1, 1, 0, 0, []any{0, 0, 0}})
+	m, err := c.Decode(TypeHello, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.(*Hello).Agent; got != "\xff\xfe" {
+		t.Fatalf("agent %q", got)
+	}
+}
+
+// TestSeriesDefCheck: an unusable definition leaves the Series valid (its
+// samples alone are refused by the receiver).
+func TestSeriesDefCheck(t *testing.T) {
+	for _, tc := range []struct {
+		def  SeriesDef
+		want string
+	}{
+		{SeriesDef{Host: "h", Attr: "a", DS: "d", Kind: 5}, "invalid kind 5"},
+		{SeriesDef{Host: "h", Attr: "a"}, "empty host, attribute or data source"},
+		{SeriesDef{Attr: "a", DS: "d"}, "empty host, attribute or data source"},
+		{SeriesDef{Host: "h", Attr: "a", DS: "d"}, ""},
+	} {
+		err := tc.def.Check()
+		if (err == nil) != (tc.want == "") || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.def, err, tc.want)
+		}
+		s := &Series{Defs: []SeriesDef{tc.def}}
+		if err := s.Validate(); err != nil {
+			t.Errorf("%+v: Series.Validate: %v", tc.def, err)
+		}
+	}
+}
+
+// TestScreenKeepsTheUsableParts: Screen removes exactly what Validate
+// refuses, says why, and refuses the batch whole only for its shape.
+func TestScreenKeepsTheUsableParts(t *testing.T) {
+	b := &Batch{Seq: 7,
+		Statuses: []AttrStatus{{Host: "h", Attr: "a", Status: 9}, {Host: "h", Attr: "b"}},
+		Hosts: []Host{{}, {Name: "h", Attrs: []Attr{{}, {Key: "k", DS: []DSDef{{Name: "d", Kind: 7}}}, {Key: "ok"}}}},
+		Traps: []Trap{{Version: 9, OID: "1.3"}, {Version: 2, OID: "1.3.6.1.6.3.1.1.5.1"}},
+	}
+	removed, err := b.Screen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 5 || len(b.Statuses) != 1 || len(b.Hosts) != 1 || len(b.Hosts[0].Attrs) != 1 || len(b.Traps) != 1 {
+		t.Fatalf("removed %q; left %+v", removed, b)
+	}
+	if err := b.Validate(); err != nil {
+		t.Fatalf("screened batch does not validate: %v", err)
+	}
+	for _, bad := range []*Batch{{}, {Seq: 1, Groups: []Group{{Ints: []uint64{1}}}}} {
+		if _, err := bad.Screen(); err == nil {
+			t.Errorf("%+v screened", bad)
+		}
+	}
+}
+
+// TestDecodeBatchPeeksTheSeq: a batch too broken to decode still yields
+// its seq when the body starts like a batch, so it can be refused by number.
+func TestDecodeBatchPeeksTheSeq(t *testing.T) {
+	c := newCodec(t)
+	for _, tc := range []struct {
+		name string
+		body []byte
+		seq  uint64
+	}{
+		{"map, small seq, garbage after", []byte{0xa2, 0x01, 0x05, 0xff}, 5},
+		{"map, 4-byte seq", []byte{0xa3, 0x01, 0x1a, 0x00, 0x01, 0x00, 0x00, 0x02, 0x61}, 65536},
+		{"map, 8-byte seq", []byte{0xa2, 0x01, 0x1b, 0, 0, 0, 1, 0, 0, 0, 0, 0x02}, 1 << 32},
+		{"array (version 1)", []byte{0x85, 0x18, 0xc8, 0x7f}, 200},
+		{"map, first key not 1", []byte{0xa2, 0x02, 0x05, 0xff}, 0},
+		{"indefinite array", []byte{0x9f, 0x01, 0xff}, 0},
+		{"truncated seq", []byte{0xa2, 0x01, 0x1a, 0x00}, 0},
+		{"empty", nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, seq, err := c.DecodeBatch(tc.body)
+			if err == nil {
+				t.Fatalf("decoded %+v", b)
+			}
+			if seq != tc.seq {
+				t.Fatalf("seq %d, want %d", seq, tc.seq)
+			}
+		})
 	}
 }

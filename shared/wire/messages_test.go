@@ -36,7 +36,8 @@ func goldenMessages() []struct {
 		name string
 		msg  Message
 	}{
-		{"hello", &Hello{Agent: "site-paris", Software: "v1.2.3", Proto: ProtocolVersion, Epoch: 0x5eed5eed12345678,
+		// An agent of protocol version 1: collectors still accept it.
+		{"hello", &Hello{Agent: "site-paris", Software: "v1.2.3", Proto: 1, Epoch: 0x5eed5eed12345678,
 			FirstSeq: 41, LastSeq: 97, Dropped: Drops{Batches: 2, Samples: 24000, Corrupt: 1}}},
 		{"hello-ack", &HelloAck{Collector: "collector", Software: "v1.2.3", Epoch: 0x5eed5eed12345678, AckedSeq: 60,
 			MaxFrame: DefaultMaxFrame, Hosts: []string{"core-*", "edge-sw2"}}},
@@ -72,6 +73,11 @@ func goldenMessages() []struct {
 			Dropped: Drops{Batches: 2, Samples: 24000}}},
 		{"ack", &Ack{Seq: 98}},
 		{"error", &Error{Code: ErrCodeForbiddenHost, Message: "host core-sw9 is not assigned to agent site-paris", Fatal: false}},
+		// Since protocol version 2.
+		{"hello-v2", &Hello{Agent: "site-paris", Software: "v1.3.0", Proto: 2, Epoch: 0x5eed5eed12345678,
+			FirstSeq: 41, LastSeq: 97, Dropped: Drops{Batches: 2, Samples: 24000, Corrupt: 1}}},
+		{"reject", &Reject{Seq: 99, Kind: RejectHost, Reason: `batch 99 names host "core-sw9", which agent site-paris is not assigned`, Count: 12}},
+		{"reject-whole", &Reject{Seq: 100, Kind: RejectFrame, Reason: "batch 100: decode batch: cbor: ...", Whole: true}},
 	}
 }
 
