@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/outpost-nms/outpost/agent/batch"
+	"github.com/outpost-nms/outpost/agent/metrics"
 	"github.com/outpost-nms/outpost/agent/poll"
 	"github.com/outpost-nms/outpost/agent/spool"
 	"github.com/outpost-nms/outpost/agent/uplink"
@@ -125,5 +126,104 @@ func TestRealAgentEndToEnd(t *testing.T) {
 	}
 	if attr, err := s2.db.AttributeByKey(context.Background(), "r1", "if:eth0"); err != nil || attr.Status != status.Up {
 		t.Fatalf("inventory: %+v %v", attr, err)
+	}
+}
+
+// TestSpoolWithInvalidUTF8Drains: a spool written before the agent cleaned
+// device strings holds series definitions and inventory with bytes that
+// are not UTF-8 (a Latin-1 ifAlias, firmware garbage). Before issue 15 the
+// collector refused the series frame and the agent resent it forever, so
+// no device of the site got through. Now the spool drains: the strings
+// arrive escaped, and the site's other device flows as before.
+func TestSpoolWithInvalidUTF8Drains(t *testing.T) {
+	dir := t.TempDir()
+	s := openStack(t, dir, stackOptions{})
+	cert := s.addAgent(t, "edge", "r*")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sp, err := spool.Open(spool.Options{Dir: filepath.Join(t.TempDir(), "spool"), FsyncInterval: 10 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	codec, err := wire.NewCodec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What an older agent spooled: the registry and batches as they are,
+	// without the batcher's string guard.
+	reg := sp.Registry()
+	id := func(host, attr, ds string, kind sample.Kind) uint64 {
+		n, err := reg.ID(sample.Key{Host: host, Attr: attr, DS: ds}, kind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uint64(n)
+	}
+	badIn := id("r1", "if:B\xfcro\xff", "in_octets", sample.Counter64)
+	goodIn := id("r2", "if:eth0", "in_octets", sample.Counter64)
+	base := int64(1_800_000_000)
+	const polls = 5
+	for i := int64(1); i <= polls; i++ {
+		at := (base + i*60) * 1000
+		b := &wire.Batch{Groups: []wire.Group{{Time: at, Ints: []uint64{badIn, uint64(i) * 60_000, goodIn, uint64(i) * 120_000}}},
+			Statuses: []wire.AttrStatus{{Host: "r1", Attr: "if:B\xfcro\xff", Status: status.Up, Reason: "up \x1b]0;pwned\x07", Time: at}}}
+		if i == 1 {
+			h1 := testHost("r1", 60)
+			h1.SysDescr, h1.Location = "Cisco IOS\x00\xc3\x28", "B\xfcro"
+			h1.Attrs[0].Key, h1.Attrs[0].Descr = "if:B\xfcro\xff", "Uplink B\xfcro \xe2\x82"
+			h1.Attrs[0].DS = h1.Attrs[0].DS[:1]
+			h2 := testHost("r2", 60)
+			h2.Attrs[0].DS = h2.Attrs[0].DS[:1]
+			b.Hosts = []wire.Host{h1, h2}
+		}
+		if _, err := sp.Append(2, func(seq uint64) ([]byte, error) { b.Seq = seq; return codec.Marshal(b) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The upgraded agent starts and sends its spool.
+	m := metrics.New()
+	up, err := uplink.New(uplink.Config{Agent: "edge", Software: "e2e", Addr: s.quicAddr, TLS: s.clientTLS(&cert),
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond, Logger: quiet, Metrics: m}, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	upDone := make(chan struct{})
+	go func() { defer close(upDone); up.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, _, acked := sp.Bounds(); acked >= polls {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("spool did not drain: %d sessions refused", int(counterValue(s.m.Refused.WithLabelValues("protocol"))))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-upDone
+	if n := counterValue(s.m.Refused.WithLabelValues("protocol")); n != 0 {
+		t.Fatalf("%v sessions refused", n)
+	}
+	s.shutdown(t)
+	ctx = context.Background()
+	attr, err := s.db.AttributeByKey(ctx, "r1", `if:B\xfcro\xff`)
+	if err != nil || attr.Status != status.Up || attr.Descr != `Uplink B\xfcro \xe2\x82` || attr.StatusReason != `up \x1b]0;pwned\x07` {
+		t.Fatalf("r1 attribute %+v, %v", attr, err)
+	}
+	for _, f := range []string{"rrd/r1/if%3AB%5Cxfcro%5Cxff.rrd", "rrd/r2/if%3Aeth0.rrd"} {
+		res, err := rrd.Fetch(filepath.Join(dir, f), rrd.Average, time.Unix(base+120, 0), time.Unix(base+polls*60, 0), time.Minute)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		known := 0
+		for _, row := range res.Rows {
+			if !math.IsNaN(row[0]) {
+				known++
+			}
+		}
+		if known < polls-2 {
+			t.Fatalf("%s: %d known rows of %d: %v", f, known, len(res.Rows), res.Rows)
+		}
 	}
 }
