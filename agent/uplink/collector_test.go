@@ -1,6 +1,7 @@
 package uplink
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -102,6 +103,8 @@ type testCollector struct {
 	closeOnce map[uint64]bool // close the connection when this seq arrives (once)
 	ackUpTo   uint64          // when non-zero, never ack above this in the first session
 	oversized bool            // answer HelloAck, then send an oversized frame
+	rejectSeq map[uint64]bool // answer these batches with a Reject before their Ack
+	maxFrame  uint32          // HelloAck.MaxFrame; default wire.DefaultMaxFrame
 	changed   chan struct{}
 }
 
@@ -161,7 +164,7 @@ func (c *testCollector) serve(rw io.ReadWriter) error {
 	c.hellos = append(c.hellos, *hello)
 	c.sessions = append(c.sessions, nil)
 	sess := len(c.sessions) - 1
-	ack := &wire.HelloAck{Collector: "test", Epoch: hello.Epoch, AckedSeq: c.acked, MaxFrame: wire.DefaultMaxFrame}
+	ack := &wire.HelloAck{Collector: "test", Epoch: hello.Epoch, AckedSeq: c.acked, MaxFrame: cmp.Or(c.maxFrame, wire.DefaultMaxFrame)}
 	oversized := c.oversized
 	c.mu.Unlock()
 	c.signal()
@@ -222,9 +225,15 @@ func (c *testCollector) serve(rw io.ReadWriter) error {
 				}
 			}
 			a := &wire.Ack{Seq: c.acked}
+			reject := c.rejectSeq[m.Seq]
 			c.mu.Unlock()
 			c.signal()
-			f, _ := c.codec.AppendFrame(nil, a)
+			var f []byte
+			if reject {
+				f, _ = c.codec.AppendFrame(nil, &wire.Reject{Seq: m.Seq, Kind: wire.RejectFrame, Whole: true,
+					Reason: fmt.Sprintf("batch %d: \x1b[31mbad\xff", m.Seq)})
+			}
+			f, _ = c.codec.AppendFrame(f, a)
 			if _, err := rw.Write(f); err != nil {
 				return err
 			}

@@ -9,11 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/quic-go/quic-go"
 
 	"github.com/outpost-nms/outpost/agent/metrics"
@@ -373,4 +376,92 @@ func TestIsLocalUDPFailure(t *testing.T) {
 			t.Errorf("%s: isLocalUDPFailure(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
 		}
 	}
+}
+
+// TestRejectMovesPast: a batch the collector rejects for good is counted
+// and shown (cleaned: the reason may quote device strings), and the spool
+// moves past it with the Ack that follows; nothing is resent.
+func TestRejectMovesPast(t *testing.T) {
+	e := newEnv(t)
+	fillSpool(t, e.sp, e.codec, 10)
+	e.col.rejectSeq = map[uint64]bool{4: true, 7: true}
+	addr := listenQUIC(t, e.col, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool))
+	m := metrics.New()
+	cfg := e.config(addr)
+	cfg.Metrics = m
+	u := start(t, cfg, e.sp)
+	e.col.waitFor(t, "10 acked", 10*time.Second, func() bool { return e.col.acked == 10 })
+	deadline := time.Now().Add(5 * time.Second)
+	for u.LastReject().Seq != 7 {
+		if time.Now().After(deadline) {
+			t.Fatalf("last reject %+v", u.LastReject())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	r := u.LastReject()
+	if r.Kind != wire.RejectFrame || !r.Whole || r.Reason != `batch 7: \x1b[31mbad\xff` {
+		t.Fatalf("last reject %+v", r)
+	}
+	if got := counter(t, m.Rejected.WithLabelValues(wire.RejectFrame, "true")); got != 2 {
+		t.Fatalf("rejected = %v", got)
+	}
+	e.col.mu.Lock()
+	defer e.col.mu.Unlock()
+	if len(e.col.sessions) != 1 || e.col.dups != 0 {
+		t.Fatalf("sessions %d dups %d", len(e.col.sessions), e.col.dups)
+	}
+}
+
+// TestOversizeBatchIsSkipped: a spooled batch larger than the frame limit
+// the collector announced would end every session and be resent forever;
+// the agent skips it (counted as rejected, oversize) and the rest flows.
+func TestOversizeBatchIsSkipped(t *testing.T) {
+	e := newEnv(t)
+	fillSpool(t, e.sp, e.codec, 3)
+	big := make([]string, 0, 3000)
+	for i := 0; i < 3000; i++ {
+		big = append(big, fmt.Sprintf("host-%04d", i))
+	}
+	if _, err := e.sp.Append(0, func(seq uint64) ([]byte, error) {
+		return e.codec.Marshal(&wire.Batch{Seq: seq, Statuses: func() []wire.AttrStatus {
+			var out []wire.AttrStatus
+			for _, h := range big {
+				out = append(out, wire.AttrStatus{Host: h, Attr: "host", Reason: strings.Repeat("x", 40)})
+			}
+			return out
+		}()})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fillSpool(t, e.sp, e.codec, 3)
+	e.col.maxFrame = 64 << 10
+	addr := listenQUIC(t, e.col, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool))
+	m := metrics.New()
+	cfg := e.config(addr)
+	cfg.Metrics = m
+	u := start(t, cfg, e.sp)
+	e.col.waitFor(t, "7 acked", 10*time.Second, func() bool { return e.col.acked == 7 })
+	if r := u.LastReject(); r.Seq != 4 || r.Kind != wire.RejectOversize || !strings.Contains(r.Reason, "over the collector's frame limit of 65536") {
+		t.Fatalf("last reject %+v", r)
+	}
+	if got := counter(t, m.Rejected.WithLabelValues(wire.RejectOversize, "true")); got != 1 {
+		t.Fatalf("rejected = %v", got)
+	}
+	e.col.mu.Lock()
+	defer e.col.mu.Unlock()
+	for _, s := range e.col.received {
+		if s == 4 {
+			t.Fatal("the oversize batch was sent")
+		}
+	}
+}
+
+// counter reads a counter's value.
+func counter(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var d dto.Metric
+	if err := c.Write(&d); err != nil {
+		t.Fatal(err)
+	}
+	return d.GetCounter().GetValue()
 }
