@@ -112,7 +112,7 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 		return err
 	}
 	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
-		SessionTTL: c.Web.SessionTTL.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns})
+		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns})
 	if err != nil {
 		return err
 	}

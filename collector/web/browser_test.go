@@ -163,6 +163,7 @@ func TestBrowserEndToEnd(t *testing.T) { forEachBrowser(t, browserEndToEnd) }
 func browserEndToEnd(t *testing.T, b *tab) {
 	ctx := b.ctx
 	e := newEnv(t)
+	addAgents(t, e)
 	arts := filepath.Join(artifactDir(t), filepath.Base(b.bin))
 	if err := os.MkdirAll(arts, 0o755); err != nil {
 		t.Fatal(err)
@@ -322,6 +323,16 @@ func browserEndToEnd(t *testing.T, b *tab) {
 	waitFor("reach only", `outpostChart.last.series.length === 1 && outpostChart.last.series[0].name === "reach" && outpostChart.last.unit === ""`)
 	step("events", chromedp.Navigate(e.ts.URL+"/events"), chromedp.WaitVisible(chromedp.CSS("table.changes")))
 	shot("08-events")
+	// The Agents page, reached from the nav: the agent with a wrong clock
+	// and refusals stands out; a reason quoting markup stays text.
+	step("agents", chromedp.Click(chromedp.CSS(`nav a[href="/agents"]`)), chromedp.WaitVisible(chromedp.CSS("#agents")))
+	if got := eval(`document.querySelector('#agent-edge-b').className + "|" + document.querySelector('#agent-edge-b td.clock').textContent.trim() + "|" + ` +
+		`document.querySelectorAll('#agent-edge-b td.refusals div').length + "|" + String(window.pwned) + "|" + ` +
+		`document.querySelector('#agent-edge-b td.refusals div:nth-child(2) .reason').textContent`); got !=
+		`attention|100 years ahead|3|undefined|batch 9: series 4: empty host <script>window.pwned=1</script> \xff` {
+		t.Errorf("agents page: %q", got)
+	}
+	shot("08b-agents")
 
 	// The account page: issue a token (shown once), use it, revoke it with
 	// its row's button; the API then refuses it.

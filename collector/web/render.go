@@ -18,7 +18,7 @@ import (
 	"github.com/outpost-nms/outpost/shared/status"
 )
 
-var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "account", "users", "error"}
+var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error"}
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
@@ -30,6 +30,7 @@ func (s *Server) parseTemplates() error {
 		"pie":         pieSVG,
 		"bar":         barSVG,
 		"ago":         func(t time.Time) string { return ago(s.o.Clock(), t) },
+		"skew":        skewText,
 		"stamp": func(t time.Time) string {
 			if t.IsZero() {
 				return "-"
@@ -224,3 +225,22 @@ type badRequest string
 func (e badRequest) Error() string { return string(e) }
 
 func errBadRequest(msg string) error { return badRequest(msg) }
+
+// skewText says how far an agent's clock is from the collector's, from
+// the collector's clock minus the agent's in seconds.
+func skewText(sec float64) string {
+	abs := math.Abs(sec)
+	var text string
+	switch {
+	case abs >= 2*365*86400:
+		text = fmt.Sprintf("%.0f years", abs/(365.25*86400))
+	case abs >= 2*86400:
+		text = fmt.Sprintf("%.0f days", abs/86400)
+	default:
+		text = time.Duration(abs * float64(time.Second)).Round(time.Second).String()
+	}
+	if sec < 0 {
+		return text + " ahead"
+	}
+	return text + " behind"
+}

@@ -64,6 +64,9 @@ type Options struct {
 	SessionTTL time.Duration
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
+	// MaxClockSkew is the collector's listen.max_clock_skew: the Agents
+	// page flags clocks beyond it. 0: not flagged.
+	MaxClockSkew time.Duration
 	// SecureCookies marks cookies Secure; implied by TLSCert and TLSKey.
 	SecureCookies bool
 	// TLSCert and TLSKey are PEM files; with both set Run serves HTTPS.
@@ -173,6 +176,7 @@ func (s *Server) routes() {
 	page("GET /attributes/{id}", s.attributePage)
 	page("GET /events", s.eventsPage)
 	page("GET /traps", s.trapsPage)
+	page("GET /agents", s.agentsPage)
 	page("GET /account", s.accountView)
 	page("POST /account/password", s.changePassword)
 	page("POST /account/tokens", s.issueToken)
@@ -197,6 +201,7 @@ func (s *Server) routes() {
 	api("GET /api/v1/status", s.apiStatus)
 	api("GET /api/v1/events", s.apiEvents)
 	api("GET /api/v1/traps", s.apiTraps)
+	api("GET /api/v1/agents", s.apiAgents)
 	api("GET /api/v1/system-events", s.apiSystemEvents)
 	m.Handle("/api/", s.requireUser(true, false, func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
