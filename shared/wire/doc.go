@@ -17,17 +17,40 @@
 //
 // # Session
 //
-// The agent opens the connection (QUIC with ALPN "outpost/1", or TLS over
+// The agent opens the connection (QUIC with ALPN "outpost/2", or TLS over
 // TCP with the same ALPN when UDP is blocked) and one bidirectional stream,
 // then:
 //
 //	agent                                   collector
 //	Hello{agent, epoch, first/last seq} -->
-//	                                    <-- HelloAck{epoch, acked seq, hosts}
+//	                                    <-- HelloAck{epoch, acked seq, max frame, hosts}
 //	Series{first id, defs}              -->   (dictionary entries not yet sent on this connection)
 //	Batch{seq, groups, statuses, hosts} -->
+//	                                    <-- Reject{seq, kind, reason}   (version 2: what was refused for good)
 //	                                    <-- Ack{seq}   (highest seq durably journaled)
 //	...                                 <-- Error{code, message, fatal}
+//
+// # Versions
+//
+// The ALPN digit is the protocol version, repeated in Hello.Proto. A
+// collector offers every version it speaks (CollectorALPNs: "outpost/2",
+// "outpost/1"); an agent offers only its own, so collectors are upgraded
+// before agents. Version 2 added Reject and the map form of Batch; a
+// version 1 agent gets no Reject (the Ack alone moves it past a refused
+// batch) and its array-form batches still decode.
+//
+// # Refusals never wedge a stream
+//
+// A batch the collector cannot use, wholly or in part (text that is not
+// UTF-8 is cleaned, not refused; a host outside the agent's patterns,
+// samples of undefined series, timestamps far ahead, a body that does not
+// decode but whose seq can be read), is recorded durably as refused and
+// then acked like any other: the agent's spool moves past it and never
+// sends it again. Reject tells a version 2 agent what was refused and why.
+// Only what cannot be identified at all (a frame over the limit, an
+// unknown type, a batch whose seq cannot be read, a malformed Hello or
+// Series) ends the connection. An agent never sends a batch larger than
+// HelloAck.MaxFrame: it skips it, and the collector sees declared drops.
 //
 // The link counts as up only once HelloAck arrives: with QUIC, a dial
 // succeeds before the server has checked the client certificate.
