@@ -161,8 +161,8 @@ func TestSeriesDefCheck(t *testing.T) {
 func TestScreenKeepsTheUsableParts(t *testing.T) {
 	b := &Batch{Seq: 7,
 		Statuses: []AttrStatus{{Host: "h", Attr: "a", Status: 9}, {Host: "h", Attr: "b"}},
-		Hosts: []Host{{}, {Name: "h", Attrs: []Attr{{}, {Key: "k", DS: []DSDef{{Name: "d", Kind: 7}}}, {Key: "ok"}}}},
-		Traps: []Trap{{Version: 9, OID: "1.3"}, {Version: 2, OID: "1.3.6.1.6.3.1.1.5.1"}},
+		Hosts:    []Host{{}, {Name: "h", Attrs: []Attr{{}, {Key: "k", DS: []DSDef{{Name: "d", Kind: 7}}}, {Key: "ok"}}}},
+		Traps:    []Trap{{Version: 9, OID: "1.3"}, {Version: 2, OID: "1.3.6.1.6.3.1.1.5.1"}},
 	}
 	removed, err := b.Screen()
 	if err != nil {
