@@ -77,8 +77,17 @@ type Options struct {
 	// Default 16384.
 	MaxSamples int
 	// MaxBytes cuts a batch early once the pending encoded size is
-	// estimated to reach it. Default 1 MiB (well under wire.DefaultMaxFrame).
+	// estimated to reach it. Default 512 KiB: with the inventories the
+	// first batch of a segment carries (at most OpeningBytes), a batch
+	// stays under wire.MinMaxFrame, the frame every collector accepts.
 	MaxBytes int
+	// PartBytes is the largest host inventory (estimated) sent in one
+	// batch; a larger one is split into parts of at most this size, in
+	// consecutive batches (wire.HostPart). Default 256 KiB.
+	PartBytes int
+	// OpeningBytes bounds the inventories the first batch of a segment
+	// repeats (see the package doc). Default 384 KiB.
+	OpeningBytes int
 	// Logger receives spool write failures. Default slog.Default().
 	Logger *slog.Logger
 	// Metrics, when set, counts what is spooled and lost.
@@ -139,6 +148,7 @@ type encodedBatch struct {
 	Hosts    []cbor.RawMessage `cbor:"4,keyasint,omitempty"`
 	Dropped  wire.Drops        `cbor:"5,keyasint"`
 	Traps    []wire.Trap       `cbor:"6,keyasint,omitempty"`
+	Parts    []wire.HostPart   `cbor:"8,keyasint,omitempty"`
 }
 
 func (*encodedBatch) Type() wire.Type { return wire.TypeBatch }
@@ -153,7 +163,13 @@ func New(sp Spool, opt Options) (*Batcher, error) {
 		opt.MaxSamples = 16384
 	}
 	if opt.MaxBytes <= 0 {
-		opt.MaxBytes = 1 << 20
+		opt.MaxBytes = 512 << 10
+	}
+	if opt.PartBytes <= 0 {
+		opt.PartBytes = 256 << 10
+	}
+	if opt.OpeningBytes <= 0 {
+		opt.OpeningBytes = 384 << 10
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -169,6 +185,11 @@ func New(sp Spool, opt Options) (*Batcher, error) {
 // commit: see the package doc). It does not wait for the network.
 func (b *Batcher) Report(r poll.Report) {
 	b.clean(&r) // every string valid and bounded before it is numbered or spooled (clean.go)
+	if r.Inventory != nil && hostSize(r.Inventory) > b.opt.PartBytes {
+		// Too large for one frame: its parts go first, in batches of their own (parts.go).
+		b.writeParts(r.Inventory)
+		r.Inventory = nil
+	}
 	addSamples, addSize := reportSize(&r)
 	reg := b.sp.Registry()
 	b.mu.Lock()
@@ -247,14 +268,8 @@ func reportSize(r *poll.Report) (samples, size int) {
 
 func hostSize(h *wire.Host) int {
 	n := 64 + len(h.Name) + len(h.Address) + len(h.SysName) + len(h.SysDescr) + len(h.SysObjectID) + len(h.Location) + len(h.Contact)
-	for _, a := range h.Attrs {
-		n += 32 + len(a.Key) + len(a.Name) + len(a.Descr) + 24*len(a.DS)
-		for k, v := range a.Props {
-			n += 2 + len(k) + len(v)
-		}
-		for _, d := range a.DS {
-			n += len(d.Name)
-		}
+	for i := range h.Attrs {
+		n += attrSize(&h.Attrs[i])
 	}
 	return n
 }
@@ -299,7 +314,7 @@ func (b *Batcher) flushLocked() error {
 				batch.Seq = seq
 				batch.Hosts = own
 				if opens {
-					batch.Hosts = b.invs
+					batch.Hosts = b.opening(nil)
 				}
 				return b.codec.Marshal(&batch)
 			})

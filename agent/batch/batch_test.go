@@ -478,6 +478,7 @@ func TestEncodedBatchMatchesWire(t *testing.T) {
 		Dropped:  wire.Drops{Batches: 1, Samples: 2, Corrupt: 3},
 		Traps: []wire.Trap{{Time: 5, Host: "sw1", Source: "192.0.2.1", Version: 2, OID: "1.3.6.1.6.3.1.1.5.3",
 			VarBinds: []wire.VarBind{{OID: "1.3.6.1.2.1.2.2.1.1.1", Type: 2, Value: "1"}}}},
+		Parts: []wire.HostPart{{Name: "sw1", Index: 1, Count: 3}},
 	}
 	hostBytes, err := codec.Marshal((*hostMessage)(&host))
 	if err != nil {
@@ -488,7 +489,7 @@ func TestEncodedBatchMatchesWire(t *testing.T) {
 		enc  *encodedBatch
 		want *wire.Batch
 	}{
-		{"full", &encodedBatch{Seq: full.Seq, Groups: full.Groups, Statuses: full.Statuses, Hosts: []cbor.RawMessage{hostBytes}, Dropped: full.Dropped, Traps: full.Traps}, full},
+		{"full", &encodedBatch{Seq: full.Seq, Groups: full.Groups, Statuses: full.Statuses, Hosts: []cbor.RawMessage{hostBytes}, Dropped: full.Dropped, Traps: full.Traps, Parts: full.Parts}, full},
 		{"empty", &encodedBatch{Seq: 1}, &wire.Batch{Seq: 1}},
 	} {
 		got, err := codec.Marshal(tc.enc)

@@ -22,7 +22,7 @@ type Config struct {
 type Listen struct {
 	QUIC     string          `yaml:"quic"`      // UDP address, default ":4700"
 	TCP      string          `yaml:"tcp"`       // TLS-over-TCP fallback, default ":4701"; "off" disables
-	MaxFrame configfile.Size `yaml:"max_frame"` // default 4MiB, at most wire.HardMaxFrame (16MiB)
+	MaxFrame configfile.Size `yaml:"max_frame"` // default 4MiB, from wire.MinMaxFrame (1MiB) to wire.HardMaxFrame (16MiB)
 	// MaxClockSkew is how far ahead of the collector's clock an agent's
 	// sample may be timed; later samples are refused (counted as
 	// clock-skew on the Agents page) so one wrong clock cannot move an

@@ -158,8 +158,8 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	}
 	hostPort("listen.quic", c.Listen.QUIC, false)
 	hostPort("listen.tcp", c.Listen.TCP, true)
-	if mf := c.Listen.MaxFrame; mf < 64<<10 || mf > wire.HardMaxFrame {
-		fail("listen.max_frame", "%s out of range (64KiB to %s)", mf, configfile.Size(wire.HardMaxFrame))
+	if mf := c.Listen.MaxFrame; mf < wire.MinMaxFrame || mf > wire.HardMaxFrame {
+		fail("listen.max_frame", "%s out of range (%s, what every agent sizes batches to, to %s)", mf, configfile.Size(wire.MinMaxFrame), configfile.Size(wire.HardMaxFrame))
 	}
 	if d := c.Listen.MaxClockSkew.D(); d < time.Minute || d > 8760*time.Hour {
 		fail("listen.max_clock_skew", "%s out of range (1m to 8760h)", c.Listen.MaxClockSkew)

@@ -81,6 +81,9 @@ type Applier struct {
 	// for (traps.go).
 	restarts    map[string]int64
 	restartSeen map[[2]string]int64
+	// parts tracks host inventories arriving in parts (parts.go); only
+	// the applying goroutine uses it.
+	parts map[string]partState
 
 	names *snmpname.Table
 }
@@ -126,7 +129,7 @@ func NewApplier(cfg ApplierConfig, j *journal.Journal, db *inventory.DB, archive
 		return nil, err
 	}
 	return &Applier{cfg: cfg, j: j, db: db, archives: archives, m: m, log: log, rc: rc,
-		queue: make(chan queued, cfg.QueueLen), streams: map[string]inventory.Stream{},
+		queue: make(chan queued, cfg.QueueLen), streams: map[string]inventory.Stream{}, parts: map[string]partState{},
 		pending: map[journal.Pos]journal.Pos{}, specs: map[[2]string]*archiveState{}, limits: map[string]dsLimits{},
 		restarts: map[string]int64{}, restartSeen: map[[2]string]int64{}, names: cfg.TrapNames}, nil
 }
@@ -271,8 +274,10 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 			statuses = append(append([]wire.AttrStatus(nil), rec.Statuses...), linked...)
 		}
 	}
-	if len(rec.Hosts) > 0 || len(statuses) > 0 || len(events) > 0 || len(traps) > 0 {
-		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: rec.Hosts, Statuses: statuses, Events: events, Traps: traps, Archive: ArchivePath}
+	hosts, sweep, now := a.hostParts(rec, now)
+	if len(hosts) > 0 || len(statuses) > 0 || len(events) > 0 || len(traps) > 0 {
+		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: hosts, Statuses: statuses, Events: events, Traps: traps,
+			Archive: ArchivePath, SweepSince: sweep}
 		res, err := a.db.ApplyIngest(ctx, u)
 		for try := 1; err != nil && try < 3 && ctx.Err() == nil; try++ {
 			time.Sleep(time.Duration(try) * 100 * time.Millisecond)

@@ -44,6 +44,8 @@ type Record struct {
 	// Key reserved for a field being added: 12 device facts.
 	// Refusals are the parts of the batch refused for good (screen.go).
 	Refusals []Refusal `cbor:"13,keyasint,omitempty"`
+	// Parts marks host inventories split over several batches (wire.HostPart).
+	Parts []wire.HostPart `cbor:"14,keyasint,omitempty"`
 }
 
 // recordV1 is a Record as journals before the map form hold it.
@@ -195,7 +197,7 @@ var ErrUnknownSeries = errors.New("unknown series number")
 // missing one is not going to arrive.
 func Resolve(b *wire.Batch, dict *Dictionary, agent string, epoch uint64, received int64) (*Record, error) {
 	rec := &Record{Kind: RecordBatch, Agent: agent, Epoch: epoch, Seq: b.Seq, Received: received,
-		Statuses: b.Statuses, Hosts: b.Hosts, Dropped: b.Dropped, Traps: b.Traps}
+		Statuses: b.Statuses, Hosts: b.Hosts, Dropped: b.Dropped, Traps: b.Traps, Parts: b.Parts}
 	type attrKey struct{ host, attr string }
 	var unknown, unusable uint64
 	var unknownWhy, unusableWhy string

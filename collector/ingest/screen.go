@@ -100,6 +100,9 @@ func cleanBatch(b *wire.Batch) {
 			}
 		}
 	}
+	for i := range b.Parts {
+		b.Parts[i].Name = line(b.Parts[i].Name)
+	}
 	for i := range b.Traps {
 		t := &b.Traps[i]
 		t.Host, t.Source, t.From = line(t.Host), line(t.Source), line(t.From)

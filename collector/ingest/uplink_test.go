@@ -2,10 +2,12 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,5 +227,109 @@ func TestSpoolWithInvalidUTF8Drains(t *testing.T) {
 		if known < polls-2 {
 			t.Fatalf("%s: %d known rows of %d: %v", f, known, len(res.Rows), res.Rows)
 		}
+	}
+}
+
+// TestHugeInventoryThroughTheUplink: an agent whose device has 4,000
+// interfaces with long descriptions (an inventory of about 4 MB; the
+// batcher's own test splits one of 10,000; here every attribute also gets
+// an archive, which is what takes the time)
+// sends it to a collector that accepts only the minimum frame; the
+// inventory arrives in parts, whole; a later inventory without one
+// interface marks exactly that one gone.
+func TestHugeInventoryThroughTheUplink(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end to end")
+	}
+	dir := t.TempDir()
+	s := openStack(t, dir, stackOptions{maxFrame: wire.MinMaxFrame})
+	cert := s.addAgent(t, "edge", "stack*")
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	sp, err := spool.Open(spool.Options{Dir: filepath.Join(t.TempDir(), "spool"), FsyncInterval: 10 * time.Millisecond, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	bt, err := batch.New(sp, batch.Options{Interval: time.Hour, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New()
+	up, err := uplink.New(uplink.Config{Agent: "edge", Software: "e2e", Addr: s.quicAddr, TLS: s.clientTLS(&cert),
+		BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond, Logger: quiet, Metrics: m}, sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	upDone := make(chan struct{})
+	go func() { defer close(upDone); up.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-upDone })
+
+	const n = 4_000
+	inventory := func(skip int) *wire.Host {
+		h := &wire.Host{Name: "stack1", Address: "192.0.2.9", SysName: "stack1", Complete: true}
+		for i := 1; i <= n; i++ {
+			if i == skip {
+				continue
+			}
+			h.Attrs = append(h.Attrs, wire.Attr{Key: fmt.Sprintf("if:%d", i), Kind: wire.KindInterface, Name: fmt.Sprintf("Gi%d/0/%d", i/48+1, i%48),
+				Descr: strings.Repeat(fmt.Sprintf("customer %d uplink ", i), 40), Props: map[string]string{"ifIndex": fmt.Sprint(i)}, Interval: 60,
+				DS: []wire.DSDef{{Name: "in_octets", Kind: sample.Counter64, Min: 0, Max: math.NaN()}}})
+		}
+		return h
+	}
+	base := time.Unix(1_800_000_000, 0)
+	report := func(at time.Time, skip int) {
+		r := poll.Report{Host: "stack1", Inventory: inventory(skip)}
+		for i := 1; i <= n; i++ {
+			if i != skip {
+				r.Points = append(r.Points, sample.Point{Key: sample.Key{Host: "stack1", Attr: fmt.Sprintf("if:%d", i), DS: "in_octets"},
+					Kind: sample.Counter64, Time: at, Uint: uint64(at.Unix())})
+			}
+		}
+		bt.Report(r)
+	}
+	waitDrained := func() uint64 {
+		t.Helper()
+		_, target, acked := sp.Bounds() // the spool is empty (last 0) once everything is acked
+		target = max(target, acked)
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, _, acked := sp.Bounds(); acked >= target {
+				return target
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("acked %d of %d", acked, target)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	t0 := time.Now()
+	report(base, 0)
+	waitDrained()
+	t.Logf("first inventory: %v", time.Since(t0))
+	report(base.Add(time.Minute), 3210)
+	last := waitDrained()
+	t.Logf("second inventory: %v", time.Since(t0))
+	cancel()
+	<-upDone
+	if got := counterValue(s.m.Refused.WithLabelValues("protocol")); got != 0 {
+		t.Fatalf("%v sessions refused", got)
+	}
+	if last < 20 {
+		t.Fatalf("%d batches for two inventories of ~4 MB", last)
+	}
+	s.shutdown(t)
+	t.Logf("shutdown: %v", time.Since(t0))
+	db := s.db.Reader()
+	var live, gone int
+	if err := db.QueryRow(`SELECT count(*) FILTER (WHERE gone = 0), count(*) FILTER (WHERE gone = 1) FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE h.name = 'stack1'`).Scan(&live, &gone); err != nil {
+		t.Fatal(err)
+	}
+	if live != n-1 || gone != 1 {
+		t.Fatalf("%d attributes live, %d gone; want %d and 1", live, gone, n-1)
+	}
+	if a, err := s.db.AttributeByKey(context.Background(), "stack1", "if:3210"); err != nil || !a.Gone {
+		t.Fatalf("if:3210: %+v, %v", a, err)
 	}
 }

@@ -93,6 +93,11 @@ type IngestUpdate struct {
 	// Archive returns an attribute's archive path relative to the data
 	// directory; called for every attribute upserted.
 	Archive func(host, key string) string
+	// SweepSince holds, for a host whose inventory arrived in parts
+	// (wire.HostPart), when its first part was applied: the last part,
+	// Complete, marks gone every attribute not upserted since then,
+	// instead of those not listed in the last part.
+	SweepSince map[string]time.Time
 }
 
 // IngestResult lists the attributes an update created or redescribed.
@@ -116,7 +121,11 @@ func (db *DB) ApplyIngest(ctx context.Context, u IngestUpdate) (IngestResult, er
 	defer tx.Rollback()
 	now := u.Now.UnixMilli()
 	for i := range u.Hosts {
-		specs, err := upsertHost(ctx, tx, u.Agent, &u.Hosts[i], now, u.Archive)
+		var since int64 = -1
+		if t, ok := u.SweepSince[u.Hosts[i].Name]; ok {
+			since = t.UnixMilli()
+		}
+		specs, err := upsertHost(ctx, tx, u.Agent, &u.Hosts[i], now, since, u.Archive)
 		if err != nil {
 			return res, err
 		}
@@ -177,7 +186,11 @@ func dsJSON(ds []wire.DSDef) string {
 	return string(b)
 }
 
-func upsertHost(ctx context.Context, tx *sql.Tx, agent string, h *wire.Host, now int64, archive func(host, key string) string) ([]ArchiveSpec, error) {
+// upsertHost writes a host and its attributes. When h is Complete, the
+// host's other attributes are marked gone: those not in h.Attrs, or, when
+// sweepSince >= 0 (the last part of an inventory split over batches),
+// those not upserted since sweepSince (Unix ms).
+func upsertHost(ctx context.Context, tx *sql.Tx, agent string, h *wire.Host, now, sweepSince int64, archive func(host, key string) string) ([]ArchiveSpec, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO hosts(name, agent, address, sys_name, sys_descr, sys_object_id, location, contact, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -213,7 +226,12 @@ func upsertHost(ctx context.Context, tx *sql.Tx, agent string, h *wire.Host, now
 		specs = append(specs, ArchiveSpec{Host: h.Name, Key: a.Key, Interval: time.Duration(a.Interval) * time.Second, DS: a.DS, Archive: arch})
 		keys = append(keys, a.Key)
 	}
-	if h.Complete {
+	if h.Complete && sweepSince >= 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE attributes SET gone = 1, updated_at = ? WHERE host_id = ? AND gone = 0 AND updated_at < ?`,
+			now, id, sweepSince); err != nil {
+			return nil, fmt.Errorf("ingest %s: mark gone: %w", h.Name, err)
+		}
+	} else if h.Complete {
 		q := `UPDATE attributes SET gone = 1, updated_at = ? WHERE host_id = ? AND gone = 0`
 		args := []any{now, id}
 		if len(h.Attrs) > 0 {

@@ -148,7 +148,28 @@ type Batch struct {
 	Traps []Trap `cbor:"6,keyasint,omitempty"`
 	// Key reserved for a field being added: 7 device facts (hardware
 	// entities, neighbours). Key numbers are never reused.
+	// Parts marks host inventories split over several batches because
+	// they would not fit one frame (see HostPart).
+	Parts []HostPart `cbor:"8,keyasint,omitempty"`
 }
+
+// HostPart says that the inventory of host Name in this batch is part
+// Index (from 0) of Count: a host with more attributes than one frame holds
+// (10,000 interfaces with long descriptions) travels in Count consecutive
+// batches, each with a Host entry carrying some of its attributes. Only
+// the last part carries the host's Complete flag; the receiver then takes
+// the attributes of all parts together as the host's list (attributes
+// seen in none of them are gone). Since protocol version 2.
+type HostPart struct {
+	Name  string `cbor:"1,keyasint"`
+	Index uint32 `cbor:"2,keyasint"`
+	Count uint32 `cbor:"3,keyasint"`
+}
+
+// MinMaxFrame is the frame size every collector accepts (its
+// listen.max_frame cannot be set lower): agents size batches and
+// inventory parts to fit it, whatever the collector they talk to.
+const MinMaxFrame = 1 << 20
 
 // batchV1 is a Batch as protocol version 1 encoded it: an array.
 type batchV1 struct {
@@ -290,6 +311,18 @@ func (m *Batch) Validate() error {
 			return fmt.Errorf("batch %d: %w", m.Seq, err)
 		}
 	}
+	for _, p := range m.Parts {
+		if err := p.check(); err != nil {
+			return fmt.Errorf("batch %d: %w", m.Seq, err)
+		}
+	}
+	return nil
+}
+
+func (p HostPart) check() error {
+	if p.Name == "" || p.Count < 2 || p.Index >= p.Count {
+		return fmt.Errorf("host part %q %d of %d", p.Name, p.Index, p.Count)
+	}
 	return nil
 }
 
@@ -369,6 +402,15 @@ func (m *Batch) Screen() (removed []string, err error) {
 		keptT = append(keptT, m.Traps[i])
 	}
 	m.Traps = keptT
+	keptP := m.Parts[:0]
+	for _, p := range m.Parts {
+		if err := p.check(); err != nil {
+			removed = append(removed, err.Error())
+			continue
+		}
+		keptP = append(keptP, p)
+	}
+	m.Parts = keptP
 	return removed, nil
 }
 
