@@ -40,11 +40,16 @@ func newAgentAddCmd() *cobra.Command {
 	var token bool
 	var tokenTTL, validity time.Duration
 	var collectorAddr string
+	var allowOverlap bool
 	cmd := &cobra.Command{
 		Use:   "add NAME --hosts PATTERN,... (--out DIR | --token)",
 		Short: "Register an agent and issue its certificate or a one-time enrollment token",
 		Long: `add registers the agent NAME, allowed to write the hosts whose names match
 one of the patterns (path.Match syntax: '*', '?', '[a-z]'; '*' allows all).
+A pattern that some host name matches together with another agent's
+pattern is refused (the two agents could write each other's hosts),
+naming the other agent, its pattern and such a host name, unless
+--allow-overlap is given.
 
 With --out DIR it issues the agent's certificate now and writes agent.pem,
 agent.key (0600) and ca.pem into DIR (0700): copy them to the agent.
@@ -78,6 +83,14 @@ private key never leaves the agent.`,
 			}
 			defer db.Close()
 			now := time.Now()
+			if err := inventory.ValidHostPatterns(hosts); err != nil {
+				return err
+			}
+			if !allowOverlap {
+				if err := checkOverlap(ctx, db, name, hosts); err != nil {
+					return err
+				}
+			}
 			if err := db.AddAgent(ctx, name, hosts, now); err != nil {
 				return err
 			}
@@ -120,8 +133,29 @@ private key never leaves the agent.`,
 	cmd.Flags().DurationVar(&tokenTTL, "token-ttl", 24*time.Hour, "how long the enrollment token is valid")
 	cmd.Flags().DurationVar(&validity, "validity", pki.DefaultAgentValidity, "agent certificate validity")
 	cmd.Flags().StringVar(&collectorAddr, "collector", "", "address agents use for the TCP listener, shown in the enroll command (default: this host and listen.tcp's port)")
+	cmd.Flags().BoolVar(&allowOverlap, "allow-overlap", false, "register the agent even if its host patterns overlap another agent's")
 	cmd.MarkFlagRequired("hosts")
 	return cmd
+}
+
+// checkOverlap refuses host patterns that overlap another agent's.
+func checkOverlap(ctx context.Context, db *inventory.DB, name string, hosts []string) error {
+	agents, err := db.ListAgents(ctx)
+	if err != nil {
+		return err
+	}
+	overlaps, err := inventory.PatternOverlaps(agents, name, hosts)
+	if err != nil {
+		return err
+	}
+	if len(overlaps) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, o := range overlaps {
+		fmt.Fprintf(&b, "\n  pattern %q overlaps agent %s's pattern %q (both match %q)", o.Pattern, o.Agent, o.AgentPattern, o.Example)
+	}
+	return fmt.Errorf("host patterns overlap another agent's: each agent could write the other's hosts%s\n(use --allow-overlap to register it anyway)", b.String())
 }
 
 func printToken(ctx context.Context, w interface{ Write([]byte) (int, error) }, db *inventory.DB, ca *pki.Authority,

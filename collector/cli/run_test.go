@@ -56,7 +56,13 @@ func TestCAAndAgentCommands(t *testing.T) {
 	if _, err := tls.LoadX509KeyPair(filepath.Join(bundle, "agent.pem"), filepath.Join(bundle, "agent.key")); err != nil {
 		t.Fatal(err)
 	}
-	out, _, err = runCollector(t, "", "agent", "add", "edge2", "--hosts", "*", "--token", "--collector", "c.test:4701", "--data-dir", dir)
+	// "*" overlaps edge1's patterns: refused, naming the other agent and pattern, unless allowed.
+	_, _, err = runCollector(t, "", "agent", "add", "edge2", "--hosts", "*", "--token", "--data-dir", dir)
+	if err == nil || !strings.Contains(err.Error(), `pattern "*" overlaps agent edge1's pattern "r*" (both match "r")`) ||
+		!strings.Contains(err.Error(), `agent edge1's pattern "sw-*"`) || !strings.Contains(err.Error(), "--allow-overlap") {
+		t.Fatalf("overlapping agent add: %v", err)
+	}
+	out, _, err = runCollector(t, "", "agent", "add", "edge2", "--hosts", "*", "--token", "--allow-overlap", "--collector", "c.test:4701", "--data-dir", dir)
 	if err != nil {
 		t.Fatal(err)
 	}

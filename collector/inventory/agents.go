@@ -8,6 +8,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/outpost-nms/outpost/shared/enroll"
 )
@@ -53,8 +54,8 @@ func ValidHostPatterns(patterns []string) error {
 		return errors.New("no host patterns (use --hosts PATTERN,...; '*' allows every host)")
 	}
 	for _, p := range patterns {
-		if strings.TrimSpace(p) == "" || strings.Contains(p, ",") {
-			return fmt.Errorf("host pattern %q: empty or contains a comma", p)
+		if strings.TrimSpace(p) == "" || strings.Contains(p, ",") || !utf8.ValidString(p) {
+			return fmt.Errorf("host pattern %q: empty, contains a comma or is not UTF-8", p)
 		}
 		if _, err := path.Match(p, ""); err != nil {
 			return fmt.Errorf("host pattern %q: %w", p, err)
