@@ -96,7 +96,10 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 		mibDirs = mibs.DefaultDirs
 	}
 	mibs.Load(mibDirs, names, log)
-	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names}, j, db, cache, m, log)
+	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names,
+		Quotas: ingest.Quotas{HostsPerAgent: c.Quotas.HostsPerAgent, AttributesPerHost: c.Quotas.AttributesPerHost,
+			DataSourcesPerAttribute: c.Quotas.DataSourcesPerAttribute, ArchiveBytesPerAttr: int64(c.Quotas.ArchiveBytesPerAttr),
+			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent)}}, j, db, cache, m, log)
 	if err != nil {
 		return err
 	}
@@ -106,7 +109,7 @@ func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (er
 	}
 	enr := &pki.Enroller{CA: ca, Store: db, Log: log}
 	srv, err := ingest.New(ingest.Config{Name: c.Name, Software: buildinfo.Version(), MaxFrame: int(c.Listen.MaxFrame),
-		MaxClockSkew: c.Listen.MaxClockSkew.D()},
+		MaxClockSkew: c.Listen.MaxClockSkew.D(), MaxSeries: c.Quotas.SeriesPerConnection, MaxSeriesBytes: int(c.Quotas.SeriesBytesPerConn)},
 		ca, db, j, app, streams, m, enr, log)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -87,6 +88,14 @@ func (c *Config) applyDefaults() {
 	}
 	c.Listen.MaxFrame = configfile.Size(c.Listen.MaxFrame.Or(DefaultMaxFrame))
 	c.Listen.MaxClockSkew = configfile.Duration(c.Listen.MaxClockSkew.Or(DefaultMaxClockSkew))
+	q := &c.Quotas
+	q.HostsPerAgent = cmp.Or(q.HostsPerAgent, 10_000)
+	q.AttributesPerHost = cmp.Or(q.AttributesPerHost, 20_000)
+	q.DataSourcesPerAttribute = cmp.Or(q.DataSourcesPerAttribute, 64)
+	q.ArchiveBytesPerAttr = configfile.Size(q.ArchiveBytesPerAttr.Or(16 << 20))
+	q.ArchiveBytesPerAgent = configfile.Size(q.ArchiveBytesPerAgent.Or(200 << 30))
+	q.SeriesPerConnection = cmp.Or(q.SeriesPerConnection, 1<<20)
+	q.SeriesBytesPerConn = configfile.Size(q.SeriesBytesPerConn.Or(128 << 20))
 	pki := filepath.Join(c.DataDir, "pki")
 	for _, f := range []struct {
 		p    *string
@@ -191,6 +200,29 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	}
 	if c.Journal.SegmentBytes < c.Listen.MaxFrame {
 		fail("journal.segment_bytes", "%s is smaller than listen.max_frame %s", c.Journal.SegmentBytes, c.Listen.MaxFrame)
+	}
+	q := &c.Quotas
+	for _, f := range []struct {
+		name      string
+		v, lo, hi int64
+	}{
+		{"quotas.hosts_per_agent", int64(q.HostsPerAgent), 1, 1 << 20},
+		{"quotas.attributes_per_host", int64(q.AttributesPerHost), 1, 30_000}, // SQLite binds a host's list: 32,766 variables
+		{"quotas.data_sources_per_attribute", int64(q.DataSourcesPerAttribute), 1, 1024},
+		{"quotas.series_per_connection", int64(q.SeriesPerConnection), 1024, 1 << 24},
+	} {
+		if f.v < f.lo || f.v > f.hi {
+			fail(f.name, "%d out of range (%d to %d)", f.v, f.lo, f.hi)
+		}
+	}
+	if q.ArchiveBytesPerAttr < 64<<10 {
+		fail("quotas.archive_bytes_per_attribute", "%s is too small (at least 64KiB)", q.ArchiveBytesPerAttr)
+	}
+	if q.ArchiveBytesPerAgent < q.ArchiveBytesPerAttr {
+		fail("quotas.archive_bytes_per_agent", "%s is smaller than quotas.archive_bytes_per_attribute %s", q.ArchiveBytesPerAgent, q.ArchiveBytesPerAttr)
+	}
+	if q.SeriesBytesPerConn < 1<<20 {
+		fail("quotas.series_bytes_per_connection", "%s is too small (at least 1MiB)", q.SeriesBytesPerConn)
 	}
 	hostPort("metrics.listen", c.Metrics.Listen, true)
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {

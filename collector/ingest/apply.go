@@ -45,6 +45,9 @@ type ApplierConfig struct {
 	// TrapNames names trap and varbind OIDs (default: the built-in names
 	// of shared/snmpname; the collector adds names from MIB files).
 	TrapNames *snmpname.Table
+	// Quotas bound what each agent can create (quota.go); zero fields
+	// take DefaultQuotas.
+	Quotas Quotas
 }
 
 // Applier applies journaled records: inventory (hosts, attributes,
@@ -84,6 +87,9 @@ type Applier struct {
 	// parts tracks host inventories arriving in parts (parts.go); only
 	// the applying goroutine uses it.
 	parts map[string]partState
+	// quota is each agent's usage (quota.go); quotaLog rate-limits its log.
+	quota    map[string]*quotaState
+	quotaLog *rejectLog
 
 	names *snmpname.Table
 }
@@ -115,6 +121,7 @@ func NewApplier(cfg ApplierConfig, j *journal.Journal, db *inventory.DB, archive
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	cfg.Quotas.fill()
 	if cfg.TrapNames == nil {
 		cfg.TrapNames = snmpname.New()
 	}
@@ -130,6 +137,7 @@ func NewApplier(cfg ApplierConfig, j *journal.Journal, db *inventory.DB, archive
 	}
 	return &Applier{cfg: cfg, j: j, db: db, archives: archives, m: m, log: log, rc: rc,
 		queue: make(chan queued, cfg.QueueLen), streams: map[string]inventory.Stream{}, parts: map[string]partState{},
+		quota: map[string]*quotaState{}, quotaLog: newRejectLog(rejectLogEvery),
 		pending: map[journal.Pos]journal.Pos{}, specs: map[[2]string]*archiveState{}, limits: map[string]dsLimits{},
 		restarts: map[string]int64{}, restartSeen: map[[2]string]int64{}, names: cfg.TrapNames}, nil
 }
@@ -260,6 +268,9 @@ func (a *Applier) Checkpoint(ctx context.Context) error {
 // or the collector from starting.
 func (a *Applier) apply(ctx context.Context, rec *Record) {
 	now := a.cfg.Now()
+	if rec.Kind == RecordBatch {
+		a.screenQuotas(ctx, rec)
+	}
 	var events []inventory.Event
 	if rec.Gap > 0 {
 		events = append(events, inventory.Event{At: time.UnixMilli(rec.Received), Kind: inventory.EventAgentDropped, Agent: rec.Agent,

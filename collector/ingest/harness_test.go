@@ -98,6 +98,8 @@ type stackOptions struct {
 	// maxClockSkew is Config.MaxClockSkew; default off (-1): the tests'
 	// sample times are fixed, some after today.
 	maxClockSkew time.Duration
+	quotas       Quotas
+	maxSeries    int
 }
 
 // openStack opens (or reopens, after a crash) the collector state in dir
@@ -122,7 +124,7 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s.cache = rrd.NewCache(rrd.CacheOptions{FlushInterval: time.Hour, Logger: logger})
-	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour)}, s.j, s.db, s.cache, s.m, logger); err != nil {
+	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour), Quotas: opts.quotas}, s.j, s.db, s.cache, s.m, logger); err != nil {
 		t.Fatal(err)
 	}
 	streams, err := s.app.Recover(ctx)
@@ -130,7 +132,7 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	enr := &pki.Enroller{CA: s.ca, Store: s.db, Log: logger}
-	if s.srv, err = New(Config{Name: "test-collector", MaxFrame: opts.maxFrame, Now: opts.now, Recheck: opts.recheck, MaxClockSkew: cmp.Or(opts.maxClockSkew, -1)}, s.ca, s.db, s.j, s.app, streams, s.m, enr, logger); err != nil {
+	if s.srv, err = New(Config{Name: "test-collector", MaxFrame: opts.maxFrame, Now: opts.now, Recheck: opts.recheck, MaxClockSkew: cmp.Or(opts.maxClockSkew, -1), MaxSeries: opts.maxSeries}, s.ca, s.db, s.j, s.app, streams, s.m, enr, logger); err != nil {
 		t.Fatal(err)
 	}
 	udp, err := net.ListenPacket("udp", cmp.Or(opts.quicAddr, "127.0.0.1:0"))

@@ -148,29 +148,42 @@ func (c *recordCodec) unmarshal(b []byte) (*Record, error) {
 // unusable (wire.SeriesDef.Check) is remembered as such, so the samples
 // of that number are refused while the agent's other series keep flowing.
 type Dictionary struct {
-	defs map[uint32]wire.SeriesDef
-	bad  map[uint32]string // number → why its definition is unusable
-	max  int
+	defs     map[uint32]wire.SeriesDef
+	bad      map[uint32]string // number → why its definition is unusable
+	max      int
+	maxBytes int
+	bytes    int    // names held
+	overflow uint64 // definitions not kept because the dictionary was full
 }
 
-// ErrDictionaryFull is returned when a connection defines more series than allowed.
+// ErrDictionaryFull names, in refusal reasons, a dictionary at its bounds.
 var ErrDictionaryFull = errors.New("series dictionary full")
 
-// NewDictionary returns an empty dictionary holding at most max entries.
+// NewDictionary returns an empty dictionary holding at most max entries
+// and maxBytes bytes of names (0: no byte bound).
 func NewDictionary(max int) *Dictionary {
 	return &Dictionary{defs: map[uint32]wire.SeriesDef{}, bad: map[uint32]string{}, max: max}
 }
 
-// Define adds (or redefines) the numbers a Series message carries.
+// Define adds (or redefines) the numbers a Series message carries. A
+// definition that would take the dictionary over its bounds is not kept
+// (counted in overflow): the samples of that number are then refused as
+// over quota, and the connection goes on, because ending it would only
+// make the agent send the same definitions again.
 func (d *Dictionary) Define(s *wire.Series) error {
 	for i, def := range s.Defs {
 		id := s.First + uint32(i)
-		_, known := d.defs[id]
+		old, known := d.defs[id]
 		_, knownBad := d.bad[id]
-		if !known && !knownBad && d.Len() >= d.max {
-			return fmt.Errorf("%w: more than %d series on one connection", ErrDictionaryFull, d.max)
-		}
 		cleanDef(&def)
+		size := len(def.Host) + len(def.Attr) + len(def.DS) + 64
+		if !known && !knownBad && (d.Len() >= d.max || d.maxBytes > 0 && d.bytes+size > d.maxBytes) {
+			d.overflow++
+			continue
+		}
+		if known {
+			d.bytes -= len(old.Host) + len(old.Attr) + len(old.DS) + 64
+		}
 		if err := def.Check(); err != nil {
 			delete(d.defs, id)
 			d.bad[id] = fmt.Sprintf("series %d: %v", id, err)
@@ -178,6 +191,7 @@ func (d *Dictionary) Define(s *wire.Series) error {
 		}
 		delete(d.bad, id)
 		d.defs[id] = def
+		d.bytes += size
 	}
 	return nil
 }
@@ -254,7 +268,13 @@ func Resolve(b *wire.Batch, dict *Dictionary, agent string, epoch uint64, receiv
 		}
 	}
 	rec.Refusals = refuseIn(rec.Refusals, wire.RejectFrame, UnitSample, unusable, unusableWhy)
-	rec.Refusals = refuseIn(rec.Refusals, wire.RejectFrame, UnitSample, unknown, unknownWhy)
+	if dict.overflow > 0 {
+		rec.Refusals = refuseIn(rec.Refusals, wire.RejectQuota, UnitSample, unknown,
+			fmt.Sprintf("batch %d: %v: %d series definitions not kept on this connection (quotas.series_per_connection %d, quotas.series_bytes_per_connection %d)",
+				b.Seq, ErrDictionaryFull, dict.overflow, dict.max, dict.maxBytes))
+	} else {
+		rec.Refusals = refuseIn(rec.Refusals, wire.RejectFrame, UnitSample, unknown, unknownWhy)
+	}
 	return rec, nil
 }
 

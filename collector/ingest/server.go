@@ -53,23 +53,27 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultHelloTimeout = 10 * time.Second
-	DefaultMaxSeries    = 1 << 20
-	DefaultIdleTimeout  = 60 * time.Second
-	DefaultRecheck      = 30 * time.Second
-	DefaultMaxClockSkew = 10 * time.Minute
+	DefaultHelloTimeout   = 10 * time.Second
+	DefaultMaxSeries      = 1 << 20
+	DefaultMaxSeriesBytes = 128 << 20
+	DefaultIdleTimeout    = 60 * time.Second
+	DefaultRecheck        = 30 * time.Second
+	DefaultMaxClockSkew   = 10 * time.Minute
 	// rejectLogEvery is how often refusals of one kind from one agent are logged.
 	rejectLogEvery = time.Minute
 )
 
 // Config tunes the server.
 type Config struct {
-	Name         string        // collector name sent in HelloAck
-	Software     string        // collector version sent in HelloAck
-	MaxFrame     int           // largest frame read; default wire.DefaultMaxFrame
-	MaxSeries    int           // series dictionary entries per connection; default DefaultMaxSeries
-	HelloTimeout time.Duration // time from accept to Hello; default DefaultHelloTimeout
-	IdleTimeout  time.Duration // QUIC idle timeout; default DefaultIdleTimeout
+	Name      string // collector name sent in HelloAck
+	Software  string // collector version sent in HelloAck
+	MaxFrame  int    // largest frame read; default wire.DefaultMaxFrame
+	MaxSeries int    // series dictionary entries per connection; default DefaultMaxSeries
+	// MaxSeriesBytes bounds the names a connection's series dictionary
+	// holds; default DefaultMaxSeriesBytes.
+	MaxSeriesBytes int
+	HelloTimeout   time.Duration // time from accept to Hello; default DefaultHelloTimeout
+	IdleTimeout    time.Duration // QUIC idle timeout; default DefaultIdleTimeout
 	// Recheck is how often a live session looks the agent up again, so a
 	// revocation also ends connections already established (checked
 	// before a batch is stored); default DefaultRecheck.
@@ -135,6 +139,9 @@ func New(cfg Config, ca *pki.Authority, agents Agents, j *journal.Journal, sink 
 	}
 	if cfg.MaxSeries <= 0 {
 		cfg.MaxSeries = DefaultMaxSeries
+	}
+	if cfg.MaxSeriesBytes <= 0 {
+		cfg.MaxSeriesBytes = DefaultMaxSeriesBytes
 	}
 	if cfg.HelloTimeout <= 0 {
 		cfg.HelloTimeout = DefaultHelloTimeout

@@ -183,6 +183,7 @@ func (sess *session) serve(ctx context.Context) error {
 	sess.agent, sess.checked = a, s.cfg.Now()
 	sess.epoch, sess.proto = hello.Epoch, hello.Proto
 	sess.dict = NewDictionary(s.cfg.MaxSeries)
+	sess.dict.maxBytes = s.cfg.MaxSeriesBytes
 	sess.buf = make([]byte, 64<<10) // reused for frames up to 64 KiB; larger ones allocate
 
 	st := s.streamOf(a.Name)
