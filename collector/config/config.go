@@ -26,8 +26,8 @@ type Quotas struct {
 	HostsPerAgent           int             `yaml:"hosts_per_agent"`             // default 10000
 	AttributesPerHost       int             `yaml:"attributes_per_host"`         // default 20000, at most 30000
 	DataSourcesPerAttribute int             `yaml:"data_sources_per_attribute"`  // default 64, at most 1024
-	ArchiveBytesPerAttr     configfile.Size `yaml:"archive_bytes_per_attribute"` // default 16MiB
-	ArchiveBytesPerAgent    configfile.Size `yaml:"archive_bytes_per_agent"`     // default 200GiB
+	ArchiveBytesPerAttr     configfile.Size `yaml:"archive_bytes_per_attribute"` // default 64MiB
+	ArchiveBytesPerAgent    configfile.Size `yaml:"archive_bytes_per_agent"`     // default 512GiB
 	SeriesPerConnection     int             `yaml:"series_per_connection"`       // default 1048576
 	SeriesBytesPerConn      configfile.Size `yaml:"series_bytes_per_connection"` // default 128MiB
 }

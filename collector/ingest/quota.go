@@ -42,8 +42,8 @@ func DefaultQuotas() Quotas {
 		HostsPerAgent:           10_000,
 		AttributesPerHost:       20_000,
 		DataSourcesPerAttribute: 64,
-		ArchiveBytesPerAttr:     16 << 20,
-		ArchiveBytesPerAgent:    200 << 30,
+		ArchiveBytesPerAttr:     64 << 20,
+		ArchiveBytesPerAgent:    512 << 30,
 	}
 }
 
