@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +53,7 @@ func TestAgentUnitGrantsOnlyTrapPortBind(t *testing.T) {
 		c.Close()
 	}
 	bin := filepath.Join(t.TempDir(), "outpost-agent")
-	if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "../agent/cmd/outpost-agent").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "../agent/cmd/outpost-agent").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	os.Chmod(filepath.Dir(bin), 0o755)

@@ -561,7 +561,7 @@ func (v *validator) v3(p string, u *SNMPv3, resolved bool) {
 	if u.User == "" {
 		v.fail(p+".user", "required")
 	}
-	level := u.Level
+	var level string
 	switch strings.ToLower(u.Level) {
 	case "noauthnopriv":
 		level = "noAuthNoPriv"

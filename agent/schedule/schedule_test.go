@@ -25,11 +25,10 @@ type fakeClock struct {
 }
 
 type fakeTimer struct {
-	c     *fakeClock
-	at    time.Time
-	ch    chan time.Time
-	fn    func()
-	fired bool
+	c  *fakeClock
+	at time.Time
+	ch chan time.Time
+	fn func()
 }
 
 func (t *fakeTimer) C() <-chan time.Time { return t.ch }

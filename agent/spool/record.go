@@ -13,9 +13,10 @@ type Record struct {
 	Payload []byte // the batch frame body (CBOR of wire.Batch)
 }
 
+const recordMagic uint32 = 0x4f505331 // "OPS1"
+
 const (
-	recordMagic     uint32 = 0x4f505331 // "OPS1"
-	recordHeaderLen        = 24
+	recordHeaderLen = 24
 	// MaxRecord is the largest payload a record may hold: the wire's hard
 	// frame limit. A header announcing more is treated as corrupt.
 	MaxRecord = 16 << 20

@@ -226,6 +226,7 @@ func newRRDUpdateCmd() *cobra.Command {
 				}
 			}
 			if len(rest) < 2 {
+				//lint:ignore ST1005 rrdtool's own message, kept verbatim (tests compare with rrdtool)
 				return rrdErr(errors.New("Not enough arguments"))
 			}
 			return runUpdate(rest[0], template, rest[1:], time.Now())

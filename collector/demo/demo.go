@@ -423,8 +423,6 @@ func tcpFree(addr string) bool {
 
 func freeTCP() int { return freeTCPOn("127.0.0.1") }
 
-func freeUDP() int { return freeUDPOn("127.0.0.1") }
-
 func freeTCPOn(host string) int {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -103,5 +102,3 @@ func waitFor(ctx context.Context, p *Proc, what string, check func() error) erro
 		}
 	}
 }
-
-var errNotReady = errors.New("not ready")

@@ -221,6 +221,7 @@ type agentConn struct {
 	close   func()
 	qconn   *quic.Conn
 	rejects []wire.Reject // Reject frames received, in order
+	rawSent bool          // a frame was sent with sendRaw since the last batch
 }
 
 func dialQUIC(t testing.TB, addr string, conf *tls.Config) (*agentConn, error) {
@@ -303,9 +304,10 @@ func (a *agentConn) batch(b *wire.Batch) (uint64, error) {
 		}
 		switch m := m.(type) {
 		case *wire.Ack:
-			if m.Seq < b.Seq && len(a.rejects) > 0 {
-				continue // the ack of a rejected batch sent before b (sendRaw)
+			if m.Seq < b.Seq && a.rawSent {
+				continue // the ack of a batch sent raw before b (sendRaw)
 			}
+			a.rawSent = false
 			return m.Seq, nil
 		case *wire.Error:
 			return 0, m
@@ -372,5 +374,6 @@ func (s *stack) journaled(t testing.TB) []*Record {
 // sendRaw writes a frame of type t with body as is (frames no encoder
 // would produce).
 func (a *agentConn) sendRaw(t wire.Type, body []byte) error {
+	a.rawSent = true
 	return wire.WriteFrame(a.rw, t, body)
 }

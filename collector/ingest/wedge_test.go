@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,8 +154,13 @@ func TestInvalidUTF8IsCleanedAtIngest(t *testing.T) {
 func TestClockSkewRefusesFutureSamples(t *testing.T) {
 	dir := t.TempDir()
 	base := int64(1_800_000_000)
-	var now time.Time
-	s := openStack(t, dir, stackOptions{maxClockSkew: 10 * time.Minute, now: func() time.Time { return now }})
+	var now atomic.Int64 // Unix seconds, read by the collector's goroutines
+	s := openStack(t, dir, stackOptions{maxClockSkew: 10 * time.Minute, now: func() time.Time {
+		if n := now.Load(); n != 0 {
+			return time.Unix(n, 0)
+		}
+		return time.Time{} // certificate checks then use the real clock
+	}})
 	cert := s.addAgent(t, "edge", "*")
 	a, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
 	if err != nil {
@@ -167,7 +173,7 @@ func TestClockSkewRefusesFutureSamples(t *testing.T) {
 	century := int64(100 * 365 * 24 * 3600)
 	for seq := uint64(1); seq <= 3; seq++ {
 		ts := base + int64(seq)*60
-		now = time.Unix(ts+5, 0)
+		now.Store(ts + 5)
 		b := testBatch(seq, ts, seq == 1, "r1", 60)
 		if seq == 2 { // the agent's clock jumped a century ahead for one poll
 			b = testBatch(seq, ts+century, false, "r1", 60)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/listener"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -99,7 +100,7 @@ func New() *Collector {
 	c.reg.MustRegister(c.Traps, c.Rejected)
 	c.reg.MustRegister(c.Connections, c.ActiveSessions, c.Refused, c.Batches, c.Samples, c.Duplicates, c.DroppedBatches,
 		c.JournalBytes, c.JournalLag, c.RRDUpdates, c.RRDSkipped, c.ApplyErrors, c.FlushSeconds,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return c
 }
 

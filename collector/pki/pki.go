@@ -221,7 +221,7 @@ func (a *Authority) DeriveKey(purpose string) [32]byte {
 	h.Write([]byte("outpost derived key\x00" + purpose + "\x00"))
 	b, err := a.key.Bytes()
 	if err != nil {
-		b = a.key.D.Bytes() // not reached for a P-256 key
+		b, _ = x509.MarshalPKCS8PrivateKey(a.key) // not reached for a P-256 key
 	}
 	h.Write(b)
 	var out [32]byte

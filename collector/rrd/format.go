@@ -126,11 +126,6 @@ func (h *header) headerLen() int64 { return headerLen(len(h.ds), len(h.rra)) }
 func (h *header) offLive() int64 {
 	return statHeadSize + int64(len(h.ds))*dsDefSize + int64(len(h.rra))*rraDefSize
 }
-func (h *header) offPDP() int64 { return h.offLive() + liveHeadSize }
-func (h *header) offCDP() int64 { return h.offPDP() + int64(len(h.ds))*pdpPrepSize }
-func (h *header) offPtr() int64 {
-	return h.offCDP() + int64(len(h.rra))*int64(len(h.ds))*cdpPrepSize
-}
 
 // rowOffset is the file offset of row `row` of archive `rra`.
 func (h *header) rowOffset(rra int, row uint64) int64 {
@@ -139,9 +134,6 @@ func (h *header) rowOffset(rra int, row uint64) int64 {
 
 func (h *header) cdpFloat(rra, ds, idx int) float64 {
 	return math.Float64frombits(h.cdp[rra*len(h.ds)+ds][idx])
-}
-func (h *header) setCDPFloat(rra, ds, idx int, v float64) {
-	h.cdp[rra*len(h.ds)+ds][idx] = math.Float64bits(v)
 }
 
 func cString(b []byte) string {

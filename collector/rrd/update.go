@@ -230,8 +230,10 @@ func (v Value) checkedFloat(where string) (float64, error) {
 	}
 	f, n := rrdStrtod(v.text)
 	if n == 0 {
+		//lint:ignore ST1005 rrdtool's own message, kept verbatim (tests compare with rrdtool)
 		return 0, fmt.Errorf("Function update_pdp_prep, case %s - Cannot convert '%s' to float", where, v.text)
 	}
+	//lint:ignore ST1005 rrdtool's own message, kept verbatim (tests compare with rrdtool)
 	return 0, fmt.Errorf("Function update_pdp_prep, case %s - Converted '%s' to %f, but cannot convert '%s'", where, v.text, f, v.text[n:])
 }
 
@@ -510,7 +512,7 @@ func (s *session) extents() []extent {
 		}
 		last := &out[len(out)-1]
 		if len(out) > 1 && last.off+int64(len(last.data)) == off {
-			last.data = buf[len(buf)-len(last.data)-(len(buf)-start) : len(buf)]
+			last.data = buf[len(buf)-len(last.data)-(len(buf)-start):]
 			return
 		}
 		out = append(out, extent{off: off, data: buf[start:len(buf):len(buf)]})

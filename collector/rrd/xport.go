@@ -135,6 +135,7 @@ func xportFetch(d XportDef, start, end, imStep int64) (*xportData, error) {
 		}
 	}
 	if ds < 0 {
+		//lint:ignore ST1005 rrdtool's own message, kept verbatim (tests compare with rrdtool)
 		return nil, fmt.Errorf("No DS called '%s' in '%s'", d.DS, d.Path)
 	}
 	r, err := fetchOpen(f, h, d.CF, start, end, imStep, FetchLimits{})

@@ -238,7 +238,7 @@ func startChrony() (*Chrony, error) {
 		if time.Now().After(deadline) {
 			logs := "A:\n" + readLog(c.a.log) + "\nB:\n" + readLog(c.b.log)
 			c.stop()
-			return nil, fmt.Errorf("B did not select A within %v; last chronyc sources:\n%s\n%s", chronySyncWait, last, logs)
+			return nil, fmt.Errorf("chronyd B did not select A within %v; last chronyc sources:\n%s\n%s", chronySyncWait, last, logs)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

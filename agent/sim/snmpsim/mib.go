@@ -6,19 +6,18 @@ import (
 
 // Object identifiers of the simulated MIB.
 var (
-	oidSystem      = mustOID("1.3.6.1.2.1.1")
-	oidIfNumber    = mustOID("1.3.6.1.2.1.2.1")
-	oidIfEntry     = mustOID("1.3.6.1.2.1.2.2.1")
-	oidIfXEntry    = mustOID("1.3.6.1.2.1.31.1.1.1")
-	oidHrUptime    = mustOID("1.3.6.1.2.1.25.1.1")
-	oidHrStorage   = mustOID("1.3.6.1.2.1.25.2.3.1")
-	oidHrProcLoad  = mustOID("1.3.6.1.2.1.25.3.3.1.2")
-	oidSnmpEngine  = mustOID("1.3.6.1.6.3.10.2.1")
-	oidUsmStats    = mustOID("1.3.6.1.6.3.15.1.1")
-	oidHrStoRAM    = mustOID("1.3.6.1.2.1.25.2.1.2")
-	oidHrStoVirt   = mustOID("1.3.6.1.2.1.25.2.1.3")
-	oidHrStoFixed  = mustOID("1.3.6.1.2.1.25.2.1.4")
-	oidZeroDotZero = mustOID("0.0")
+	oidSystem     = mustOID("1.3.6.1.2.1.1")
+	oidIfNumber   = mustOID("1.3.6.1.2.1.2.1")
+	oidIfEntry    = mustOID("1.3.6.1.2.1.2.2.1")
+	oidIfXEntry   = mustOID("1.3.6.1.2.1.31.1.1.1")
+	oidHrUptime   = mustOID("1.3.6.1.2.1.25.1.1")
+	oidHrStorage  = mustOID("1.3.6.1.2.1.25.2.3.1")
+	oidHrProcLoad = mustOID("1.3.6.1.2.1.25.3.3.1.2")
+	oidSnmpEngine = mustOID("1.3.6.1.6.3.10.2.1")
+	oidUsmStats   = mustOID("1.3.6.1.6.3.15.1.1")
+	oidHrStoRAM   = mustOID("1.3.6.1.2.1.25.2.1.2")
+	oidHrStoVirt  = mustOID("1.3.6.1.2.1.25.2.1.3")
+	oidHrStoFixed = mustOID("1.3.6.1.2.1.25.2.1.4")
 )
 
 // obj names one object type (a scalar or a table column) of the MIB.

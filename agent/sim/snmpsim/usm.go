@@ -327,7 +327,8 @@ func encryptScoped(sp *gosnmp.UsmSecurityParameters, boots, etime uint32, salt u
 		binary.BigEndian.PutUint32(iv[4:], etime)
 		copy(iv[8:], priv)
 		out := make([]byte, len(plain))
-		cipher.NewCFBEncrypter(block, iv).XORKeyStream(out, plain) //nolint:staticcheck // RFC 3826 mandates CFB-128
+		//lint:ignore SA1019 RFC 3826 (SNMPv3 USM AES) mandates CFB-128
+		cipher.NewCFBEncrypter(block, iv).XORKeyStream(out, plain)
 		return out, priv, nil
 	}
 }
