@@ -15,10 +15,11 @@ export OUTPOST_CHRONYC ?= $(wildcard /opt/chrony/usr/bin/chronyc)
 
 all: build
 
-## build: static, stripped binaries in bin/
+## build: static, stripped binaries in bin/ (outpost-demo holds the demo and the simulators, so the shipped two link only their own side)
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/outpost-agent ./agent/cmd/outpost-agent
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/outpost-collector ./collector/cmd/outpost-collector
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/outpost-demo ./demo/cmd/outpost-demo
 
 # Packages whose tests exercise concurrency, run again under the race
 # detector by `make test` (cgo is needed for -race). collector/web is left
@@ -58,7 +59,7 @@ lint:
 
 ## demo: a collector, an enrolled agent and a simulated site on loopback; prints the UI address and login
 demo: build
-	$(BIN)/outpost-collector demo --dir .demo
+	$(BIN)/outpost-demo run --dir .demo
 
 ## package: .deb and .rpm (amd64, arm64; agent also armv7) and the Windows agent zip in dist/
 package:

@@ -51,7 +51,6 @@ mutual TLS. The agent always dials out; nothing connects to it.`, stdout, stderr
 	for _, c := range []*cobra.Command{
 		newProbeCmd(),
 		newCheckConfigCmd(),
-		newSimulateCmd(),
 		newRunCmd(),
 		newEnrollCmd(),
 	} {
@@ -73,6 +72,6 @@ mutual TLS. The agent always dials out; nothing connects to it.`, stdout, stderr
 func groupOf(name string) string {
 	return map[string]string{
 		"run": "run", "check-config": "setup", "enroll": "setup",
-		"probe": "tools", "simulate": "tools", "version": "tools",
+		"probe": "tools", "version": "tools",
 	}[name]
 }

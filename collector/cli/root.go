@@ -49,7 +49,6 @@ inventory of hosts and attributes, and serves the web UI, the JSON API and
 graph exports.`, stdout, stderr)
 	root.AddGroup(commandGroups()...)
 	for _, c := range []*cobra.Command{
-		newDemoCmd(),
 		newRunCmd(),
 		newCACmd(),
 		newAgentCmd(),
@@ -75,7 +74,7 @@ graph exports.`, stdout, stderr)
 // groupOf places each subcommand in a help group.
 func groupOf(name string) string {
 	return map[string]string{
-		"run": "run", "demo": "run",
+		"run":          "run",
 		"check-config": "setup", "ca": "setup", "agent": "setup", "user": "setup",
 		"rrd": "tools", "export": "tools", "version": "tools",
 	}[name]

@@ -12,7 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/outpost-nms/outpost/agent/sim/site"
-	"github.com/outpost-nms/outpost/collector/demo"
+	"github.com/outpost-nms/outpost/demo"
 	"github.com/outpost-nms/outpost/shared/testbed"
 )
 

@@ -18,10 +18,10 @@ import (
 	"time"
 
 	"github.com/outpost-nms/outpost/agent/sim/site"
-	"github.com/outpost-nms/outpost/collector/demo"
 	"github.com/outpost-nms/outpost/collector/ingest"
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/rrd"
+	"github.com/outpost-nms/outpost/demo"
 )
 
 // Binaries built once by TestMain (empty under -short, where every test

@@ -22,7 +22,7 @@ import (
 
 	"github.com/outpost-nms/outpost/agent/sim/site"
 	"github.com/outpost-nms/outpost/agent/sim/snmpsim"
-	"github.com/outpost-nms/outpost/collector/demo"
+	"github.com/outpost-nms/outpost/demo"
 	"github.com/outpost-nms/outpost/shared/testbed"
 )
 

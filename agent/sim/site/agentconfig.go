@@ -70,7 +70,7 @@ func (s *Site) WriteAgentConfig(w io.Writer) error {
 	for _, n := range s.ntp {
 		doc.NTP = append(doc.NTP, agentNTP{Name: n.spec.Name, Address: n.addr.IP.String(), Port: n.addr.Port})
 	}
-	if _, err := fmt.Fprintf(w, "# Targets of the simulated site (outpost-agent simulate --site).\n"); err != nil {
+	if _, err := fmt.Fprintf(w, "# Targets of the simulated site (outpost-demo simulate --site).\n"); err != nil {
 		return err
 	}
 	enc := yaml.NewEncoder(w)

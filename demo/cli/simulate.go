@@ -15,7 +15,7 @@ import (
 	"github.com/outpost-nms/outpost/agent/sim/site"
 )
 
-// newSimulateCmd is `outpost-agent simulate`: one simulated SNMP device, or
+// newSimulateCmd is `outpost-demo simulate`: one simulated SNMP device, or
 // a whole simulated site, on loopback until interrupted.
 func newSimulateCmd() *cobra.Command {
 	var (
@@ -41,9 +41,9 @@ their own loopback ports (one port admin-down, one flapping, one device
 restarting on a schedule) and simulated NTP servers answering mode 6.
 --agent-config writes the matching snmp:/ntp: sections of an agent
 configuration. The addresses are printed; Ctrl-C stops.`,
-		Example: `  outpost-agent simulate --interfaces 1000 --listen 127.0.0.1:1161 --community public
-  outpost-agent simulate --v3-user ops --v3-auth-pass ops-auth-pass --v3-priv-pass ops-priv-pass
-  outpost-agent simulate --site --agent-config site-targets.yaml`,
+		Example: `  outpost-demo simulate --interfaces 1000 --listen 127.0.0.1:1161 --community public
+  outpost-demo simulate --v3-user ops --v3-auth-pass ops-auth-pass --v3-priv-pass ops-priv-pass
+  outpost-demo simulate --site --agent-config site-targets.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var spec site.Spec

@@ -8,17 +8,17 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/outpost-nms/outpost/collector/demo"
+	"github.com/outpost-nms/outpost/demo"
 )
 
-// newDemoCmd runs a whole installation on loopback (see collector/demo).
-func newDemoCmd() *cobra.Command {
+// newRunCmd runs a whole installation on loopback (see package demo).
+func newRunCmd() *cobra.Command {
 	var (
-		dir, web, agentBin string
-		interval, backfill time.Duration
+		dir, web, agentBin, collectorBin string
+		interval, backfill               time.Duration
 	)
 	cmd := &cobra.Command{
-		Use:   "demo",
+		Use:   "run",
 		Short: "Run a demo on loopback: a collector, an enrolled agent and a simulated site",
 		Long: `Run a whole Outpost installation on this machine, on loopback only:
 a collector with its own CA, an admin user, an agent enrolled with
@@ -39,14 +39,19 @@ State (configs, PKI, archives, logs) is kept in --dir.`,
 			if err != nil {
 				return err
 			}
-			if agentBin == "" {
-				agentBin = filepath.Join(filepath.Dir(self), "outpost-agent")
-			}
-			if _, err := os.Stat(agentBin); err != nil {
-				return fmt.Errorf("the agent binary is needed beside the collector (or --agent-bin): %w", err)
+			for _, b := range []struct {
+				path *string
+				name string
+			}{{&agentBin, "outpost-agent"}, {&collectorBin, "outpost-collector"}} {
+				if *b.path == "" {
+					*b.path = filepath.Join(filepath.Dir(self), b.name)
+				}
+				if _, err := os.Stat(*b.path); err != nil {
+					return fmt.Errorf("%s is needed beside outpost-demo (or --%s-bin): %w", b.name, b.name[len("outpost-"):], err)
+				}
 			}
 			return demo.Run(cmd.Context(), demo.Options{
-				Dir: dir, CollectorBin: self, AgentBin: agentBin, WebListen: web, PollInterval: interval,
+				Dir: dir, CollectorBin: collectorBin, AgentBin: agentBin, WebListen: web, PollInterval: interval,
 				Backfill: backfill,
 			}, cmd.OutOrStdout())
 		},
@@ -54,6 +59,7 @@ State (configs, PKI, archives, logs) is kept in --dir.`,
 	cmd.Flags().StringVar(&dir, "dir", ".demo", "state directory (configs, PKI, archives, logs)")
 	cmd.Flags().StringVar(&web, "web", "", "web UI address (default 127.0.0.1:8080, or a free port when taken)")
 	cmd.Flags().StringVar(&agentBin, "agent-bin", "", "path of outpost-agent (default: beside this binary)")
+	cmd.Flags().StringVar(&collectorBin, "collector-bin", "", "path of outpost-collector (default: beside this binary)")
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Second, "poll interval of the simulated devices")
 	cmd.Flags().DurationVar(&backfill, "backfill", time.Hour, "history to pre-load through the agent's spool and the real ingest path before going live (0: none)")
 	return cmd
