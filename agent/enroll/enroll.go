@@ -25,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/outpost-nms/outpost/shared/atomicfile"
 	"github.com/outpost-nms/outpost/shared/enroll"
 	"github.com/outpost-nms/outpost/shared/secret"
 )
@@ -132,34 +133,12 @@ func check(resp enroll.Response, key *ecdsa.PrivateKey, o Options) (*x509.Certif
 	return cert, nil
 }
 
-// writeFile writes data atomically (temp file, fsync, rename).
+// writeFile writes data atomically and durably (see shared/atomicfile).
 func writeFile(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("enroll: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("enroll: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("enroll: write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("enroll: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("enroll: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := atomicfile.Write(path, data, mode); err != nil {
 		return fmt.Errorf("enroll: %w", err)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/outpost-nms/outpost/shared/dirlock"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +17,9 @@ import (
 	"time"
 
 	"github.com/outpost-nms/outpost/shared/wire"
+
+	"github.com/outpost-nms/outpost/shared/atomicfile"
+	"github.com/outpost-nms/outpost/shared/dirlock"
 )
 
 // Options configure a spool. Zero fields take the defaults.
@@ -544,45 +546,16 @@ func (s *Spool) writeStateLocked() error {
 	if err != nil {
 		return fmt.Errorf("spool: encode state: %w", err)
 	}
-	path := filepath.Join(s.opt.Dir, stateFile)
-	tmp := path + ".tmp"
-	if err := writeFileSync(tmp, b); err != nil {
+	if err := atomicfile.Write(filepath.Join(s.opt.Dir, stateFile), b, 0o600); err != nil {
 		return fmt.Errorf("spool: write state: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("spool: write state: %w", err)
-	}
-	if err := syncDir(s.opt.Dir); err != nil {
-		return err
 	}
 	s.stDirty = false
 	return nil
 }
 
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("spool: open dir: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("spool: fsync dir: %w", err)
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
 }

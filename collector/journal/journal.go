@@ -47,6 +47,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/outpost-nms/outpost/shared/atomicfile"
 )
 
 // Pos is a position in the journal: a byte offset across all segments.
@@ -565,36 +567,15 @@ func writeCheckpoint(dir string, pos Pos) error {
 	var b [12]byte
 	binary.BigEndian.PutUint64(b[:], uint64(pos))
 	binary.BigEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
-	tmp := filepath.Join(dir, checkpoint+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, checkpoint), b[:], 0o600); err != nil {
 		return fmt.Errorf("journal: checkpoint: %w", err)
 	}
-	if _, err := f.Write(b[:]); err != nil {
-		f.Close()
-		return fmt.Errorf("journal: checkpoint: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("journal: checkpoint: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("journal: checkpoint: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, checkpoint)); err != nil {
-		return fmt.Errorf("journal: checkpoint: %w", err)
-	}
-	return syncDir(dir)
+	return nil
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("journal: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("journal: sync dir: %w", err)
 	}
 	return nil
 }
