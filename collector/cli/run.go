@@ -2,32 +2,13 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"github.com/outpost-nms/outpost/shared/dirlock"
-	"github.com/outpost-nms/outpost/shared/svc"
-	"log/slog"
-	"net"
-	"os"
-	"path/filepath"
-	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/outpost-nms/outpost/collector/config"
-	"github.com/outpost-nms/outpost/collector/fdlimit"
-	"github.com/outpost-nms/outpost/collector/graph"
-	"github.com/outpost-nms/outpost/collector/ingest"
-	"github.com/outpost-nms/outpost/collector/inventory"
-	"github.com/outpost-nms/outpost/collector/journal"
-	"github.com/outpost-nms/outpost/collector/metrics"
-	"github.com/outpost-nms/outpost/collector/mibs"
-	"github.com/outpost-nms/outpost/collector/pki"
-	"github.com/outpost-nms/outpost/collector/rrd"
-	"github.com/outpost-nms/outpost/collector/web"
-	"github.com/outpost-nms/outpost/shared/buildinfo"
+	"github.com/outpost-nms/outpost/collector/run"
 	"github.com/outpost-nms/outpost/shared/logging"
-	"github.com/outpost-nms/outpost/shared/snmpname"
+	"github.com/outpost-nms/outpost/shared/svc"
 )
 
 // newRunCmd is `outpost-collector run`: the collector in the foreground.
@@ -52,170 +33,9 @@ checkpoints the journal before it exits.`,
 			if err != nil {
 				return err
 			}
-			return svc.Run(cmd.Context(), serviceSpec(), func(ctx context.Context) error { return serveCollector(ctx, c, log) })
+			return svc.Run(cmd.Context(), serviceSpec(), func(ctx context.Context) error { return run.Serve(ctx, c, log) })
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", DefaultConfigPath, "configuration file")
 	return cmd
-}
-
-// serveCollector wires the collector's parts and runs them until ctx ends.
-func serveCollector(ctx context.Context, c *config.Config, log *slog.Logger) (err error) {
-	webConns := openFileLimit(c, log)
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data_dir: %w", err)
-	}
-	lock, err := dirlock.Acquire(c.DataDir)
-	if err != nil {
-		return fmt.Errorf("data_dir: %w (is another outpost-collector running with this data directory?)", err)
-	}
-	defer lock.Release()
-	db, err := inventory.Open(ctx, filepath.Join(c.DataDir, inventory.DefaultFile))
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ca, err := pki.Load(pki.Paths{CACert: c.TLS.CACert, CAKey: c.TLS.CAKey, Cert: c.TLS.Cert, Key: c.TLS.Key})
-	if err != nil {
-		return err
-	}
-	j, err := journal.Open(filepath.Join(c.DataDir, "journal"), journal.Options{SegmentBytes: int64(c.Journal.SegmentBytes)})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := j.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	cache := rrd.NewCache(rrd.CacheOptions{FlushInterval: c.RRD.FlushInterval.D(), Workers: c.RRD.FlushWorkers, Logger: log})
-	m := metrics.New()
-	names := snmpname.New()
-	mibDirs := c.Inventory.MIBDirs
-	if mibDirs == nil {
-		mibDirs = mibs.DefaultDirs
-	}
-	mibs.Load(mibDirs, names, log)
-	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names,
-		Quotas: ingest.Quotas{HostsPerAgent: c.Quotas.HostsPerAgent, AttributesPerHost: c.Quotas.AttributesPerHost,
-			DataSourcesPerAttribute: c.Quotas.DataSourcesPerAttribute, ArchiveBytesPerAttr: int64(c.Quotas.ArchiveBytesPerAttr),
-			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent)}}, j, db, cache, m, log)
-	if err != nil {
-		return err
-	}
-	streams, err := app.Recover(ctx)
-	if err != nil {
-		return err
-	}
-	enr := &pki.Enroller{CA: ca, Store: db, Log: log}
-	srv, err := ingest.New(ingest.Config{Name: c.Name, Software: buildinfo.Version(), MaxFrame: int(c.Listen.MaxFrame),
-		MaxClockSkew: c.Listen.MaxClockSkew.D(), MaxSeries: c.Quotas.SeriesPerConnection, MaxSeriesBytes: int(c.Quotas.SeriesBytesPerConn)},
-		ca, db, j, app, streams, m, enr, log)
-	if err != nil {
-		return err
-	}
-	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
-		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns})
-	if err != nil {
-		return err
-	}
-
-	udp, err := net.ListenPacket("udp", c.Listen.QUIC)
-	if err != nil {
-		return fmt.Errorf("listen.quic %s: %w", c.Listen.QUIC, err)
-	}
-	defer udp.Close()
-	var tcp net.Listener
-	if c.Listen.TCP != config.Off {
-		if tcp, err = net.Listen("tcp", c.Listen.TCP); err != nil {
-			return fmt.Errorf("listen.tcp %s: %w", c.Listen.TCP, err)
-		}
-	}
-
-	// Three lifetimes, stopped in order: the agent listeners, then the
-	// applier (which applies what they queued), then the rest.
-	ingestCtx, stopIngest := context.WithCancel(ctx)
-	defer stopIngest()
-	applyCtx, stopApply := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopApply()
-	sideCtx, stopSide := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSide()
-
-	errc := make(chan error, 5)
-	var ingestWG, applyWG, sideWG sync.WaitGroup
-	start := func(wg *sync.WaitGroup, what string, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil {
-				errc <- fmt.Errorf("%s: %w", what, err)
-			}
-		}()
-	}
-	start(&ingestWG, "quic listener", func() error { return srv.ServeQUIC(ingestCtx, udp) })
-	if tcp != nil {
-		start(&ingestWG, "tcp listener", func() error { return srv.ServeTCP(ingestCtx, tcp) })
-	}
-	start(&applyWG, "applier", func() error { return app.Run(applyCtx) })
-	start(&sideWG, "web", func() error { return webSrv.Run(sideCtx, c.Web.Listen) })
-	start(&sideWG, "status history", func() error {
-		return db.KeepStatusHistory(sideCtx, c.Inventory.StatusHistory.D(), nil, log)
-	})
-	start(&sideWG, "trap history", func() error {
-		return db.KeepTraps(sideCtx, c.Inventory.Traps.D(), nil, log)
-	})
-	if c.Metrics.Listen != config.Off {
-		start(&sideWG, "metrics", func() error { return m.Serve(sideCtx, c.Metrics.Listen, log) })
-	}
-	log.Info("collector running", "name", c.Name, "version", buildinfo.Version(), "data_dir", c.DataDir,
-		"ca_fingerprint", "sha256:"+ca.Fingerprint())
-
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("collector stopping")
-	case runErr = <-errc:
-		log.Error("collector stopping after a failure", "err", runErr)
-	}
-	stopIngest()
-	ingestWG.Wait()
-	stopApply()
-	applyWG.Wait()
-	cctx := context.WithoutCancel(ctx)
-	if err := app.Checkpoint(cctx); err != nil {
-		runErr = errors.Join(runErr, err)
-	}
-	if err := cache.Close(cctx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("close archives: %w", err))
-	}
-	stopSide()
-	sideWG.Wait()
-	if runErr == nil {
-		log.Info("collector stopped cleanly", "journal_end", j.End())
-	}
-	return runErr
-}
-
-// openFileLimit raises the open file limit to its hard limit (fdlimit),
-// logs it, and returns how many web connections to allow: web.max_connections,
-// but at most half the limit, so web clients alone cannot use up the
-// descriptors agents and archives need.
-func openFileLimit(c *config.Config, log *slog.Logger) int {
-	l, err := fdlimit.Raise()
-	if err != nil {
-		log.Warn("open file limit", "err", err)
-	}
-	if l.Soft == 0 {
-		return c.Web.MaxConnections
-	}
-	log.Info("open file limit", "soft", l.Soft, "hard", l.Hard)
-	if l.Soft < fdlimit.Low {
-		log.Warn("the open file limit is low: agents on TCP, web clients and archives each need one (the systemd unit sets LimitNOFILE=524288)", "limit", l.Soft, "want_at_least", fdlimit.Low)
-	}
-	conns := c.Web.MaxConnections
-	if half := int(min(l.Soft/2, 1<<20)); conns > half {
-		log.Warn("web.max_connections is more than half the open file limit; lowered", "max_connections", c.Web.MaxConnections, "limit", l.Soft, "using", max(half, 1))
-		conns = max(half, 1)
-	}
-	return conns
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/config"
 	"github.com/outpost-nms/outpost/collector/rrd"
+	"github.com/outpost-nms/outpost/collector/run"
 	"github.com/outpost-nms/outpost/shared/enroll"
 	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/wire"
@@ -145,7 +146,7 @@ metrics: {listen: "127.0.0.1:0"}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveCollector(ctx, c, log) }()
+	go func() { done <- run.Serve(ctx, c, log) }()
 	t.Cleanup(func() { cancel(); <-done })
 	quicAddr := logs.find(t, regexp.MustCompile(`transport=quic addr=(\S+)`))[1]
 	tcpAddr := logs.find(t, regexp.MustCompile(`transport=tcp addr=(\S+)`))[1]
