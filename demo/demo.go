@@ -58,6 +58,9 @@ type Options struct {
 	// the results, which the agent then streams through the real ingest
 	// path (see backfill). Ignored when Clock is set.
 	Backfill time.Duration
+	// Alertmanager, when set, is the base URL of an Alertmanager the demo
+	// collector sends its alerts to (alerting.alertmanagers).
+	Alertmanager string
 	// Progress receives backfill progress lines; nil discards them.
 	Progress io.Writer
 	// AgentEnv is added to the agent process's environment (GODEBUG,
@@ -151,6 +154,12 @@ rrd:
 log:
   level: info
 `, filepath.Join(dir, "collector"), e.QUICAddr, e.TCPAddr, web)
+	if opts.Alertmanager != "" {
+		// Short enough that the demo's unsynchronised NTP server and flapping
+		// port alert within two minutes of the start.
+		collectorYAML += fmt.Sprintf("alerting:\n  alertmanagers: [{url: %q}]\n  interval: 15s\n  for: 30s\n  agent_silence: 2m\n  external_url: %q\n",
+			opts.Alertmanager, e.WebURL)
+	}
 	if err := os.WriteFile(e.CollectorConfig, []byte(collectorYAML), 0o644); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +21,7 @@ import (
 	"github.com/outpost-nms/outpost/agent/sim/snmpsim"
 	"github.com/outpost-nms/outpost/collector/ingest"
 	"github.com/outpost-nms/outpost/collector/rrd"
+	"github.com/outpost-nms/outpost/shared/testbed"
 )
 
 // binDir holds outpost-agent and outpost-collector built once by TestMain.
@@ -77,14 +81,25 @@ func TestWholeSystem(t *testing.T) {
 			{Name: "fw-b", Interfaces: 3, Community: "-",
 				V3: &site.V3{User: "monitor", AuthProto: "SHA-256", AuthPass: "auth-pass-123", PrivProto: "AES", PrivPass: "priv-pass-123"}},
 		},
-		NTP: []site.NTP{{Name: "ntp-a", Peers: 3}},
+		NTP: []site.NTP{{Name: "ntp-a", Peers: 3}, {Name: "ntp-u", Peers: 1, Unsynced: true}},
 	}
+	// Alerts go to a real Alertmanager, whose webhook receiver is this test.
+	var hookMu sync.Mutex
+	var hooked []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		hooked = append(hooked, string(b))
+		hookMu.Unlock()
+	}))
+	defer hook.Close()
+	am := testbed.StartAlertmanager(t, hook.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	e, err := Setup(ctx, Options{
 		Dir: t.TempDir(), CollectorBin: filepath.Join(binDir, "outpost-collector"),
 		AgentBin: filepath.Join(binDir, "outpost-agent"), Spec: spec, PollInterval: 2 * time.Second,
-		WebListen: "127.0.0.1:0",
+		WebListen: "127.0.0.1:0", Alertmanager: am,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -179,6 +194,23 @@ func TestWholeSystem(t *testing.T) {
 			return fmt.Errorf("%s: %d transitions to down, %d to up; want >= 1 and >= 2", flapping, downs, ups)
 		}
 		return nil
+	})
+
+	// The unsynchronised NTP server alerts (the demo's alerting: for 30s,
+	// every 15s) and Alertmanager notifies its receiver; the flapping port,
+	// never down for 30s, does not.
+	waitUntil(t, ctx, "the NTPUnsynchronised alert at the Alertmanager's receiver", func() error {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		for _, h := range hooked {
+			if strings.Contains(h, `"alertname":"NTPUnsynchronised"`) && strings.Contains(h, `"host":"ntp-u"`) {
+				if strings.Contains(h, `"host":"sw-a"`) {
+					return fmt.Errorf("the flapping port alerted: %s", h)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("%d notifications, none for ntp-u: %.2000s", len(hooked), strings.Join(hooked, "\n"))
 	})
 
 	// Let a few more polls land, then stop everything cleanly (archives

@@ -10,8 +10,9 @@
 //   - HostUnreachable (critical): a host attribute Down for at least For;
 //   - InterfaceDown (warning): an interface Down for at least For (an
 //     interface never up since discovery is an unused port, not an alert);
-//   - NTPUnsynchronised (warning): an NTP server's sync attribute Down;
-//     NTPOffset (warning): Alert (offset beyond its threshold);
+//   - NTPUnsynchronised (warning): an NTP server's sync attribute Down, or
+//     Alert because it has no system peer; NTPOffset (warning): Alert
+//     otherwise (offset beyond its threshold);
 //   - AttributeDown (warning): any other attribute Down for For;
 //   - AgentSilent (critical): an enrolled agent with no session for
 //     AgentSilence. While an agent is silent, the alerts of its hosts'
@@ -293,7 +294,9 @@ func rule(f inventory.Failing) (name, severity string) {
 		return "HostUnreachable", "critical"
 	case f.Kind == wire.KindInterface && f.Status == status.Down:
 		return "InterfaceDown", "warning"
-	case f.Kind == wire.KindNTP && f.Status == status.Down:
+	case f.Kind == wire.KindNTP && (f.Status == status.Down || strings.Contains(f.Reason, "unsynchronised")):
+		// Down (no answer, stratum 16) or Alert with the agent's reason
+		// "unsynchronised: no system peer" (ntpd answering without a peer).
 		return "NTPUnsynchronised", "warning"
 	case f.Kind == wire.KindNTP && f.Status == status.Alert:
 		return "NTPOffset", "warning"

@@ -3,14 +3,10 @@ package alerting
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -66,7 +62,8 @@ func TestEvaluateBuiltInRules(t *testing.T) {
 		{Host: "core1", Agent: "paris", Key: "host", Kind: wire.KindHost, Status: status.Down, Since: t0},
 		{Host: "sw1", Agent: "paris", Key: "if:ge-0/0/1", Kind: wire.KindInterface, Name: "ge-0/0/1", Status: status.Down, Since: t0},
 		{Host: "sw1", Agent: "paris", Key: "if:ge-0/0/2", Kind: wire.KindInterface, Status: status.Down, Since: t0.Add(110 * time.Second)}, // not for long enough
-		{Host: "ntp1", Agent: "paris", Key: "ntp", Kind: wire.KindNTP, Status: status.Alert, Since: t0},
+		{Host: "ntp1", Agent: "paris", Key: "ntp", Kind: wire.KindNTP, Status: status.Alert, Since: t0, Reason: "offset 210 ms > 100 ms"},
+		{Host: "ntp2", Agent: "paris", Key: "ntp", Kind: wire.KindNTP, Status: status.Alert, Since: t0, Reason: "unsynchronised: no system peer"},
 		{Host: "ntp1", Agent: "paris", Key: "ntp-peer:192.0.2.1", Kind: wire.KindNTPPeer, Status: status.Down, Since: t0},
 		{Host: "ly1", Agent: "lyon", Key: "host", Kind: wire.KindHost, Status: status.Down, Since: t0},
 		{Host: "ly1", Agent: "lyon", Key: "if:1", Kind: wire.KindInterface, Status: status.Down, Since: t0},
@@ -77,13 +74,13 @@ func TestEvaluateBuiltInRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "HostUnreachable:core1 HostUnreachable:ly1 InterfaceDown:ly1 InterfaceDown:sw1 NTPOffset:ntp1"
+	want := "HostUnreachable:core1 HostUnreachable:ly1 InterfaceDown:ly1 InterfaceDown:sw1 NTPOffset:ntp1 NTPUnsynchronised:ntp2"
 	if names(got) != want {
 		t.Fatalf("at 2m: %s\nwant %s", names(got), want)
 	}
 	got, _ = e.Evaluate(context.Background(), t0.Add(6*time.Minute))
 	// lyon silent: one AgentSilent, its hosts' alerts withheld; the revoked agent never alerts.
-	want = "AgentSilent:lyon HostUnreachable:core1 InterfaceDown:sw1 InterfaceDown:sw1 NTPOffset:ntp1"
+	want = "AgentSilent:lyon HostUnreachable:core1 InterfaceDown:sw1 InterfaceDown:sw1 NTPOffset:ntp1 NTPUnsynchronised:ntp2"
 	if names(got) != want {
 		t.Fatalf("at 6m: %s\nwant %s", names(got), want)
 	}
@@ -95,54 +92,13 @@ func TestEvaluateBuiltInRules(t *testing.T) {
 	}
 }
 
-// alertmanager starts the real Alertmanager on loopback with one webhook
-// receiver (an HTTP server of the test) and returns its base URL and what
-// the receiver got.
+// alertmanager starts the real Alertmanager with a webhook receiver that
+// is an HTTP server of the test.
 func alertmanager(t *testing.T) (string, *receiver) {
-	bin := testbed.RequireTool(t, "prometheus-alertmanager")
 	rcv := &receiver{}
 	hook := httptest.NewServer(rcv)
 	t.Cleanup(hook.Close)
-	dir := t.TempDir()
-	conf := fmt.Sprintf(`route:
-  receiver: hook
-  group_by: [alertname, host]
-  group_wait: 100ms
-  group_interval: 200ms
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: %s
-        send_resolved: true
-`, hook.URL)
-	if err := os.WriteFile(filepath.Join(dir, "am.yml"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	port := testbed.FreeTCPPort(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "am.yml"), "--storage.path="+dir,
-		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	base := "http://" + addr
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		res, err := http.Get(base + "/-/ready")
-		if err == nil {
-			res.Body.Close()
-			if res.StatusCode == 200 {
-				return base, rcv
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("alertmanager did not become ready: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return testbed.StartAlertmanager(t, hook.URL), rcv
 }
 
 // receiver records Alertmanager's webhook notifications.

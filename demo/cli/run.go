@@ -14,8 +14,8 @@ import (
 // newRunCmd runs a whole installation on loopback (see package demo).
 func newRunCmd() *cobra.Command {
 	var (
-		dir, web, agentBin, collectorBin string
-		interval, backfill               time.Duration
+		dir, web, agentBin, collectorBin, am string
+		interval, backfill                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -52,13 +52,14 @@ State (configs, PKI, archives, logs) is kept in --dir.`,
 			}
 			return demo.Run(cmd.Context(), demo.Options{
 				Dir: dir, CollectorBin: collectorBin, AgentBin: agentBin, WebListen: web, PollInterval: interval,
-				Backfill: backfill,
+				Backfill: backfill, Alertmanager: am,
 			}, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".demo", "state directory (configs, PKI, archives, logs)")
 	cmd.Flags().StringVar(&web, "web", "", "web UI address (default 127.0.0.1:8080, or a free port when taken)")
 	cmd.Flags().StringVar(&agentBin, "agent-bin", "", "path of outpost-agent (default: beside this binary)")
+	cmd.Flags().StringVar(&am, "alertmanager", "", "send the demo's alerts to this Alertmanager (base URL, e.g. http://127.0.0.1:9093)")
 	cmd.Flags().StringVar(&collectorBin, "collector-bin", "", "path of outpost-collector (default: beside this binary)")
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Second, "poll interval of the simulated devices")
 	cmd.Flags().DurationVar(&backfill, "backfill", time.Hour, "history to pre-load through the agent's spool and the real ingest path before going live (0: none)")
