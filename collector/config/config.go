@@ -17,6 +17,23 @@ type Config struct {
 	Metrics   Metrics   `yaml:"metrics"`
 	Log       Log       `yaml:"log"`
 	Quotas    Quotas    `yaml:"quotas"`
+	Alerting  Alerting  `yaml:"alerting"`
+}
+
+// Alerting sends alerts from the built-in rules (host unreachable,
+// interface down that was up, NTP unsynchronised or offset beyond its
+// threshold, agent silent) to Prometheus Alertmanager.
+type Alerting struct {
+	Alertmanagers []Alertmanager      `yaml:"alertmanagers"` // none: alerting off
+	Interval      configfile.Duration `yaml:"interval"`      // evaluation and re-send period, default 30s
+	For           configfile.Duration `yaml:"for"`           // how long a status holds before it fires, default 1m
+	AgentSilence  configfile.Duration `yaml:"agent_silence"` // no session for this long: AgentSilent, default 5m
+	ExternalURL   string              `yaml:"external_url"`  // the web UI's address for links in alerts
+}
+
+// Alertmanager is one Alertmanager to send to.
+type Alertmanager struct {
+	URL string `yaml:"url"` // base URL, e.g. http://alertmanager:9093
 }
 
 // Quotas bound what one agent can make the collector create. What

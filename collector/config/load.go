@@ -2,7 +2,9 @@ package config
 
 import (
 	"cmp"
+	"fmt"
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -96,6 +98,10 @@ func (c *Config) applyDefaults() {
 	q.ArchiveBytesPerAgent = configfile.Size(q.ArchiveBytesPerAgent.Or(512 << 30))
 	q.SeriesPerConnection = cmp.Or(q.SeriesPerConnection, 1<<20)
 	q.SeriesBytesPerConn = configfile.Size(q.SeriesBytesPerConn.Or(128 << 20))
+	al := &c.Alerting
+	al.Interval = configfile.Duration(al.Interval.Or(30 * time.Second))
+	al.For = configfile.Duration(al.For.Or(time.Minute))
+	al.AgentSilence = configfile.Duration(al.AgentSilence.Or(5 * time.Minute))
 	pki := filepath.Join(c.DataDir, "pki")
 	for _, f := range []struct {
 		p    *string
@@ -223,6 +229,21 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	}
 	if q.SeriesBytesPerConn < 1<<20 {
 		fail("quotas.series_bytes_per_connection", "%s is too small (at least 1MiB)", q.SeriesBytesPerConn)
+	}
+	for i, am := range c.Alerting.Alertmanagers {
+		u, err := url.Parse(am.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fail(fmt.Sprintf("alerting.alertmanagers[%d].url", i), "%q is not an http(s) URL with a host", am.URL)
+		}
+	}
+	if d := c.Alerting.Interval.D(); d < time.Second || d > time.Hour {
+		fail("alerting.interval", "%s out of range (1s to 1h)", c.Alerting.Interval)
+	}
+	if d := c.Alerting.For.D(); d < 0 || d > 24*time.Hour {
+		fail("alerting.for", "%s out of range (0 to 24h)", c.Alerting.For)
+	}
+	if d := c.Alerting.AgentSilence.D(); d < c.Alerting.Interval.D() {
+		fail("alerting.agent_silence", "%s is shorter than alerting.interval %s", c.Alerting.AgentSilence, c.Alerting.Interval)
 	}
 	hostPort("metrics.listen", c.Metrics.Listen, true)
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {

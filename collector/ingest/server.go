@@ -116,6 +116,8 @@ type Server struct {
 	mu      sync.Mutex
 	streams map[string]*stream
 	conns   map[*session]struct{}
+	live    map[string]int       // agent → sessions past HelloAck
+	ended   map[string]time.Time // agent → when its last session ended
 	wg      sync.WaitGroup
 }
 
@@ -173,7 +175,7 @@ func New(cfg Config, ca *pki.Authority, agents Agents, j *journal.Journal, sink 
 		return nil, err
 	}
 	s := &Server{cfg: cfg, ca: ca, agents: agents, journal: j, sink: sink, metrics: m, log: log, enroller: enroller,
-		codec: codec, records: rc, streams: map[string]*stream{}, conns: map[*session]struct{}{}, rejectLog: newRejectLog(rejectLogEvery)}
+		codec: codec, records: rc, streams: map[string]*stream{}, conns: map[*session]struct{}{}, live: map[string]int{}, ended: map[string]time.Time{}, rejectLog: newRejectLog(rejectLogEvery)}
 	for name, st := range streams {
 		s.streams[name] = &stream{epoch: st.Epoch, acked: st.AckedSeq, journaled: st.AckedSeq,
 			dropped: wire.Drops{Batches: st.DroppedBatches, Samples: st.DroppedSamples, Corrupt: st.Corrupt}}
@@ -484,7 +486,30 @@ func (s *Server) streamOf(agent string) *stream {
 	return st
 }
 
-// Acked returns an agent's current epoch and highest stored seq.
+// Contact reports whether the agent has a session up now, and when its
+// last session ended (zero when none ended since the server started): what
+// the alerting engine calls an agent gone silent.
+func (s *Server) Contact(agent string) (connected bool, lastEnd time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live[agent] > 0, s.ended[agent]
+}
+
+// sessionUp counts an established session of agent (up) or its end.
+func (s *Server) sessionUp(agent string, up bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if up {
+		s.live[agent]++
+		return
+	}
+	if s.live[agent]--; s.live[agent] <= 0 {
+		delete(s.live, agent)
+	}
+	s.ended[agent] = s.cfg.Now()
+}
+
+// Acked returns the agent's epoch and highest durably stored seq.
 func (s *Server) Acked(agent string) (epoch, seq uint64) {
 	st := s.streamOf(agent)
 	st.mu.Lock()

@@ -205,6 +205,8 @@ func (sess *session) serve(ctx context.Context) error {
 		s.metrics.ActiveSessions.Inc()
 		defer s.metrics.ActiveSessions.Dec()
 	}
+	s.sessionUp(a.Name, true)
+	defer s.sessionUp(a.Name, false)
 	sess.acks = make(chan pendingAck, 256)
 	sess.ackerDone = make(chan struct{})
 	go sess.acker(ctx, st)

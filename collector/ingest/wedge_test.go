@@ -207,3 +207,33 @@ func TestClockSkewRefusesFutureSamples(t *testing.T) {
 		t.Fatalf("refusals %+v, %v", refusals, err)
 	}
 }
+
+// TestContact: the alerting engine's view of an agent: connected while a
+// session is up, then the time its last session ended.
+func TestContact(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{})
+	cert := s.addAgent(t, "edge", "*")
+	if up, end := s.srv.Contact("edge"); up || !end.IsZero() {
+		t.Fatalf("before: %v %v", up, end)
+	}
+	a, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.hello("edge", epoch1, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	waitUntil("connected", func() bool { up, _ := s.srv.Contact("edge"); return up })
+	a.close()
+	waitUntil("the end of the session", func() bool { up, end := s.srv.Contact("edge"); return !up && !end.IsZero() })
+}

@@ -88,7 +88,7 @@ var HostSortColumns = map[string]string{
 // probe of the index attributes_status(status, host_id), so no host's
 // attributes are read one by one.
 func liveIn(st status.Status) string {
-	return fmt.Sprintf("EXISTS (SELECT 1 FROM attributes a WHERE a.status = %d AND a.host_id = h.id AND a.gone = 0)", int(st))
+	return fmt.Sprintf("EXISTS (SELECT 1 FROM attributes a WHERE a.status = %d AND a.host_id = h.id AND a.gone = 0 AND %s)", int(st), Counted("a"))
 }
 
 // hostWorstRank is the SQL for the rank in status.BySeverity of host h's worst
@@ -115,7 +115,7 @@ func hostWorstIs(st status.Status) string {
 	}
 	has := liveIn(st)
 	if st == status.Unknown {
-		has = "(" + has + " OR NOT EXISTS (SELECT 1 FROM attributes a WHERE a.host_id = h.id AND a.gone = 0))"
+		has = "(" + has + " OR NOT EXISTS (SELECT 1 FROM attributes a WHERE a.host_id = h.id AND a.gone = 0 AND " + Counted("a") + "))"
 	}
 	return strings.Join(append(conds, has), " AND ")
 }

@@ -215,12 +215,12 @@ func upsertHost(ctx context.Context, tx *sql.Tx, agent string, h *wire.Host, now
 			props = string(b)
 		}
 		arch := archive(h.Name, a.Key)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attributes(host_id, key, kind, name, descr, props, interval_s, ds, archive, gone, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attributes(host_id, key, kind, name, descr, props, interval_s, ds, archive, gone, never_up, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
 			ON CONFLICT(host_id, key) DO UPDATE SET kind = excluded.kind, name = excluded.name, descr = excluded.descr,
 				props = excluded.props, interval_s = excluded.interval_s, ds = excluded.ds, archive = excluded.archive,
 				gone = 0, updated_at = excluded.updated_at`,
-			id, a.Key, a.Kind, a.Name, a.Descr, props, a.Interval, dsJSON(a.DS), arch, now, now); err != nil {
+			id, a.Key, a.Kind, a.Name, a.Descr, props, a.Interval, dsJSON(a.DS), arch, a.Kind == wire.KindInterface, now, now); err != nil {
 			return nil, fmt.Errorf("ingest %s/%s: %w", h.Name, a.Key, err)
 		}
 		specs = append(specs, ArchiveSpec{Host: h.Name, Key: a.Key, Interval: time.Duration(a.Interval) * time.Second, DS: a.DS, Archive: arch})
@@ -272,18 +272,34 @@ func KindOfKey(key string) string {
 	return wire.KindOID
 }
 
+// UnusedPortReason starts the status reason of an interface that is Down
+// and has never been Up since discovery: an unused port, which does not
+// make its host Down (see Counted).
+const UnusedPortReason = "never up since discovery (unused port)"
+
+// Counted is the SQL condition, on attributes aliased a, for an attribute
+// that counts in status roll-ups (a host's worst status, the totals): all
+// but interfaces that are Down and have never been Up.
+func Counted(a string) string {
+	return fmt.Sprintf("NOT (%[1]s.never_up = 1 AND %[1]s.status = %[2]d)", a, int(status.Down))
+}
+
 func applyStatus(ctx context.Context, tx *sql.Tx, agent string, s wire.AttrStatus, now int64, archive func(host, key string) string) (bool, error) {
 	var attrID int64
 	var old int
-	err := tx.QueryRowContext(ctx, `SELECT a.id, a.status FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE h.name = ? AND a.key = ?`,
-		s.Host, s.Attr).Scan(&attrID, &old)
+	var kind string
+	var neverUp bool
+	err := tx.QueryRowContext(ctx, `SELECT a.id, a.status, a.kind, a.never_up FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE h.name = ? AND a.key = ?`,
+		s.Host, s.Attr).Scan(&attrID, &old, &kind, &neverUp)
 	if errors.Is(err, sql.ErrNoRows) {
 		hid, err := hostID(ctx, tx, agent, s.Host, now)
 		if err != nil {
 			return false, err
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO attributes(host_id, key, kind, archive, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, hid, s.Attr, KindOfKey(s.Attr), archive(s.Host, s.Attr), int(status.Unknown), now, now).Scan(&attrID); err != nil {
+		kind = KindOfKey(s.Attr)
+		neverUp = kind == wire.KindInterface
+		if err := tx.QueryRowContext(ctx, `INSERT INTO attributes(host_id, key, kind, archive, status, never_up, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, hid, s.Attr, kind, archive(s.Host, s.Attr), int(status.Unknown), neverUp, now, now).Scan(&attrID); err != nil {
 			return false, fmt.Errorf("ingest status %s/%s: %w", s.Host, s.Attr, err)
 		}
 		old = int(status.Unknown)
@@ -294,12 +310,17 @@ func applyStatus(ctx context.Context, tx *sql.Tx, agent string, s wire.AttrStatu
 	if at == 0 {
 		at = now
 	}
+	if s.Status == status.Up {
+		neverUp = false
+	} else if s.Status == status.Down && neverUp {
+		s.Reason = UnusedPortReason + ": " + s.Reason
+	}
 	if status.Status(old) == s.Status {
-		_, err := tx.ExecContext(ctx, `UPDATE attributes SET status_reason = ? WHERE id = ?`, s.Reason, attrID)
+		_, err := tx.ExecContext(ctx, `UPDATE attributes SET status_reason = ?, never_up = ? WHERE id = ?`, s.Reason, neverUp, attrID)
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE attributes SET status = ?, status_reason = ?, status_since = ?, updated_at = ? WHERE id = ?`,
-		int(s.Status), s.Reason, at, now, attrID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE attributes SET status = ?, status_reason = ?, status_since = ?, updated_at = ?, never_up = ? WHERE id = ?`,
+		int(s.Status), s.Reason, at, now, neverUp, attrID); err != nil {
 		return false, fmt.Errorf("ingest status %s/%s: %w", s.Host, s.Attr, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO status_events(attr_id, at, old_status, new_status, reason) VALUES (?, ?, ?, ?, ?)`,

@@ -87,7 +87,7 @@ func closeRows(rows *sql.Rows) error {
 // countsBy counts live attributes per status grouped by host_id (or one
 // group 0 when group is "0").
 func (db *DB) countsBy(ctx context.Context, group, where string, args ...any) (map[int64]StatusCounts, error) {
-	q := `SELECT ` + group + `, status, count(*) FROM attributes WHERE gone = 0 ` + where + ` GROUP BY 1, 2`
+	q := `SELECT ` + group + `, status, count(*) FROM attributes a WHERE gone = 0 AND ` + Counted("a") + ` ` + where + ` GROUP BY 1, 2`
 	rows, err := db.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count statuses: %w", err)
@@ -125,7 +125,7 @@ type KindCounts struct {
 
 // StatusByKind counts live attributes per kind and status, kinds by name.
 func (db *DB) StatusByKind(ctx context.Context) ([]KindCounts, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT kind, status, count(*) FROM attributes WHERE gone = 0 GROUP BY 1, 2 ORDER BY 1`)
+	rows, err := db.r.QueryContext(ctx, `SELECT kind, status, count(*) FROM attributes a WHERE gone = 0 AND `+Counted("a")+` GROUP BY 1, 2 ORDER BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("count by kind: %w", err)
 	}

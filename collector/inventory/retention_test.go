@@ -96,9 +96,10 @@ func TestStatusHistoryRetention(t *testing.T) {
 		done <- db.KeepStatusHistory(ctx2, 400*24*time.Hour, func() time.Time { return now }, slog.New(slog.NewTextHandler(&log, nil)))
 	}()
 	deadline := time.Now().Add(10 * time.Second)
-	for count() != before-old {
+	// Wait for the rows and the log line: the pruning commits before it logs.
+	for count() != before-old || !bytes.Contains(log.bytes(), []byte("status history pruned")) {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d status changes left of %d, want %d", count(), before, before-old)
+			t.Fatalf("%d status changes left of %d, want %d; log: %s", count(), before, before-old, log.bytes())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -59,6 +59,10 @@ type Collector struct {
 	// kind ("frame", "host", "clock-skew", "quota", ...) and unit
 	// ("batch" for a whole batch, "sample", "status", "host", "trap", "series").
 	Rejected *prometheus.CounterVec
+	// AlertsFiring is the number of alerts the alerting engine last sent as firing.
+	AlertsFiring prometheus.Gauge
+	// AlertDeliveryErrors counts failed posts to an Alertmanager, by its URL.
+	AlertDeliveryErrors *prometheus.CounterVec
 }
 
 // New builds the metrics in a fresh registry.
@@ -97,7 +101,11 @@ func New() *Collector {
 		Name: "outpost_collector_traps_total", Help: "SNMP traps and informs stored, by host (empty: a source no target matches)."}, []string{"host"})
 	c.Rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "outpost_collector_rejected_total", Help: "Parts of agents' batches refused for good (the agent moves past them), by kind and unit."}, []string{"kind", "unit"})
-	c.reg.MustRegister(c.Traps, c.Rejected)
+	c.AlertsFiring = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "outpost_collector_alerts_firing", Help: "Alerts the alerting engine last sent as firing."})
+	c.AlertDeliveryErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "outpost_collector_alert_delivery_errors_total", Help: "Failed posts of alerts to an Alertmanager, by its URL."}, []string{"alertmanager"})
+	c.reg.MustRegister(c.Traps, c.Rejected, c.AlertsFiring, c.AlertDeliveryErrors)
 	c.reg.MustRegister(c.Connections, c.ActiveSessions, c.Refused, c.Batches, c.Samples, c.Duplicates, c.DroppedBatches,
 		c.JournalBytes, c.JournalLag, c.RRDUpdates, c.RRDSkipped, c.ApplyErrors, c.FlushSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/outpost-nms/outpost/shared/dirlock"
 
+	"github.com/outpost-nms/outpost/collector/alerting"
 	"github.com/outpost-nms/outpost/collector/config"
 	"github.com/outpost-nms/outpost/collector/fdlimit"
 	"github.com/outpost-nms/outpost/collector/graph"
@@ -133,6 +134,15 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	}
 	start(&applyWG, "applier", func() error { return app.Run(applyCtx) })
 	start(&sideWG, "web", func() error { return webSrv.Run(sideCtx, c.Web.Listen) })
+	if len(c.Alerting.Alertmanagers) > 0 {
+		var ams []string
+		for _, am := range c.Alerting.Alertmanagers {
+			ams = append(ams, am.URL)
+		}
+		eng := alerting.New(alerting.Config{Alertmanagers: ams, Interval: c.Alerting.Interval.D(), For: c.Alerting.For.D(),
+			AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL}, db, srv, m, log)
+		start(&sideWG, "alerting", func() error { return eng.Run(sideCtx) })
+	}
 	start(&sideWG, "status history", func() error {
 		return db.KeepStatusHistory(sideCtx, c.Inventory.StatusHistory.D(), nil, log)
 	})
