@@ -41,7 +41,7 @@ type Alertmanager struct {
 // with the reason on the Agents page. Zero takes the default.
 type Quotas struct {
 	HostsPerAgent           int             `yaml:"hosts_per_agent"`             // default 10000
-	AttributesPerHost       int             `yaml:"attributes_per_host"`         // default 20000, at most 30000
+	AttributesPerHost       int             `yaml:"attributes_per_host"`         // default 20000, at most 1048576
 	DataSourcesPerAttribute int             `yaml:"data_sources_per_attribute"`  // default 64, at most 1024
 	ArchiveBytesPerAttr     configfile.Size `yaml:"archive_bytes_per_attribute"` // default 64MiB
 	ArchiveBytesPerAgent    configfile.Size `yaml:"archive_bytes_per_agent"`     // default 512GiB

@@ -213,7 +213,7 @@ func (c *Config) finish(pos *configfile.Positions) error {
 		v, lo, hi int64
 	}{
 		{"quotas.hosts_per_agent", int64(q.HostsPerAgent), 1, 1 << 20},
-		{"quotas.attributes_per_host", int64(q.AttributesPerHost), 1, 30_000}, // SQLite binds a host's list: 32,766 variables
+		{"quotas.attributes_per_host", int64(q.AttributesPerHost), 1, 1 << 20}, // ingest.MaxAttributesPerHost
 		{"quotas.data_sources_per_attribute", int64(q.DataSourcesPerAttribute), 1, 1024},
 		{"quotas.series_per_connection", int64(q.SeriesPerConnection), 1024, 1 << 24},
 	} {

@@ -30,10 +30,10 @@ type Quotas struct {
 	ArchiveBytesPerAgent    int64 // estimated size of all of an agent's archives
 }
 
-// MaxAttributesPerHost is the highest AttributesPerHost allowed: a host's
-// attribute list is bound as SQL variables when its inventory is applied,
-// and SQLite allows 32,766 of them.
-const MaxAttributesPerHost = 30_000
+// MaxAttributesPerHost is the highest AttributesPerHost allowed (a bound on
+// one host's inventory in memory; the inventory binds a host's attribute
+// list as one JSON array, so SQLite's variable limit does not apply).
+const MaxAttributesPerHost = 1 << 20
 
 // DefaultQuotas lets a real 10,000-interface device through with room to
 // spare and stops runaway growth well before the disk fills.

@@ -235,8 +235,14 @@ func upsertHost(ctx context.Context, tx *sql.Tx, agent string, h *wire.Host, now
 		q := `UPDATE attributes SET gone = 1, updated_at = ? WHERE host_id = ? AND gone = 0`
 		args := []any{now, id}
 		if len(h.Attrs) > 0 {
-			q += ` AND key NOT IN (` + strings.TrimSuffix(strings.Repeat("?,", len(h.Attrs)), ",") + `)`
-			args = append(args, keys[1:]...)
+			// One bound JSON array, not a variable per key: a host's
+			// attribute list is not limited by SQLite's 32,766 variables.
+			listed, err := json.Marshal(keys[1:])
+			if err != nil {
+				return nil, fmt.Errorf("ingest %s: mark gone: %w", h.Name, err)
+			}
+			q += ` AND key NOT IN (SELECT value FROM json_each(?))`
+			args = append(args, string(listed))
 		}
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return nil, fmt.Errorf("ingest %s: mark gone: %w", h.Name, err)
