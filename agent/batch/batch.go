@@ -327,12 +327,7 @@ func (b *Batcher) flushLocked() error {
 		}
 	}
 	if err != nil {
-		b.mu.Lock()
-		b.lost++
-		b.mu.Unlock()
-		if b.opt.Metrics != nil {
-			b.opt.Metrics.SpoolErrors.Inc()
-		}
+		b.countLost()
 		b.log.Error("batch: spool write failed; batch dropped", "samples", samples, "statuses", len(batch.Statuses), "hosts", len(hosts), "traps", len(batch.Traps), "err", err)
 		return err
 	}
@@ -341,6 +336,16 @@ func (b *Batcher) flushLocked() error {
 		b.opt.Metrics.SamplesSpooled.Add(float64(samples))
 	}
 	return nil
+}
+
+// countLost counts a batch the spool could not write.
+func (b *Batcher) countLost() {
+	b.mu.Lock()
+	b.lost++
+	b.mu.Unlock()
+	if b.opt.Metrics != nil {
+		b.opt.Metrics.SpoolErrors.Inc()
+	}
 }
 
 // encodeHosts encodes the inventories of a batch and makes each its

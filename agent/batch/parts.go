@@ -58,12 +58,7 @@ func (b *Batcher) writeParts(h *wire.Host) {
 			err = b.appendBatch(&batch, []cbor.RawMessage{enc})
 		}
 		if err != nil {
-			b.mu.Lock()
-			b.lost++
-			b.mu.Unlock()
-			if b.opt.Metrics != nil {
-				b.opt.Metrics.SpoolErrors.Inc()
-			}
+			b.countLost()
 			b.log.Error("batch: spool write failed; inventory part dropped", "host", h.Name, "part", i, "of", len(parts), "err", err)
 			return // the rest would not complete the sequence; the next discovery sends it again
 		}

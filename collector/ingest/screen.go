@@ -134,46 +134,38 @@ func screenHosts(rec *Record, may func(host string) bool, agent string) {
 		}
 	}
 	var samples, statuses, hosts, traps uint64
-	keptU := rec.Updates[:0]
-	for _, u := range rec.Updates {
-		if !ok(u.Host) {
-			note(u.Host)
-			samples += uint64(len(u.Values))
-			continue
+	rec.Updates = drop(rec.Updates, func(u AttrUpdate) bool {
+		if ok(u.Host) {
+			return false
 		}
-		keptU = append(keptU, u)
-	}
-	rec.Updates = keptU
-	keptS := rec.Statuses[:0]
-	for _, s := range rec.Statuses {
-		if !ok(s.Host) {
-			note(s.Host)
-			statuses++
-			continue
+		note(u.Host)
+		samples += uint64(len(u.Values))
+		return true
+	})
+	rec.Statuses = drop(rec.Statuses, func(s wire.AttrStatus) bool {
+		if ok(s.Host) {
+			return false
 		}
-		keptS = append(keptS, s)
-	}
-	rec.Statuses = keptS
-	keptH := rec.Hosts[:0]
-	for _, h := range rec.Hosts {
-		if !ok(h.Name) {
-			note(h.Name)
-			hosts++
-			continue
+		note(s.Host)
+		statuses++
+		return true
+	})
+	rec.Hosts = drop(rec.Hosts, func(h wire.Host) bool {
+		if ok(h.Name) {
+			return false
 		}
-		keptH = append(keptH, h)
-	}
-	rec.Hosts = keptH
-	keptT := rec.Traps[:0]
-	for _, t := range rec.Traps {
-		if t.Host != "" && !ok(t.Host) {
-			note(t.Host)
-			traps++
-			continue
+		note(h.Name)
+		hosts++
+		return true
+	})
+	rec.Traps = drop(rec.Traps, func(t wire.Trap) bool {
+		if t.Host == "" || ok(t.Host) {
+			return false
 		}
-		keptT = append(keptT, t)
-	}
-	rec.Traps = keptT
+		note(t.Host)
+		traps++
+		return true
+	})
 	if first == "" {
 		return
 	}
@@ -194,26 +186,22 @@ func screenClock(rec *Record, now time.Time, maxAhead time.Duration) {
 	limit := now.Add(maxAhead).UnixMilli()
 	var samples, statuses uint64
 	var ahead int64
-	keptU := rec.Updates[:0]
-	for _, u := range rec.Updates {
-		if u.Time > limit {
-			samples += uint64(len(u.Values))
-			ahead = max(ahead, u.Time-now.UnixMilli())
-			continue
+	rec.Updates = drop(rec.Updates, func(u AttrUpdate) bool {
+		if u.Time <= limit {
+			return false
 		}
-		keptU = append(keptU, u)
-	}
-	rec.Updates = keptU
-	keptS := rec.Statuses[:0]
-	for _, s := range rec.Statuses {
-		if s.Time > limit {
-			statuses++
-			ahead = max(ahead, s.Time-now.UnixMilli())
-			continue
+		samples += uint64(len(u.Values))
+		ahead = max(ahead, u.Time-now.UnixMilli())
+		return true
+	})
+	rec.Statuses = drop(rec.Statuses, func(s wire.AttrStatus) bool {
+		if s.Time <= limit {
+			return false
 		}
-		keptS = append(keptS, s)
-	}
-	rec.Statuses = keptS
+		statuses++
+		ahead = max(ahead, s.Time-now.UnixMilli())
+		return true
+	})
 	if samples+statuses == 0 {
 		return
 	}
@@ -262,4 +250,15 @@ func (l *rejectLog) allow(agent, kind string, now time.Time) (bool, uint64) {
 	n := l.quiet[k]
 	delete(l.quiet, k)
 	return true, n
+}
+
+// drop removes in place the elements for which refused is true.
+func drop[T any](s []T, refused func(T) bool) []T {
+	kept := s[:0]
+	for _, x := range s {
+		if !refused(x) {
+			kept = append(kept, x)
+		}
+	}
+	return kept
 }
