@@ -122,6 +122,12 @@ func (sess *session) send(m wire.Message) error {
 	return err
 }
 
+// maxSeqJump bounds how far a stream's seq may jump at once (declared
+// drops): an agent's spool numbers its batches one by one, and 2^32
+// batches is over a century at one a second. A larger jump is a hostile or
+// broken agent, refused, not a "dropped 1.8e19 batches" event.
+const maxSeqJump = 1 << 32
+
 // writeTimeout bounds every frame the collector writes to an agent.
 const writeTimeout = 30 * time.Second
 
@@ -300,6 +306,9 @@ func (sess *session) startStream(ctx context.Context, st *stream, h *wire.Hello)
 	case h.FirstSeq == 0 && h.LastSeq > acked:
 		through = h.LastSeq
 	}
+	if through-acked > maxSeqJump && through > acked {
+		return 0, refuse(wire.ErrCodeProtocol, "protocol", "hello declares %d batches dropped (first seq %d, collector has %d): not a spool's numbering", through-acked, h.FirstSeq, acked)
+	}
 	if through > acked {
 		rec := &Record{Kind: RecordGap, Agent: sess.agent.Name, Epoch: h.Epoch, Seq: through,
 			Received: s.cfg.Now().UnixMilli(), Dropped: h.Dropped, Gap: through - acked}
@@ -381,6 +390,9 @@ func (sess *session) batch(st *stream, body []byte) (pendingAck, error) {
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if seq > st.journaled && seq-st.journaled > maxSeqJump {
+		return pendingAck{}, refuse(wire.ErrCodeProtocol, "protocol", "batch seq %d after %d: not a spool's numbering", seq, st.journaled)
+	}
 	if st.active != sess || st.epoch != sess.epoch {
 		return pendingAck{}, refuse(wire.ErrCodeProtocol, "protocol", "superseded by a newer connection of agent %s", sess.agent.Name)
 	}

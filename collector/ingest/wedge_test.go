@@ -237,3 +237,30 @@ func TestContact(t *testing.T) {
 	a.close()
 	waitUntil("the end of the session", func() bool { up, end := s.srv.Contact("edge"); return !up && !end.IsZero() })
 }
+
+// TestImplausibleSeqJumpRefused: a hello or batch whose seq jumps by more
+// than any spool could number is refused, and records no absurd drop.
+func TestImplausibleSeqJumpRefused(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{})
+	cert := s.addAgent(t, "edge", "*")
+	a, err := dialTCP(t, s.tcpAddr, s.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.hello("edge", epoch1, 1<<63, 1<<63); err == nil {
+		t.Fatal("a hello declaring 2^63 dropped batches was accepted")
+	}
+	b, err := dialTCP(t, s.tcpAddr, s.clientTLS(&cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.hello("edge", epoch1, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.batch(&wire.Batch{Seq: 1 << 40}); err == nil {
+		t.Fatal("a batch jumping 2^40 seqs was accepted")
+	}
+	if n := len(s.journaled(t)); n != 0 {
+		t.Fatalf("%d records journaled", n)
+	}
+}
