@@ -55,6 +55,7 @@ const (
 // Config tunes the engine.
 type Config struct {
 	Alertmanagers []string      // base URLs (http://host:9093)
+	Webhooks      []Webhook     // signed JSON posts of each change (webhook.go); need an Outbox
 	Interval      time.Duration // evaluation and re-send period
 	For           time.Duration // how long a status must hold before it fires
 	AgentSilence  time.Duration // no session for this long: AgentSilent
@@ -108,12 +109,14 @@ type Engine struct {
 	contacts Contacts
 	m        *metrics.Collector
 	log      *slog.Logger
+	outbox   Outbox
 	started  time.Time
 	firing   map[string]Alert // by fingerprint, as last sent
 }
 
-// New returns an engine; m may be nil.
-func New(cfg Config, src Source, contacts Contacts, m *metrics.Collector, log *slog.Logger) *Engine {
+// New returns an engine; m may be nil, and so may outbox when no webhook
+// is configured.
+func New(cfg Config, src Source, contacts Contacts, outbox Outbox, m *metrics.Collector, log *slog.Logger) *Engine {
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
@@ -134,7 +137,7 @@ func New(cfg Config, src Source, contacts Contacts, m *metrics.Collector, log *s
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{cfg: cfg, src: src, contacts: contacts, m: m, log: log, started: cfg.Now(), firing: map[string]Alert{}}
+	return &Engine{cfg: cfg, src: src, contacts: contacts, outbox: outbox, m: m, log: log, started: cfg.Now(), firing: map[string]Alert{}}
 }
 
 // Run evaluates and sends every Interval until ctx ends.
@@ -178,10 +181,13 @@ func (e *Engine) Cycle(ctx context.Context) error {
 	if e.m != nil {
 		e.m.AlertsFiring.Set(float64(len(next)))
 	}
-	if len(batch) == 0 {
-		return nil
-	}
 	var firstErr error
+	if len(e.cfg.Webhooks) > 0 && e.outbox != nil {
+		firstErr = e.notifyWebhooks(ctx, now, alerts)
+	}
+	if len(batch) == 0 {
+		return firstErr
+	}
 	for _, am := range e.cfg.Alertmanagers {
 		if err := e.post(ctx, am, batch); err != nil {
 			if e.m != nil {

@@ -68,7 +68,7 @@ func TestEvaluateBuiltInRules(t *testing.T) {
 		{Host: "ly1", Agent: "lyon", Key: "host", Kind: wire.KindHost, Status: status.Down, Since: t0},
 		{Host: "ly1", Agent: "lyon", Key: "if:1", Kind: wire.KindInterface, Status: status.Down, Since: t0},
 	}
-	e := New(Config{Now: func() time.Time { return t0 }}, src, fakeContacts{"paris": true}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	e := New(Config{Now: func() time.Time { return t0 }}, src, fakeContacts{"paris": true}, nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	// lyon has had no session since the engine started; silent after 5m.
 	got, err := e.Evaluate(context.Background(), t0.Add(2*time.Minute))
 	if err != nil {
@@ -180,7 +180,7 @@ func TestDeliveryToAlertmanager(t *testing.T) {
 	}
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }))
 	defer down.Close()
-	e := New(Config{Alertmanagers: []string{base, down.URL}, Interval: time.Second}, src, fakeContacts{"paris": true}, nil,
+	e := New(Config{Alertmanagers: []string{base, down.URL}, Interval: time.Second}, src, fakeContacts{"paris": true}, nil, nil,
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx := context.Background()
 	if err := e.Cycle(ctx); err == nil || !strings.Contains(err.Error(), "500") {

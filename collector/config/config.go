@@ -2,7 +2,10 @@
 // defaults and its validation, loaded strictly (see shared/configfile).
 package config
 
-import "github.com/outpost-nms/outpost/shared/configfile"
+import (
+	"github.com/outpost-nms/outpost/shared/configfile"
+	"github.com/outpost-nms/outpost/shared/secret"
+)
 
 // Config is the whole collector configuration file.
 type Config struct {
@@ -24,11 +27,20 @@ type Config struct {
 // interface down that was up, NTP unsynchronised or offset beyond its
 // threshold, agent silent) to Prometheus Alertmanager.
 type Alerting struct {
-	Alertmanagers []Alertmanager      `yaml:"alertmanagers"` // none: alerting off
+	Alertmanagers []Alertmanager      `yaml:"alertmanagers"` // none and no webhooks: alerting off
+	Webhooks      []Webhook           `yaml:"webhooks"`      // signed JSON posts of each alert change
 	Interval      configfile.Duration `yaml:"interval"`      // evaluation and re-send period, default 30s
 	For           configfile.Duration `yaml:"for"`           // how long a status holds before it fires, default 1m
 	AgentSilence  configfile.Duration `yaml:"agent_silence"` // no session for this long: AgentSilent, default 5m
 	ExternalURL   string              `yaml:"external_url"`  // the web UI's address for links in alerts
+}
+
+// Webhook is one webhook that receives each change of an alert (firing,
+// resolved) as JSON signed with HMAC-SHA256 (header X-Outpost-Signature).
+type Webhook struct {
+	Name   string        `yaml:"name"`   // unique; names the webhook in metrics and the outbox
+	URL    string        `yaml:"url"`    // http(s)
+	Secret secret.Secret `yaml:"secret"` // the HMAC key; never logged
 }
 
 // Alertmanager is one Alertmanager to send to.

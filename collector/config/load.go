@@ -236,6 +236,20 @@ func (c *Config) finish(pos *configfile.Positions) error {
 			fail(fmt.Sprintf("alerting.alertmanagers[%d].url", i), "%q is not an http(s) URL with a host", am.URL)
 		}
 	}
+	names := map[string]bool{}
+	for i, w := range c.Alerting.Webhooks {
+		p := fmt.Sprintf("alerting.webhooks[%d]", i)
+		u, err := url.Parse(w.URL)
+		switch {
+		case w.Name == "" || names[w.Name]:
+			fail(p+".name", "%q: a webhook needs a unique name", w.Name)
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			fail(p+".url", "%q is not an http(s) URL with a host", w.URL)
+		case len(w.Secret.Reveal()) < 16:
+			fail(p+".secret", "at least 16 characters (the HMAC key of the signature)")
+		}
+		names[w.Name] = true
+	}
 	if d := c.Alerting.Interval.D(); d < time.Second || d > time.Hour {
 		fail("alerting.interval", "%s out of range (1s to 1h)", c.Alerting.Interval)
 	}

@@ -134,13 +134,17 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	}
 	start(&applyWG, "applier", func() error { return app.Run(applyCtx) })
 	start(&sideWG, "web", func() error { return webSrv.Run(sideCtx, c.Web.Listen) })
-	if len(c.Alerting.Alertmanagers) > 0 {
+	if len(c.Alerting.Alertmanagers) > 0 || len(c.Alerting.Webhooks) > 0 {
+		var hooks []alerting.Webhook
+		for _, w := range c.Alerting.Webhooks {
+			hooks = append(hooks, alerting.Webhook{Name: w.Name, URL: w.URL, Secret: w.Secret.Reveal()})
+		}
 		var ams []string
 		for _, am := range c.Alerting.Alertmanagers {
 			ams = append(ams, am.URL)
 		}
 		eng := alerting.New(alerting.Config{Alertmanagers: ams, Interval: c.Alerting.Interval.D(), For: c.Alerting.For.D(),
-			AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL}, db, srv, m, log)
+			AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL, Webhooks: hooks}, db, srv, db, m, log)
 		start(&sideWG, "alerting", func() error { return eng.Run(sideCtx) })
 	}
 	start(&sideWG, "status history", func() error {
