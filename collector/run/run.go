@@ -6,13 +6,11 @@ package run
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/outpost-nms/outpost/shared/dirlock"
 
@@ -29,6 +27,7 @@ import (
 	"github.com/outpost-nms/outpost/collector/rrd"
 	"github.com/outpost-nms/outpost/collector/web"
 	"github.com/outpost-nms/outpost/shared/buildinfo"
+	"github.com/outpost-nms/outpost/shared/lifecycle"
 	"github.com/outpost-nms/outpost/shared/snmpname"
 )
 
@@ -108,32 +107,25 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 		}
 	}
 
-	// Three lifetimes, stopped in order: the agent listeners, then the
-	// applier (which applies what they queued), then the rest.
-	ingestCtx, stopIngest := context.WithCancel(ctx)
-	defer stopIngest()
-	applyCtx, stopApply := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopApply()
-	sideCtx, stopSide := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopSide()
-
-	errc := make(chan error, 5)
-	var ingestWG, applyWG, sideWG sync.WaitGroup
-	start := func(wg *sync.WaitGroup, what string, f func() error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f(); err != nil {
-				errc <- fmt.Errorf("%s: %w", what, err)
-			}
-		}()
-	}
-	start(&ingestWG, "quic listener", func() error { return srv.ServeQUIC(ingestCtx, udp) })
+	// Three stages, stopped in order: the agent listeners, then the
+	// applier (which applies what they queued) with the checkpoint and the
+	// archives' flush, then the rest.
+	g := lifecycle.New()
+	defer g.Stop(context.WithoutCancel(ctx))
+	agents, apply, side := g.Stage("agents"), g.Stage("apply"), g.Stage("side")
+	agents.Go("quic listener", func(ctx context.Context) error { return srv.ServeQUIC(ctx, udp) })
 	if tcp != nil {
-		start(&ingestWG, "tcp listener", func() error { return srv.ServeTCP(ingestCtx, tcp) })
+		agents.Go("tcp listener", func(ctx context.Context) error { return srv.ServeTCP(ctx, tcp) })
 	}
-	start(&applyWG, "applier", func() error { return app.Run(applyCtx) })
-	start(&sideWG, "web", func() error { return webSrv.Run(sideCtx, c.Web.Listen) })
+	apply.Go("applier", app.Run)
+	apply.Then(app.Checkpoint)
+	apply.Then(func(ctx context.Context) error {
+		if err := cache.Close(ctx); err != nil {
+			return fmt.Errorf("close archives: %w", err)
+		}
+		return nil
+	})
+	side.Go("web", func(ctx context.Context) error { return webSrv.Run(ctx, c.Web.Listen) })
 	if len(c.Alerting.Alertmanagers) > 0 || len(c.Alerting.Webhooks) > 0 {
 		var hooks []alerting.Webhook
 		for _, w := range c.Alerting.Webhooks {
@@ -145,40 +137,27 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 		}
 		eng := alerting.New(alerting.Config{Alertmanagers: ams, Interval: c.Alerting.Interval.D(), For: c.Alerting.For.D(),
 			AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL, Webhooks: hooks}, db, srv, db, m, log)
-		start(&sideWG, "alerting", func() error { return eng.Run(sideCtx) })
+		side.Go("alerting", eng.Run)
 	}
-	start(&sideWG, "status history", func() error {
-		return db.KeepStatusHistory(sideCtx, c.Inventory.StatusHistory.D(), nil, log)
+	side.Go("status history", func(ctx context.Context) error {
+		return db.KeepStatusHistory(ctx, c.Inventory.StatusHistory.D(), nil, log)
 	})
-	start(&sideWG, "trap history", func() error {
-		return db.KeepTraps(sideCtx, c.Inventory.Traps.D(), nil, log)
+	side.Go("trap history", func(ctx context.Context) error {
+		return db.KeepTraps(ctx, c.Inventory.Traps.D(), nil, log)
 	})
 	if c.Metrics.Listen != config.Off {
-		start(&sideWG, "metrics", func() error { return m.Serve(sideCtx, c.Metrics.Listen, log) })
+		side.Go("metrics", func(ctx context.Context) error { return m.Serve(ctx, c.Metrics.Listen, log) })
 	}
 	log.Info("collector running", "name", c.Name, "version", buildinfo.Version(), "data_dir", c.DataDir,
 		"ca_fingerprint", "sha256:"+ca.Fingerprint())
 
-	var runErr error
 	select {
 	case <-ctx.Done():
 		log.Info("collector stopping")
-	case runErr = <-errc:
-		log.Error("collector stopping after a failure", "err", runErr)
+	case <-g.Failed():
+		log.Error("collector stopping after a failure", "err", g.Err())
 	}
-	stopIngest()
-	ingestWG.Wait()
-	stopApply()
-	applyWG.Wait()
-	cctx := context.WithoutCancel(ctx)
-	if err := app.Checkpoint(cctx); err != nil {
-		runErr = errors.Join(runErr, err)
-	}
-	if err := cache.Close(cctx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("close archives: %w", err))
-	}
-	stopSide()
-	sideWG.Wait()
+	runErr := g.Stop(context.WithoutCancel(ctx))
 	if runErr == nil {
 		log.Info("collector stopped cleanly", "journal_end", j.End())
 	}
