@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
-	"sync"
 
 	"github.com/outpost-nms/outpost/agent/batch"
 	"github.com/outpost-nms/outpost/agent/config"
@@ -31,6 +30,7 @@ import (
 	"github.com/outpost-nms/outpost/agent/trap"
 	"github.com/outpost-nms/outpost/agent/uplink"
 	"github.com/outpost-nms/outpost/shared/buildinfo"
+	"github.com/outpost-nms/outpost/shared/lifecycle"
 )
 
 // Options are what Run takes besides the configuration (tests).
@@ -114,30 +114,26 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 		return err
 	}
 
-	var wg sync.WaitGroup
-	metricsErr := make(chan error, 1)
-	mctx, stopMetrics := context.WithCancel(context.Background())
-	defer func() { stopMetrics(); wg.Wait() }()
+	// Stages, stopped in this order: the scheduler (polls in flight
+	// report), the trap receiver (traps received are in the batcher), the
+	// batcher (the last batch is in the spool), the uplink, then the
+	// metrics endpoint and the memory governor.
+	g := lifecycle.New()
+	defer g.Stop(context.Background())
+	polls, trapStage, batcher, uplinkStage, process := g.Stage("polls"), g.Stage("traps"), g.Stage("batcher"), g.Stage("uplink"), g.Stage("process")
 	if cfg.Metrics.Listen != "" {
-		wg.Add(1)
-		go func() { defer wg.Done(); metricsErr <- m.Serve(mctx, cfg.Metrics.Listen, log) }()
+		process.Go("metrics", func(ctx context.Context) error { return m.Serve(ctx, cfg.Metrics.Listen, log) })
 	}
-	bctx, stopBatcher := context.WithCancel(context.Background())
-	bdone := make(chan struct{})
-	go func() { defer close(bdone); b.Run(bctx) }()
-	uctx, stopUplink := context.WithCancel(context.Background())
-	udone := make(chan struct{})
-	go func() { defer close(udone); up.Run(uctx) }()
-	tctx, stopTraps := context.WithCancel(context.Background())
-	tdone := make(chan struct{})
-	go func() {
-		defer close(tdone)
-		if traps != nil {
-			if err := traps.Run(tctx); err != nil {
+	batcher.Go("batcher", func(ctx context.Context) error { b.Run(ctx); return nil })
+	uplinkStage.Go("uplink", func(ctx context.Context) error { up.Run(ctx); return nil })
+	if traps != nil {
+		trapStage.Go("trap receiver", func(ctx context.Context) error {
+			if err := traps.Run(ctx); err != nil {
 				log.Error("trap receiver", "err", err)
 			}
-		}
-	}()
+			return nil
+		})
+	}
 	var mem *memoryGovernor
 	if !opt.Embedded {
 		// The agent serves no profiles: the heap profile's records of
@@ -145,26 +141,20 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 		runtime.MemProfileRate = 0
 		mem = newMemoryGovernor(cfg, log, os.Getenv("GOMEMLIMIT") != "")
 		mem.start()
-		gctx, stopGovernor := context.WithCancel(context.Background())
-		gdone := make(chan struct{})
-		go func() { defer close(gdone); mem.run(gctx) }()
-		defer func() { stopGovernor(); <-gdone }()
+		process.Go("memory governor", func(ctx context.Context) error { mem.run(ctx); return nil })
 	}
 	log.Info("agent running", "name", cfg.Name, "collector", cfg.Collector.Address, "tcp_fallback", cfg.Collector.TCPFallback, "targets", len(targets))
 
-	sctx, stopSched := context.WithCancel(ctx)
-	sdone := make(chan struct{})
-	go func() { defer close(sdone); sched.Run(sctx) }()
-	var runErr error
+	runSched := func(s *schedule.Scheduler) func() {
+		return polls.Go("scheduler", func(ctx context.Context) error { s.Run(ctx); return nil })
+	}
+	stopSched := runSched(sched)
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
-		case e := <-metricsErr:
-			if e != nil {
-				runErr = e
-			}
+		case <-g.Failed():
 			break loop
 		case next := <-opt.Reload:
 			if next == nil {
@@ -178,7 +168,6 @@ loop:
 			warnRestartNeeded(cfg, next, log)
 			// Swap the scheduler: polls in flight finish and report first.
 			stopSched()
-			<-sdone
 			closeTargets(dropped(targets, kept))
 			targets = append(kept, fresh...)
 			cfg = withTargets(cfg, next)
@@ -186,9 +175,7 @@ loop:
 				mem.reload(cfg)
 			}
 			sched = schedule.New(targets, b, schedule.Config{MaxConcurrent: next.Scheduler.MaxConcurrent, Logger: log})
-			sctx, stopSched = context.WithCancel(ctx)
-			sdone = make(chan struct{})
-			go func(s *schedule.Scheduler, c context.Context, d chan struct{}) { defer close(d); s.Run(c) }(sched, sctx, sdone)
+			stopSched = runSched(sched)
 			if traps != nil {
 				ts, unresolved := trap.NewTargets(ctx, next.SNMP)
 				traps.SetTargets(ts)
@@ -199,14 +186,7 @@ loop:
 			log.Info("reload: configuration applied", "targets", len(targets), "kept", len(kept), "new", len(fresh))
 		}
 	}
-	stopSched()
-	<-sdone // polls in flight have reported
-	stopTraps()
-	<-tdone // traps received are in the batcher (and spooled)
-	stopBatcher()
-	<-bdone // the last batch is in the spool
-	stopUplink()
-	<-udone
+	runErr := g.Stop(context.Background())
 	log.Info("agent stopped", "lost_batches", b.Lost())
 	return runErr
 }
