@@ -49,12 +49,15 @@ fuzz:
 	  done; \
 	done
 
-## lint: gofmt, go vet, staticcheck (pinned in go.mod as a tool) and go mod tidy must be clean
+## lint: gofmt, go vet, staticcheck and exhaustive (both pinned in go.mod as tools) and go mod tidy must be clean
+# exhaustive -d: a switch over an enum lists every value or says, with a
+# commented default, what becomes of the rest.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
+	$(GO) tool exhaustive -d ./...
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 ## demo: a collector, an enrolled agent and a simulated site on loopback; prints the UI address and login

@@ -192,6 +192,7 @@ func levelName(f gosnmp.SnmpV3MsgFlags) string {
 		return "authPriv"
 	case gosnmp.AuthNoPriv:
 		return "authNoPriv"
+	default: // noAuthNoPriv (and gosnmp's Reportable flag alone), below
 	}
 	return "noAuthNoPriv"
 }

@@ -143,6 +143,7 @@ func value(t gosnmp.Asn1BER, b []byte) (any, bool) {
 		return v, ok
 	case gosnmp.Null, gosnmp.NoSuchObject, gosnmp.NoSuchInstance, gosnmp.EndOfMibView:
 		return nil, len(b) == 0
+	default: // types the fast path leaves to gosnmp's decoder, below
 	}
 	return nil, false
 }

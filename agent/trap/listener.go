@@ -233,6 +233,7 @@ func (l *Listener) handle(pkt []byte, src netip.AddrPort) {
 			l.count(func(s *Stats) { s.Duplicates++ })
 			l.send(msg.Reply, src) // our answer was lost: answer again, store nothing
 			return
+		default: // informNew: stored below
 		}
 	}
 	if ts := l.targets.Load(); ts != nil {

@@ -195,6 +195,7 @@ func (a *Applier) markRestart(u *AttrUpdate) {
 		switch u.Values[i].Kind {
 		case sample.Counter32, sample.Counter64, sample.Derive:
 			u.Values[i].Reset = true
+		default: // gauges and absolutes have no reset
 		}
 	}
 }

@@ -226,6 +226,7 @@ func (v Value) String() string {
 		return strconv.FormatInt(v.i(), 10)
 	case kindFloat:
 		return strconv.FormatFloat(v.f(), 'g', -1, 64)
+	default: // unknown, text and bad readings: U
 	}
 	return "U"
 }
@@ -250,6 +251,7 @@ func (v Value) float() float64 {
 	case kindText:
 		f, _ := rrdStrtod(v.text)
 		return f
+	default: // unknown and bad readings: NaN, below
 	}
 	return math.NaN()
 }

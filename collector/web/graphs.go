@@ -168,6 +168,7 @@ func (c cfChoice) apply(d *graph.Data) error {
 				return errBadRequest("the archive has no MAX consolidation")
 			}
 			d.Series[i].Avg, d.Series[i].Max, d.Series[i].AvgCF = d.Series[i].Max, nil, graph.CFMax
+		default: // cfBoth keeps both
 		}
 	}
 	return nil

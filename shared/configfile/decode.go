@@ -349,6 +349,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) error {
 		}
 		v.SetFloat(f)
 		return nil
+	default: // other kinds: no configuration field has them (error below)
 	}
 	return d.errAt(n, path, "cannot decode into Go type %s", v.Type())
 }
@@ -509,6 +510,7 @@ func describe(n *yaml.Node) string {
 		return "an alias"
 	case yaml.DocumentNode:
 		return "a document"
+	default: // scalars, below
 	}
 	v := n.Value
 	if len(v) > 40 {

@@ -79,6 +79,7 @@ own systemd unit instead; use this for tarball and Windows installs.`,
 				return &StatusError{Code: 3, Status: st}
 			case StatusNotInstalled:
 				return &StatusError{Code: 4, Status: st}
+			default: // running (exit 0); unknown is not an error either
 			}
 			return nil
 		},

@@ -190,6 +190,7 @@ func (s Status) String() string {
 		return "stopped"
 	case StatusNotInstalled:
 		return "not installed"
+	default: // StatusUnknown, below
 	}
 	return "unknown"
 }

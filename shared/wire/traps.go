@@ -69,6 +69,7 @@ func (k TrapSourceKind) String() string {
 		return "snmpTrapAddress"
 	case SourceAgentAddr:
 		return "agent-addr"
+	default: // SourceUDP: the datagram's source, below
 	}
 	return "udp"
 }

@@ -85,6 +85,7 @@ func (s Status) String() string {
 		return "packet length mismatch"
 	case StatusFailed:
 		return "failure"
+	default: // StatusSuccess and codes newer than this client: by number, below
 	}
 	return fmt.Sprintf("status %d", uint16(s))
 }

@@ -44,6 +44,7 @@ func macLen(p gosnmp.SnmpV3AuthProtocol) int {
 		return 32
 	case gosnmp.SHA512:
 		return 48
+	default: // NoAuth: no MAC
 	}
 	return 0
 }
@@ -60,6 +61,7 @@ func hashFunc(p gosnmp.SnmpV3AuthProtocol) func() hash.Hash {
 		return sha256.New
 	case gosnmp.SHA384:
 		return sha512.New384
+	default: // SHA512, below (NoAuth never gets here)
 	}
 	return sha512.New
 }

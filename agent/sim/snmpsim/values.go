@@ -141,6 +141,7 @@ func (d *Device) valueLocked(ob obj, pos int, t time.Time) value {
 		return value{tag: tagInteger, i: int64(d.engineTime(t))}
 	case objEngineMaxMsg:
 		return value{tag: tagInteger, i: int64(d.cfg.MaxMsgSize)}
+	default: // table columns, below
 	}
 	if ob >= objHrStorageIndex {
 		return d.hrValue(ob, pos, t)
@@ -244,6 +245,7 @@ func (d *Device) valueLocked(ob obj, pos int, t time.Time) value {
 			return value{tag: tagTimeTicks}
 		}
 		return value{tag: tagTimeTicks, u: uint64(ticks(s.discont.Sub(d.restartAt)))}
+	default: // not a column of the interface tables: Null, below
 	}
 	return value{tag: tagNull}
 }
@@ -286,6 +288,7 @@ func (d *Device) hrValue(ob obj, pos int, t time.Time) value {
 	case objHrStorageUsed:
 		frac := r.base + 0.1*wave(6*time.Hour, float64(pos))
 		return value{tag: tagInteger, i: int64(frac * float64(r.size))}
+	default: // not a column of hrStorageTable: Null, below
 	}
 	return value{tag: tagNull}
 }
