@@ -17,7 +17,9 @@ import (
 
 var update = flag.Bool("update", false, "regenerate testdata/*.golden with rrdtool")
 
-// workedUpdates is the worked example of notes/rrd.md.
+// workedUpdates is the worked example: a COUNTER that wraps at 2^32 and a
+// GAUGE over its max, an unknown value and a gap beyond the heartbeat, at a
+// 300 s step with AVERAGE and MAX archives.
 var workedUpdates = []string{"1000000300:1000:10", "1000000600:4000:20", "1000000750:4294966296:30",
 	"1000001200:704:200", "1000001500:3704:U", "1000002400:9704:50"}
 
@@ -86,7 +88,7 @@ func rrdtoolOut(args ...string) func() string {
 	}
 }
 
-// TestWorkedExample reproduces rrd.md's worked example and compares it with
+// TestWorkedExample runs the worked example and compares it with
 // rrdtool 1.7.2's own output stored in testdata.
 func TestWorkedExample(t *testing.T) {
 	dir := t.TempDir()

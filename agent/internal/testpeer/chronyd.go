@@ -18,7 +18,7 @@ import (
 	"github.com/outpost-nms/outpost/shared/testbed"
 )
 
-// Chrony is a pair of chronyd on loopback, as notes/ntp.md describes:
+// Chrony is a pair of chronyd on loopback:
 //
 //   - A serves NTP on 127.0.0.1:NTPPort from its local clock at stratum 8
 //     (it answers mode 3 client requests; no command port);

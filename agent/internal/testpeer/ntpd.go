@@ -33,7 +33,8 @@ type NTPD struct {
 	lock *os.File
 }
 
-// ntpdConf is the verified loopback-only configuration (see notes/ntp.md).
+// ntpdConf is the verified loopback-only configuration: ntpd listens on
+// 127.0.0.1 only and answers nobody else.
 const ntpdConf = `interface ignore wildcard
 interface listen 127.0.0.1
 restrict default
