@@ -21,7 +21,8 @@ import (
 // least once), the agent's resident set size (VmRSS), its peak (VmHWM) and
 // the anonymous part of VmRSS (RssAnon: the Go heap, stacks and runtime;
 // the rest is mostly the mapped binary) are read from /proc. It runs only
-// with OUTPOST_BENCH_RSS=1 (disk use).
+// with OUTPOST_BENCH_RSS=1 (disk use). OUTPOST_BENCH_AGENT_BIN names another
+// outpost-agent binary to measure (an older build, for before and after).
 func BenchmarkAgentRSS1000Targets(b *testing.B) {
 	if binDir == "" {
 		b.Skip("binaries not built (-short)")
@@ -30,6 +31,10 @@ func BenchmarkAgentRSS1000Targets(b *testing.B) {
 		b.Skip("set OUTPOST_BENCH_RSS=1 to run: it starts 1,000 simulated devices and writes ~20 GB of archives (8,000 interfaces x the two-year layout) to a temporary directory")
 	}
 	const targets = 1000
+	agentBin := filepath.Join(binDir, "outpost-agent")
+	if bin := os.Getenv("OUTPOST_BENCH_AGENT_BIN"); bin != "" {
+		agentBin = bin
+	}
 	spec := site.Spec{}
 	for i := 0; i < targets; i++ {
 		spec.Devices = append(spec.Devices, site.Device{Name: fmt.Sprintf("dev-%04d", i), Interfaces: 8})
@@ -42,7 +47,7 @@ func BenchmarkAgentRSS1000Targets(b *testing.B) {
 			os.RemoveAll(dir)
 		}
 		e, err := Setup(ctx, Options{Dir: dir, CollectorBin: filepath.Join(binDir, "outpost-collector"),
-			AgentBin: filepath.Join(binDir, "outpost-agent"), Spec: spec, PollInterval: 60 * time.Second, WebListen: "127.0.0.1:0",
+			AgentBin: agentBin, Spec: spec, PollInterval: 60 * time.Second, WebListen: "127.0.0.1:0",
 			AgentEnv: strings.Fields(os.Getenv("OUTPOST_BENCH_AGENT_ENV")), AgentConfig: agentMemoryLimit})
 		if err != nil {
 			b.Fatal(err)
