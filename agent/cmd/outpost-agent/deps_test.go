@@ -7,8 +7,14 @@ import (
 )
 
 // TestDeps: the agent binary links no collector package, no SQLite and no
-// simulator (the demo and the simulators live in outpost-demo).
+// simulator (the demo and the simulators live in outpost-demo), on each
+// operating system it ships for (packaging: Linux packages, the Windows zip).
 func TestDeps(t *testing.T) {
-	testbed.ForbidDeps(t, "outpost-agent", "github.com/outpost-nms/outpost/collector/", "github.com/outpost-nms/outpost/demo",
-		"github.com/outpost-nms/outpost/agent/sim/", "modernc.org/sqlite")
+	for _, goos := range []string{"linux", "windows"} {
+		t.Run(goos, func(t *testing.T) {
+			t.Setenv("GOOS", goos)
+			testbed.ForbidDeps(t, "outpost-agent", "github.com/outpost-nms/outpost/collector/", "github.com/outpost-nms/outpost/demo",
+				"github.com/outpost-nms/outpost/agent/sim/", "modernc.org/sqlite")
+		})
+	}
 }
