@@ -3,9 +3,9 @@ package snmpsim
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/des" //nolint:gosec // DES is what SNMPv3 usmDESPrivProtocol is
+	"crypto/des" // DES is what SNMPv3 usmDESPrivProtocol is
 	"crypto/hmac"
-	"crypto/md5" //nolint:gosec // HMAC-MD5-96 is an SNMPv3 auth protocol
+	"crypto/md5" // HMAC-MD5-96 is an SNMPv3 auth protocol
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
