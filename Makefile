@@ -53,12 +53,15 @@ fuzz:
 	  done; \
 	done
 
-## lint: gofmt, go vet, staticcheck and exhaustive (both pinned in go.mod as tools) and go mod tidy must be clean
+## lint: gofmt, goimports, go vet, staticcheck and exhaustive (pinned in go.mod as tools) and go mod tidy must be clean
+# goimports -local: the module's own imports in a group after the others.
 # exhaustive -d: a switch over an enum lists every value or says, with a
 # commented default, what becomes of the rest.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$($(GO) tool goimports -l -local github.com/outpost-nms/outpost $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "import grouping (go tool goimports -w -local github.com/outpost-nms/outpost FILE):"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) tool exhaustive -d ./...

@@ -14,10 +14,11 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/outpost-nms/outpost/collector/listener"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/outpost-nms/outpost/collector/listener"
 )
 
 // Collector holds the collector's metrics. Safe for concurrent use.
