@@ -386,6 +386,25 @@ func (s *Spool) Notify() <-chan struct{} {
 func (s *Spool) Bounds() (first, last, acked uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.boundsLocked()
+}
+
+// Extent is what a Hello declares: the unacknowledged seqs and the drop
+// counters, taken together so a drop cannot fall between them.
+type Extent struct {
+	First, Last, Acked uint64
+	Drops              wire.Drops
+}
+
+// Extent returns the spool's bounds and drop counters in one snapshot.
+func (s *Spool) Extent() Extent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first, last, acked := s.boundsLocked()
+	return Extent{First: first, Last: last, Acked: acked, Drops: s.state.Drops}
+}
+
+func (s *Spool) boundsLocked() (first, last, acked uint64) {
 	acked = s.state.Acked
 	for _, seg := range s.segs {
 		for _, e := range seg.index {

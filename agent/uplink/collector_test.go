@@ -164,6 +164,9 @@ func (c *testCollector) serve(rw io.ReadWriter) error {
 	c.hellos = append(c.hellos, *hello)
 	c.sessions = append(c.sessions, nil)
 	sess := len(c.sessions) - 1
+	if hello.FirstSeq > c.acked+1 { // batches the spool dropped: declared, never sent
+		c.acked = hello.FirstSeq - 1
+	}
 	ack := &wire.HelloAck{Collector: "test", Epoch: hello.Epoch, AckedSeq: c.acked, MaxFrame: cmp.Or(c.maxFrame, wire.DefaultMaxFrame)}
 	oversized := c.oversized
 	c.mu.Unlock()

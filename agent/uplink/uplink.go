@@ -78,7 +78,7 @@ type Event struct {
 // Spool is what the uplink needs from the spool.
 type Spool interface {
 	Epoch() uint64
-	Bounds() (first, last, acked uint64)
+	Extent() spool.Extent
 	ReadFrom(seq uint64) *spool.Cursor
 	Ack(seq uint64) error
 	Notify() <-chan struct{}
@@ -414,7 +414,7 @@ func (u *Uplink) session(ctx context.Context) Event {
 	}
 	ev := Event{Transport: l.transport()}
 	defer l.close("agent closing")
-	ack, err := u.hello(l)
+	ack, declared, err := u.hello(l)
 	if err != nil {
 		err = withCause(err, l.cause())
 		ev.Err = err
@@ -435,7 +435,7 @@ func (u *Uplink) session(ctx context.Context) Event {
 	if u.cfg.OnSession != nil {
 		u.cfg.OnSession(Event{Transport: ev.Transport, Up: true})
 	}
-	ev.Err = u.stream(ctx, l, ack)
+	ev.Err = u.stream(ctx, l, ack, declared)
 	if ev.Err != nil && ctx.Err() == nil {
 		ev.Err = withCause(ev.Err, l.cause())
 	}
@@ -451,27 +451,28 @@ func withCause(err, cause error) error {
 	return fmt.Errorf("%w (connection closed: %v)", err, cause)
 }
 
-// hello sends Hello and waits for HelloAck.
-func (u *Uplink) hello(l link) (*wire.HelloAck, error) {
-	first, last, _ := u.sp.Bounds()
+// hello sends Hello and waits for HelloAck. It also returns the drop
+// counters the Hello declared.
+func (u *Uplink) hello(l link) (*wire.HelloAck, wire.Drops, error) {
+	x := u.sp.Extent()
 	h := &wire.Hello{Agent: u.cfg.Agent, Software: u.cfg.Software, Proto: wire.ProtocolVersion,
-		Epoch: u.sp.Epoch(), FirstSeq: first, LastSeq: last, Dropped: u.sp.Drops()}
+		Epoch: u.sp.Epoch(), FirstSeq: x.First, LastSeq: x.Last, Dropped: x.Drops}
 	frame, err := u.codec.AppendFrame(nil, h)
 	if err != nil {
-		return nil, err
+		return nil, x.Drops, err
 	}
 	if _, err := l.Write(frame); err != nil {
-		return nil, fmt.Errorf("send hello: %w", err)
+		return nil, x.Drops, fmt.Errorf("send hello: %w", err)
 	}
 	l.SetReadDeadline(time.Now().Add(u.cfg.HandshakeTimeout))
 	defer l.SetReadDeadline(time.Time{})
 	t, body, err := wire.ReadFrame(l, u.cfg.MaxFrame, nil)
 	if err != nil {
-		return nil, fmt.Errorf("wait for hello-ack: %w", err)
+		return nil, x.Drops, fmt.Errorf("wait for hello-ack: %w", err)
 	}
 	m, err := u.codec.Decode(t, body)
 	if err != nil {
-		return nil, fmt.Errorf("hello-ack: %w", err)
+		return nil, x.Drops, fmt.Errorf("hello-ack: %w", err)
 	}
 	switch m := m.(type) {
 	case *wire.HelloAck:
@@ -479,16 +480,17 @@ func (u *Uplink) hello(l link) (*wire.HelloAck, error) {
 			u.log.Warn("uplink: collector answered for another epoch; resending everything", "ours", h.Epoch, "theirs", m.Epoch)
 			m.AckedSeq = 0
 		}
-		return m, nil
+		return m, x.Drops, nil
 	case *wire.Error:
-		return nil, fmt.Errorf("collector refused the session: %w", m)
+		return nil, x.Drops, fmt.Errorf("collector refused the session: %w", m)
 	default:
-		return nil, fmt.Errorf("%w: got %s", ErrNotHelloAck, t)
+		return nil, x.Drops, fmt.Errorf("%w: got %s", ErrNotHelloAck, t)
 	}
 }
 
-// stream sends series definitions and batches and applies acks.
-func (u *Uplink) stream(ctx context.Context, l link, ack *wire.HelloAck) error {
+// stream sends series definitions and batches and applies acks. declared
+// is what the Hello said the spool had dropped.
+func (u *Uplink) stream(ctx context.Context, l link, ack *wire.HelloAck, declared wire.Drops) error {
 	if err := u.sp.Ack(ack.AckedSeq); err != nil {
 		return fmt.Errorf("apply ack: %w", err)
 	}
@@ -504,7 +506,7 @@ func (u *Uplink) stream(ctx context.Context, l link, ack *wire.HelloAck) error {
 		defer wg.Done()
 		cancel(u.receive(l, &acked, ackSig, &resendSeries))
 	}()
-	err := u.send(sctx, l, ack, &acked, ackSig, &resendSeries)
+	err := u.send(sctx, l, ack, declared, &acked, ackSig, &resendSeries)
 	cancel(err)
 	l.close("session ended") // unblocks the receiver
 	wg.Wait()
@@ -564,7 +566,7 @@ func (u *Uplink) receive(l link, acked *atomic.Uint64, ackSig chan struct{}, res
 // maxDefsPerFrame keeps a Series message well under the frame limit.
 const maxDefsPerFrame = 8192
 
-func (u *Uplink) send(ctx context.Context, l link, ack *wire.HelloAck, acked *atomic.Uint64, ackSig chan struct{}, resendSeries *atomic.Bool) error {
+func (u *Uplink) send(ctx context.Context, l link, ack *wire.HelloAck, declared wire.Drops, acked *atomic.Uint64, ackSig chan struct{}, resendSeries *atomic.Bool) error {
 	from := ack.AckedSeq
 	maxFrame := int(ack.MaxFrame)
 	if maxFrame <= 0 || maxFrame > wire.HardMaxFrame {
@@ -608,7 +610,13 @@ func (u *Uplink) send(ctx context.Context, l link, ack *wire.HelloAck, acked *at
 		if err != nil {
 			return fmt.Errorf("read spool: %w", err)
 		}
-		if started && rec.Seq != lastSent+1 {
+		// A seq missing mid-session, or missing at the start because the
+		// spool dropped it after the Hello was sent, is declared by a new
+		// Hello: a batch written before the drop carries stale drop
+		// counters, so the gap it would reveal could not be accounted for.
+		// (At the start, a record skipped for a failed CRC is not a drop:
+		// going on avoids reconnecting for it forever.)
+		if rec.Seq != lastSent+1 && (started || u.sp.Drops() != declared) {
 			w.Flush()
 			return fmt.Errorf("%w: after %d next is %d", ErrSpoolGap, lastSent, rec.Seq)
 		}

@@ -456,6 +456,62 @@ func TestOversizeBatchIsSkipped(t *testing.T) {
 	}
 }
 
+// dropAfterHello is a spool that drops its oldest segment right after
+// the first Hello took its snapshot, before the first batch is read.
+type dropAfterHello struct {
+	*spool.Spool
+	once  sync.Once
+	after func()
+}
+
+func (d *dropAfterHello) Extent() spool.Extent {
+	x := d.Spool.Extent()
+	d.once.Do(d.after)
+	return x
+}
+
+// TestDropAfterHelloIsDeclared: batches the spool drops between the Hello
+// and the first read are declared by a new Hello with the new drop
+// counters (a batch spooled before the drop carries stale ones, so the
+// collector could not account for the gap it shows).
+func TestDropAfterHelloIsDeclared(t *testing.T) {
+	p := newPKI(t, "test CA")
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), FsyncInterval: -1, SegmentBytes: 2048, MaxBytes: 8192, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	codec, _ := wire.NewCodec()
+	e := &env{pki: p, client: p.issue(t, "agent1", false), sp: sp, codec: codec, col: newTestCollector(t), events: make(chan Event, 100)}
+	fillSpool(t, sp, codec, 400)
+	if sp.Drops().Batches == 0 {
+		t.Fatal("the spool dropped nothing while filling")
+	}
+	before := sp.Drops()
+	wrapped := &dropAfterHello{Spool: sp, after: func() {
+		for sp.Drops() == before {
+			fillSpool(t, sp, codec, 1)
+		}
+	}}
+	addr := listenQUIC(t, e.col, serverTLS(e.pki, e.pki.issue(t, "collector.test", true), e.pki.pool))
+	start(t, e.config(addr), wrapped)
+	e.col.waitFor(t, "a second hello", 10*time.Second, func() bool { return len(e.col.hellos) >= 2 })
+	_, last, _ := sp.Bounds()
+	e.col.waitFor(t, "everything still spooled", 10*time.Second, func() bool { return e.col.acked == last })
+	e.col.mu.Lock()
+	defer e.col.mu.Unlock()
+	h1, h2 := e.col.hellos[0], e.col.hellos[1]
+	if h1.Dropped != before || h2.Dropped != sp.Drops() || h2.FirstSeq <= h1.FirstSeq {
+		t.Fatalf("hellos %+v then %+v; spool drops %+v then %+v", h1, h2, before, sp.Drops())
+	}
+	if len(e.col.sessions[0]) != 0 {
+		t.Fatalf("the first session sent %v after the spool dropped its start", e.col.sessions[0])
+	}
+	if got := e.col.sessions[1][0]; got != h2.FirstSeq {
+		t.Fatalf("the second session started at %d, its hello declared %d", got, h2.FirstSeq)
+	}
+}
+
 // counter reads a counter's value.
 func counter(t *testing.T, c prometheus.Counter) float64 {
 	t.Helper()

@@ -323,8 +323,12 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 	if st.Epoch == rec.Epoch && rec.Seq < st.AckedSeq {
 		// Already past this record (a replay of an older one): keep the newer state.
 	} else {
+		d := rec.Dropped
+		if st.Epoch == rec.Epoch {
+			d = d.Max(wire.Drops{Batches: st.DroppedBatches, Samples: st.DroppedSamples, Corrupt: st.Corrupt})
+		}
 		st.Epoch, st.AckedSeq = rec.Epoch, rec.Seq
-		st.DroppedBatches, st.DroppedSamples, st.Corrupt = rec.Dropped.Batches, rec.Dropped.Samples, rec.Dropped.Corrupt
+		st.DroppedBatches, st.DroppedSamples, st.Corrupt = d.Batches, d.Samples, d.Corrupt
 	}
 	a.streams[rec.Agent] = st
 	a.mu.Unlock()

@@ -323,8 +323,11 @@ func (sess *session) startStream(ctx context.Context, st *stream, h *wire.Hello)
 			s.metrics.DroppedBatches.Add(float64(through - acked))
 		}
 		acked = through
-		st.dropped = h.Dropped
 	}
+	if h.Epoch != st.epoch {
+		st.dropped = wire.Drops{}
+	}
+	st.dropped = st.dropped.Max(h.Dropped)
 	st.epoch, st.acked, st.journaled = h.Epoch, acked, acked
 	return acked, nil
 }
@@ -428,7 +431,7 @@ func (sess *session) batch(st *stream, body []byte) (pendingAck, error) {
 	if err != nil {
 		return pendingAck{}, err
 	}
-	st.journaled, st.lastPos, st.dropped = seq, end, rec.Dropped
+	st.journaled, st.lastPos, st.dropped = seq, end, st.dropped.Max(rec.Dropped)
 	return pendingAck{seq: seq, end: end, start: start, rec: rec}, nil
 }
 

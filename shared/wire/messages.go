@@ -131,6 +131,13 @@ type Drops struct {
 	Corrupt uint64   // records skipped because their checksum failed
 }
 
+// Max returns the larger of each counter. The counters only grow within an
+// epoch, but a batch spooled before a drop carries older ones than the
+// Hello that declared the drop.
+func (d Drops) Max(o Drops) Drops {
+	return Drops{Batches: max(d.Batches, o.Batches), Samples: max(d.Samples, o.Samples), Corrupt: max(d.Corrupt, o.Corrupt)}
+}
+
 // Batch is one spool record: everything polled in a short window.
 //
 // Since protocol version 2 a Batch travels as a CBOR map with integer keys,
