@@ -33,6 +33,9 @@ type Alerting struct {
 	For           configfile.Duration `yaml:"for"`           // how long a status holds before it fires, default 1m
 	AgentSilence  configfile.Duration `yaml:"agent_silence"` // no session for this long: AgentSilent, default 5m
 	ExternalURL   string              `yaml:"external_url"`  // the web UI's address for links in alerts
+	// Rules are the user's alert rules and overrides of built-in ones
+	// (rules.go); re-read on SIGHUP.
+	Rules []Rule `yaml:"rules"`
 }
 
 // Webhook is one webhook that receives each change of an alert (firing,

@@ -259,6 +259,7 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	if d := c.Alerting.AgentSilence.D(); d < c.Alerting.Interval.D() {
 		fail("alerting.agent_silence", "%s is shorter than alerting.interval %s", c.Alerting.AgentSilence, c.Alerting.Interval)
 	}
+	checkRules(c.Alerting.Rules, fail)
 	hostPort("metrics.listen", c.Metrics.Listen, true)
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
 		fail("log.level", "%v", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/journal"
+	"github.com/outpost-nms/outpost/collector/latest"
 	"github.com/outpost-nms/outpost/collector/metrics"
 	"github.com/outpost-nms/outpost/collector/rrd"
 	"github.com/outpost-nms/outpost/shared/sample"
@@ -48,6 +49,9 @@ type ApplierConfig struct {
 	// Quotas bound what each agent can create (quota.go); zero fields
 	// take DefaultQuotas.
 	Quotas Quotas
+	// Latest, when set, receives every applied attribute update: the
+	// latest values alert rules compare with their thresholds.
+	Latest *latest.Table
 }
 
 // Applier applies journaled records: inventory (hosts, attributes,
@@ -92,6 +96,8 @@ type Applier struct {
 	quotaLog *rejectLog
 
 	names *snmpname.Table
+	// latestBuf is reused by observe (only the applying goroutine uses it).
+	latestBuf []latest.Value
 }
 
 type queued struct {
@@ -488,6 +494,7 @@ func (a *Applier) update(ctx context.Context, u *AttrUpdate) {
 		}
 		values[i] = rrdValue(v)
 	}
+	a.observe(u)
 	err := a.archives.Update(st.path, time.UnixMilli(u.Time), values)
 	switch {
 	case err == nil:
@@ -498,6 +505,19 @@ func (a *Applier) update(ctx context.Context, u *AttrUpdate) {
 		a.m.ApplyErrors.Inc()
 		a.log.Warn("archive update refused", "host", u.Host, "attr", u.Attr, "err", err)
 	}
+}
+
+// observe hands an update to the latest-value table.
+func (a *Applier) observe(u *AttrUpdate) {
+	if a.cfg.Latest == nil {
+		return
+	}
+	vals := a.latestBuf[:0]
+	for _, v := range u.Values {
+		vals = append(vals, latest.Value{DS: v.DS, Kind: v.Kind, Uint: v.Uint, Float: v.Float, Reset: v.Reset})
+	}
+	a.latestBuf = vals
+	a.cfg.Latest.Observe(u.Host, u.Attr, u.Time, vals)
 }
 
 // rrdValue converts a sample: a reset is unknown (the archive records
