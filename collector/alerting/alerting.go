@@ -307,8 +307,15 @@ func (e *Engine) Cycle(ctx context.Context) error {
 		e.m.AlertsFiring.Set(float64(len(next)))
 	}
 	var firstErr error
-	if len(e.cfg.Webhooks) > 0 && e.outbox != nil {
-		firstErr = e.notifyWebhooks(ctx, now, alerts)
+	if e.outbox != nil {
+		silences, err := e.outbox.Silences(ctx, now, inventory.MaxSilences)
+		if err != nil {
+			return err
+		}
+		firstErr = e.notifyWebhooks(ctx, now, alerts, silences)
+		if err := e.syncSilences(ctx, silences, now); err != nil && firstErr == nil {
+			firstErr = err
+		}
 	}
 	if len(batch) == 0 {
 		return firstErr

@@ -37,10 +37,12 @@ const MaxOutbox = 100_000
 
 // SyncAlertState compares firing (fingerprint → alert JSON) with the state
 // saved by the previous call, saves the new state, and queues the items
-// notify returns for the changes, all in one transaction: each change is
-// queued exactly once, across restarts. It returns the changes and how
-// many queued items were dropped to keep the outbox within MaxOutbox.
-func (db *DB) SyncAlertState(ctx context.Context, firing map[string]string, now time.Time, notify func([]AlertChange) []OutboxItem) ([]AlertChange, int, error) {
+// notify returns for the changes and stores the events it returns (the
+// alerts' history), all in one transaction: each change is queued
+// exactly once, across restarts. The acknowledgement of an alert that
+// resolves is removed. It returns the changes and how many queued items
+// were dropped to keep the outbox within MaxOutbox.
+func (db *DB) SyncAlertState(ctx context.Context, firing map[string]string, now time.Time, notify func([]AlertChange) ([]OutboxItem, []Event)) ([]AlertChange, int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("alert state: %w", err)
@@ -80,10 +82,20 @@ func (db *DB) SyncAlertState(ctx context.Context, firing map[string]string, now 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_state WHERE fingerprint = ?`, fp); err != nil {
 			return nil, 0, fmt.Errorf("alert state: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_acks WHERE alert_id = ?`, AlertID(fp)); err != nil {
+			return nil, 0, fmt.Errorf("alert acks: %w", err)
+		}
 	}
 	dropped := 0
 	if len(changes) > 0 {
-		for _, it := range notify(changes) {
+		items, events := notify(changes)
+		for _, e := range events {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO events(at, kind, agent, host, message) VALUES (?, ?, ?, ?, ?)`,
+				e.At.UnixMilli(), e.Kind, e.Agent, e.Host, safetext.Line(e.Message, safetext.MaxText)); err != nil {
+				return nil, 0, fmt.Errorf("alert events: %w", err)
+			}
+		}
+		for _, it := range items {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_outbox(target, body, next_at, created_at) VALUES (?, ?, ?, ?)`,
 				it.Target, it.Body, now.UnixMilli(), now.UnixMilli()); err != nil {
 				return nil, 0, fmt.Errorf("alert outbox: %w", err)

@@ -1,0 +1,132 @@
+package inventory
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMigration7KeepsUsersSessionsTokens: the users table is rebuilt to
+// allow the operator role; sessions and API tokens survive it and still
+// go with their user.
+func TestMigration7KeepsUsersSessionsTokens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "inv.db")
+	raw, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 6; v++ {
+		names, _ := migrationFiles.ReadDir("migrations")
+		text, err := migrationFiles.ReadFile("migrations/" + names[v-1].Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.ExecContext(ctx, string(text)); err != nil {
+			t.Fatalf("migration %d: %v", v, err)
+		}
+	}
+	for _, q := range []string{
+		`PRAGMA user_version = 6`,
+		`INSERT INTO users VALUES ('ann', 'hash', 'admin', 1, 0)`,
+		`INSERT INTO sessions VALUES ('sess', 'ann', 'csrf', 1, 9999999999999)`,
+		`INSERT INTO api_tokens VALUES ('tok', 'ann', 'ci', 1, 0, 0)`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	raw.Close()
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(table string) int {
+		var n int
+		if err := db.Reader().QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if count("users") != 1 || count("sessions") != 1 || count("api_tokens") != 1 {
+		t.Fatalf("after migration: %d users, %d sessions, %d tokens", count("users"), count("sessions"), count("api_tokens"))
+	}
+	now := time.Unix(1_800_000_000, 0)
+	if err := db.CreateUser(ctx, "olga", "operator-pass", RoleOperator, now); err != nil {
+		t.Fatalf("operator: %v", err)
+	}
+	if _, err := db.Writer().ExecContext(ctx, `INSERT INTO users VALUES ('x', 'h', 'root', 1, 0)`); err == nil {
+		t.Fatal("the CHECK constraint is gone")
+	}
+	if _, err := db.Writer().ExecContext(ctx, `DELETE FROM users WHERE name = 'ann'`); err != nil {
+		t.Fatal(err)
+	}
+	if count("sessions") != 0 || count("api_tokens") != 0 {
+		t.Fatal("sessions and tokens no longer go with their user")
+	}
+}
+
+func TestSilencesAndAcks(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	now := time.Unix(1_800_000_000, 0)
+	for i, tc := range []struct {
+		s    Silence
+		want string // "" ok
+	}{
+		{Silence{Matchers: []Matcher{{"host", "sw*"}}, StartsAt: now, EndsAt: now.Add(time.Hour), CreatedBy: "olga"}, ""},
+		{Silence{StartsAt: now, EndsAt: now.Add(time.Hour), CreatedBy: "olga"}, "1 to 20 matchers"},
+		{Silence{Matchers: []Matcher{{"host", "sw["}}, StartsAt: now, EndsAt: now.Add(time.Hour), CreatedBy: "olga"}, "bad pattern"},
+		{Silence{Matchers: []Matcher{{"host", "a"}}, StartsAt: now, EndsAt: now.Add(-time.Hour), CreatedBy: "olga"}, "must end after"},
+		{Silence{Matchers: []Matcher{{"host", "a"}}, StartsAt: now, EndsAt: now.Add(400 * 24 * time.Hour), CreatedBy: "olga"}, "at most"},
+	} {
+		_, err := db.CreateSilence(ctx, tc.s, now)
+		if (err == nil) != (tc.want == "") || (err != nil && (!errors.Is(err, ErrBadSilence) || !strings.Contains(err.Error(), tc.want))) {
+			t.Errorf("case %d: %v, want %q", i, err, tc.want)
+		}
+	}
+	list, err := db.Silences(ctx, now, 100)
+	if err != nil || len(list) != 1 || !list[0].Matches(map[string]string{"host": "sw1", "x": "y"}) || list[0].Matches(map[string]string{"host": "core1"}) {
+		t.Fatalf("%v %+v", err, list)
+	}
+	if err := db.ExpireSilence(ctx, list[0].ID, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ExpireSilence(ctx, list[0].ID, now.Add(2*time.Minute)); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("expire twice: %v", err)
+	}
+	if list, _ := db.Silences(ctx, now.Add(2*time.Minute), 100); len(list) != 0 {
+		t.Fatalf("an expired silence is listed as live: %+v", list)
+	}
+
+	// Acks: only of a firing alert, gone when it resolves.
+	noop := func([]AlertChange) ([]OutboxItem, []Event) { return nil, nil }
+	if _, _, err := db.SyncAlertState(ctx, map[string]string{"fp1": `{"labels":{"alertname":"A"}}`}, now, noop); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AckAlert(ctx, AlertID("nope"), "olga", "x", now); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("ack of no alert: %v", err)
+	}
+	if err := db.AckAlert(ctx, AlertID("fp1"), "olga", "on it", now); err != nil {
+		t.Fatal(err)
+	}
+	firing, err := db.FiringAlerts(ctx)
+	if err != nil || len(firing) != 1 || firing[0].Ack == nil || firing[0].Ack.Comment != "on it" {
+		t.Fatalf("%v %+v", err, firing)
+	}
+	if _, _, err := db.SyncAlertState(ctx, map[string]string{}, now.Add(time.Minute), noop); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.SyncAlertState(ctx, map[string]string{"fp1": `{}`}, now.Add(2*time.Minute), noop); err != nil {
+		t.Fatal(err)
+	}
+	if firing, _ := db.FiringAlerts(ctx); len(firing) != 1 || firing[0].Ack != nil {
+		t.Fatalf("an ack outlived its alert: %+v", firing)
+	}
+}
+
