@@ -251,3 +251,40 @@ func (db *DB) SetSilenceAMIDs(ctx context.Context, id int64, ids map[string]stri
 	}
 	return nil
 }
+
+// AlertHistory returns the newest alert changes (events alert-firing and
+// alert-resolved), newest first, of one host when host is not "";
+// limit is capped at 1000.
+func (db *DB) AlertHistory(ctx context.Context, host string, limit int) ([]SystemEvent, error) {
+	q := `SELECT id, at, kind, agent, host, message FROM events WHERE kind IN (?, ?)`
+	args := []any{EventAlertFiring, EventAlertResolved}
+	if host != "" {
+		q += ` AND host = ?`
+		args = append(args, host)
+	}
+	rows, err := db.r.QueryContext(ctx, q+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, min(max(limit, 1), 1000))...)
+	if err != nil {
+		return nil, fmt.Errorf("alert history: %w", err)
+	}
+	defer rows.Close()
+	out := []SystemEvent{}
+	for rows.Next() {
+		var e SystemEvent
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Agent, &e.Host, &e.Message); err != nil {
+			return nil, fmt.Errorf("alert history: %w", err)
+		}
+		e.At = ms(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// FiringCount counts the firing alerts (the top bar's figure).
+func (db *DB) FiringCount(ctx context.Context) (int, error) {
+	var n int
+	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM alert_state`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("firing alerts: %w", err)
+	}
+	return n, nil
+}

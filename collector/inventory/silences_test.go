@@ -129,4 +129,3 @@ func TestSilencesAndAcks(t *testing.T) {
 		t.Fatalf("an ack outlived its alert: %+v", firing)
 	}
 }
-

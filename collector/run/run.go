@@ -110,7 +110,20 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 	if err != nil {
 		return err
 	}
-	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
+	// The alerting engine always runs: user rules set statuses (Alert,
+	// Unknown) even where no Alertmanager or webhook is configured.
+	var hooks []alerting.Webhook
+	for _, w := range c.Alerting.Webhooks {
+		hooks = append(hooks, alerting.Webhook{Name: w.Name, URL: w.URL, Secret: w.Secret.Reveal()})
+	}
+	var ams []string
+	for _, am := range c.Alerting.Alertmanagers {
+		ams = append(ams, am.URL)
+	}
+	eng := alerting.New(alerting.Config{Alertmanagers: ams, Interval: c.Alerting.Interval.D(), For: c.Alerting.For.D(),
+		AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL, Webhooks: hooks,
+		Rules: rules, Store: db, Latest: latestValues}, db, srv, db, m, log)
+	webSrv, err := web.New(web.Options{AlertRules: eng, DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
 		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns})
 	if err != nil {
 		return err
@@ -147,19 +160,6 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 		return nil
 	})
 	side.Go("web", func(ctx context.Context) error { return webSrv.Run(ctx, c.Web.Listen) })
-	// The alerting engine always runs: user rules set statuses (Alert,
-	// Unknown) even where no Alertmanager or webhook is configured.
-	var hooks []alerting.Webhook
-	for _, w := range c.Alerting.Webhooks {
-		hooks = append(hooks, alerting.Webhook{Name: w.Name, URL: w.URL, Secret: w.Secret.Reveal()})
-	}
-	var ams []string
-	for _, am := range c.Alerting.Alertmanagers {
-		ams = append(ams, am.URL)
-	}
-	eng := alerting.New(alerting.Config{Alertmanagers: ams, Interval: c.Alerting.Interval.D(), For: c.Alerting.For.D(),
-		AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL, Webhooks: hooks,
-		Rules: rules, Store: db, Latest: latestValues}, db, srv, db, m, log)
 	side.Go("alerting", eng.Run)
 	if reloads != nil {
 		side.Go("reload", func(ctx context.Context) error {

@@ -18,7 +18,7 @@ import (
 	"github.com/outpost-nms/outpost/shared/status"
 )
 
-var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error"}
+var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error", "alerts", "rules"}
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
@@ -49,6 +49,14 @@ func (s *Server) parseTemplates() error {
 			return fmt.Sprintf("%d s", d/time.Second)
 		},
 		"si":   graph.FormatSI,
+		"list": func(v ...string) []string { return v },
+		"alertRows": func(alerts []AlertJSON, canOperate bool, csrf string) any {
+			return struct {
+				Alerts     []AlertJSON
+				CanOperate bool
+				CSRF       string
+			}{alerts, canOperate, csrf}
+		},
 		"path": url.PathEscape,
 	}
 	s.pages = map[string]*template.Template{}
@@ -72,6 +80,8 @@ type pageData struct {
 	CSRF   string
 	Notice string
 	Data   any
+	// Firing is the number of firing alerts, for the top bar.
+	Firing int
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
@@ -86,6 +96,9 @@ func (s *Server) renderNotice(w http.ResponseWriter, r *http.Request, code int, 
 		pd.User = &u
 		if p.Session != nil {
 			pd.CSRF = p.Session.CSRF
+		}
+		if n, err := s.o.DB.FiringCount(r.Context()); err == nil {
+			pd.Firing = n
 		}
 	}
 	var buf bytes.Buffer

@@ -87,6 +87,9 @@ type Options struct {
 	// MaxConnections bounds the connections Run serves at once (a quarter
 	// of them from one client address); 0 means DefaultMaxConnections.
 	MaxConnections int
+	// AlertRules is the alerting engine, for the rules page; nil: the
+	// page says the engine is not running.
+	AlertRules AlertRules
 }
 
 // Connection bounds of Run. A client must send its request headers within
@@ -177,6 +180,11 @@ func (s *Server) routes() {
 	page("GET /events", s.eventsPage)
 	page("GET /traps", s.trapsPage)
 	page("GET /agents", s.agentsPage)
+	page("GET /alerts", s.alertsPage)
+	page("GET /alerts/rules", s.rulesPage)
+	page("POST /alerts/{id}/ack", s.requireOperator(false, s.ackForm))
+	page("POST /silences", s.requireOperator(false, s.silenceForm))
+	page("POST /silences/{id}/expire", s.requireOperator(false, s.expireForm))
 	page("GET /account", s.accountView)
 	page("POST /account/password", s.changePassword)
 	page("POST /account/tokens", s.issueToken)
@@ -188,6 +196,12 @@ func (s *Server) routes() {
 	admin("POST /admin/users/{name}/delete", s.deleteUser)
 	admin("POST /admin/users/{name}/password", s.setUserPassword)
 
+	api("GET /api/v1/alerts", s.apiAlerts)
+	api("GET /api/v1/alerts/rules", s.apiRules)
+	api("POST /api/v1/alerts/{id}/ack", s.requireOperator(true, s.apiAck))
+	api("GET /api/v1/silences", s.apiSilences)
+	api("POST /api/v1/silences", s.requireOperator(true, s.apiCreateSilence))
+	api("DELETE /api/v1/silences/{id}", s.requireOperator(true, s.apiExpireSilence))
 	api("GET /api/v1/hosts", s.apiHosts)
 	api("GET /api/v1/hosts/{host}", s.apiHost)
 	api("GET /api/v1/hosts/{host}/attributes", s.apiHostAttributes)
