@@ -1,0 +1,125 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/shared/status"
+	"github.com/outpost-nms/outpost/shared/wire"
+)
+
+// TestGlobRegexp: a silence's glob and the regular expression given to
+// Alertmanager (which anchors it) accept the same values.
+func TestGlobRegexp(t *testing.T) {
+	values := []string{"sw1", "sw12", "core-sw1", "sw", "if:ge-0/0/1", "if:ge-0/1/1", "a.b", "axb", "[x]", "*", "sw1/x"}
+	for _, glob := range []string{"sw1", "sw*", "sw?", "if:ge-0/0/*", "a.b", "[a-c]xb", "[^s]*", `\*`, "*/*"} {
+		re, isRegex := globRegexp(glob)
+		if !isRegex {
+			re = regexp.QuoteMeta(re) // sent as an equality matcher
+		}
+		rx := regexp.MustCompile("^(?:" + re + ")$")
+		for _, v := range values {
+			want, _ := path.Match(glob, v)
+			if got := rx.MatchString(v); got != want {
+				t.Errorf("glob %q as %q (regex %v) on %q: %v, want %v", glob, re, isRegex, v, got, want)
+			}
+		}
+	}
+}
+
+// TestSilencesInAlertmanagerAndWebhooks: a silence made in Outpost mutes
+// a webhook's notifications and becomes a silence in a real
+// Alertmanager, which then reports the alert as silenced; expired early,
+// it is expired there too.
+func TestSilencesInAlertmanagerAndWebhooks(t *testing.T) {
+	base, _ := alertmanager(t)
+	ctx := context.Background()
+	db, err := inventory.Open(ctx, filepath.Join(t.TempDir(), "inv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	hook := &hookServer{t: t, secret: "0123456789abcdef-secret"}
+	srv := newHook(t, hook)
+	now := time.Now().Truncate(time.Second)
+	src := &fakeSource{agents: []inventory.Agent{{Name: "paris"}}}
+	src.failing = []inventory.Failing{
+		{Host: "sw1", Agent: "paris", Key: "if:ge-0/0/1", Kind: wire.KindInterface, Status: status.Down, Since: now.Add(-time.Hour)},
+		{Host: "core1", Agent: "paris", Key: "host", Kind: wire.KindHost, Status: status.Down, Since: now.Add(-time.Hour)},
+	}
+	id, err := db.CreateSilence(ctx, inventory.Silence{Matchers: []inventory.Matcher{{Name: "host", Value: "sw*"}, {Name: "alertname", Value: "InterfaceDown"}},
+		StartsAt: now.Add(-time.Minute), EndsAt: now.Add(time.Hour), CreatedBy: "olga", Comment: "cabling"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Config{Alertmanagers: []string{base}, Webhooks: []Webhook{{Name: "noc", URL: srv, Secret: hook.secret}}, Interval: time.Second,
+		Now: func() time.Time { return now }}, src, fakeContacts{"paris": true}, db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := e.Cycle(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := hook.changes(); len(got) != 1 || got[0] != "firing:HostUnreachable:core1" {
+		t.Fatalf("webhook got %v: the silenced alert was notified", got)
+	}
+	silenced := func() []Alert {
+		res, err := http.Get(base + "/api/v2/alerts?silenced=true&active=false&inhibited=false")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out []Alert
+		json.NewDecoder(res.Body).Decode(&out)
+		return out
+	}
+	waitFor(t, "the alert silenced in Alertmanager", func() bool {
+		s := silenced()
+		return len(s) == 1 && s[0].Labels["host"] == "sw1"
+	})
+	list, _ := db.Silences(ctx, now, 10)
+	if len(list) != 1 || list[0].AMIDs[base] == "" {
+		t.Fatalf("the Alertmanager's silence id is not kept: %+v", list)
+	}
+	e.Cycle(ctx) // no second silence
+	amSilences := func() (active int) {
+		res, err := http.Get(base + "/api/v2/silences")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out []struct {
+			Status struct{ State string }
+		}
+		json.NewDecoder(res.Body).Decode(&out)
+		for _, s := range out {
+			if s.Status.State == "active" {
+				active++
+			}
+		}
+		return active
+	}
+	if n := amSilences(); n != 1 {
+		t.Fatalf("%d active silences in Alertmanager, want 1", n)
+	}
+	now = now.Add(time.Second)
+	if err := db.ExpireSilence(ctx, id, now); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Second)
+	e.Cycle(ctx)
+	waitFor(t, "the silence expired in Alertmanager", func() bool { return amSilences() == 0 })
+}
+
+func newHook(t *testing.T, h *hookServer) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
