@@ -326,21 +326,22 @@ func buildCatalog(ctx context.Context, store RuleStore, rs *RuleSet, table *late
 	return c, nil
 }
 
-// figure computes what a threshold rule compares; NaN when there is no
-// fresh reading.
-func (c *compiledRule) figure(t *target, now time.Time) float64 {
+// figure computes what a threshold rule compares from the attribute's
+// readings (snap, taken at at); NaN when there is no fresh reading.
+func (c *compiledRule) figure(t *target, snap []latest.Sample, at, now time.Time) float64 {
+	if at.IsZero() || (t.interval > 0 && now.Sub(at) > 3*t.interval) {
+		return math.NaN() // none, or stale: absent rules speak for that
+	}
 	read := func(ds string) float64 {
-		r, at, ok := t.entry.Read(ds)
-		if !ok {
-			return math.NaN()
+		for i := range snap {
+			if snap[i].DS == ds {
+				if c.th.Of == config.OfValue {
+					return snap[i].Value
+				}
+				return snap[i].Rate
+			}
 		}
-		if t.interval > 0 && now.Sub(at) > 3*t.interval {
-			return math.NaN() // stale: absent rules speak for that
-		}
-		if c.th.Of == config.OfValue {
-			return r.Value
-		}
-		return r.Rate
+		return math.NaN()
 	}
 	switch c.th.Of {
 	case config.OfUtilisation:
@@ -417,44 +418,42 @@ func (e *Engine) evalTargets(c *catalog, rs *RuleSet, now time.Time, silent map[
 	holds := map[[2]string]inventory.RuleHold{}
 	var out []Alert
 	nowMS := now.UnixMilli()
+	var snap []latest.Sample
 	for _, t := range c.targets {
+		var at time.Time
+		snap, at = t.entry.Snapshot(snap)
 		for i, ri := range t.rules {
 			r := rs.user[ri]
 			st := &t.state[i]
-			var cond, known bool
-			var reason string
+			var cond bool
+			var lastSeen time.Time
 			switch r.cond {
 			case condThreshold:
-				v := r.figure(t, now)
+				v := r.figure(t, snap, at, now)
 				if math.IsNaN(v) {
 					continue // no fresh reading: the state stays as it is
 				}
-				known = true
 				st.value = v
 				if st.firing != 0 {
 					cond = (r.above && v > r.clear) || (!r.above && v < r.clear)
 				} else {
 					cond = (r.above && v > r.level) || (!r.above && v < r.level)
 				}
-				reason = r.describe(v)
 			case condAbsent:
 				if t.interval <= 0 {
 					continue
 				}
-				last := t.entry.Last()
-				if last.IsZero() {
-					last = e.started
-					if t.created.After(last) {
-						last = t.created
+				lastSeen = at
+				if lastSeen.IsZero() {
+					lastSeen = e.started
+					if t.created.After(lastSeen) {
+						lastSeen = t.created
 					}
 				}
-				gap := now.Sub(last)
-				known = true
+				gap := now.Sub(lastSeen)
 				cond = gap >= time.Duration(r.absent)*t.interval
 				st.value = gap.Seconds()
-				reason = fmt.Sprintf("rule %s: no data since %s (%d poll intervals of %s)", r.name, last.UTC().Format(time.RFC3339), r.absent, t.interval)
-			}
-			if !known {
+			default:
 				continue
 			}
 			switch {
@@ -469,6 +468,14 @@ func (e *Engine) evalTargets(c *catalog, rs *RuleSet, now time.Time, silent map[
 			}
 			if st.firing == 0 {
 				continue
+			}
+			// Words only for what fires: a cycle over a million healthy
+			// attributes formats nothing.
+			var reason string
+			if r.cond == condAbsent {
+				reason = fmt.Sprintf("rule %s: no data since %s (%d poll intervals of %s)", r.name, lastSeen.UTC().Format(time.RFC3339), r.absent, t.interval)
+			} else {
+				reason = r.describe(st.value)
 			}
 			k := [2]string{t.host, t.key}
 			if _, taken := holds[k]; !taken {

@@ -70,6 +70,27 @@ func (e *Entry) Read(ds string) (r Reading, at time.Time, ok bool) {
 	return Reading{Rate: math.NaN()}, time.Time{}, false
 }
 
+// Sample is one data source's reading in a Snapshot.
+type Sample struct {
+	DS string
+	Reading
+}
+
+// Snapshot appends the attribute's readings to buf[:0] under one lock and
+// returns them with the time of the last reading (zero: none yet).
+func (e *Entry) Snapshot(buf []Sample) ([]Sample, time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	buf = buf[:0]
+	for i := range e.pts {
+		buf = append(buf, Sample{DS: e.pts[i].name, Reading: Reading{Value: e.pts[i].cur, Rate: e.pts[i].rate}})
+	}
+	if e.t == 0 {
+		return buf, time.Time{}
+	}
+	return buf, time.UnixMilli(e.t)
+}
+
 // Last returns when the attribute last had a reading (zero: never since
 // the collector started).
 func (e *Entry) Last() time.Time {
