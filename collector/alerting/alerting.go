@@ -125,6 +125,7 @@ type Engine struct {
 	outbox   Outbox
 	started  time.Time
 	firing   map[string]Alert // by fingerprint, as last sent
+	wake     chan struct{}
 
 	mu          sync.Mutex // guards rules, rulesErr, rulesAt, stale, report
 	rules       *RuleSet
@@ -238,7 +239,7 @@ func New(cfg Config, src Source, contacts Contacts, outbox Outbox, m *metrics.Co
 	if rules == nil {
 		rules = &RuleSet{overrides: map[string]override{}, wanted: map[string]bool{}}
 	}
-	e := &Engine{cfg: cfg, src: src, contacts: contacts, outbox: outbox, m: m, log: log, started: cfg.Now(), firing: map[string]Alert{},
+	e := &Engine{cfg: cfg, src: src, contacts: contacts, outbox: outbox, m: m, log: log, started: cfg.Now(), firing: map[string]Alert{}, wake: make(chan struct{}, 1),
 		rules: rules, rulesAt: cfg.Now(), stale: true}
 	if cfg.Latest != nil {
 		cfg.Latest.SetWanted(rules.wanted)
@@ -265,11 +266,26 @@ func (e *Engine) RulesFailed(err error) {
 	e.rulesErr, e.rulesErrAt = err.Error(), e.cfg.Now()
 }
 
-// Run evaluates and sends every Interval until ctx ends.
+// MinCycleGap is the least time between two cycles that Wake starts: a
+// storm of status changes costs at most one cycle a second.
+const MinCycleGap = time.Second
+
+// Wake asks for a cycle now rather than at the next Interval (ingest
+// calls it when a status changes); it never blocks.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run evaluates and sends every Interval, and soon after Wake, until ctx
+// ends.
 func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(e.cfg.Interval)
 	defer t.Stop()
 	for {
+		start := time.Now()
 		if err := e.Cycle(ctx); err != nil && ctx.Err() == nil {
 			e.log.Warn("alerting cycle", "err", err)
 		}
@@ -277,6 +293,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-e.wake:
+			if gap := MinCycleGap - time.Since(start); gap > 0 {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(gap):
+				}
+			}
 		}
 	}
 }

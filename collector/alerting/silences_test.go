@@ -123,3 +123,36 @@ func newHook(t *testing.T, h *hookServer) string {
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
+
+// TestWakeRunsACycle: a status change announced with Wake is sent
+// without waiting for the interval (an hour here).
+func TestWakeRunsACycle(t *testing.T) {
+	posted := make(chan string, 10)
+	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var alerts []Alert
+		json.NewDecoder(r.Body).Decode(&alerts)
+		for _, a := range alerts {
+			posted <- a.Labels["host"]
+		}
+	}))
+	defer am.Close()
+	src := &fakeSource{agents: []inventory.Agent{{Name: "paris"}}}
+	e := New(Config{Alertmanagers: []string{am.URL}, Interval: time.Hour, For: time.Nanosecond}, src, fakeContacts{"paris": true}, nil, nil,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	src.mu.Lock()
+	src.failing = []inventory.Failing{{Host: "core1", Agent: "paris", Key: "host", Kind: wire.KindHost, Status: status.Down, Since: time.Now().Add(-time.Second)}}
+	src.mu.Unlock()
+	e.Wake()
+	select {
+	case h := <-posted:
+		if h != "core1" {
+			t.Fatalf("posted %q", h)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Wake did not run a cycle")
+	}
+}

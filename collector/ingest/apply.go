@@ -52,6 +52,10 @@ type ApplierConfig struct {
 	// Latest, when set, receives every applied attribute update: the
 	// latest values alert rules compare with their thresholds.
 	Latest *latest.Table
+	// StatusChanged, when set, is called (without blocking for long)
+	// after an update that changed an attribute's status, so alerts go
+	// out without waiting for the next evaluation.
+	StatusChanged func()
 }
 
 // Applier applies journaled records: inventory (hosts, attributes,
@@ -305,6 +309,9 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 			// record is lost (the next discovery of the host repeats it).
 			a.m.ApplyErrors.Inc()
 			a.log.Error("inventory update failed, skipped", "agent", rec.Agent, "seq", rec.Seq, "err", err)
+		}
+		if res.StatusChanges > 0 && a.cfg.StatusChanged != nil {
+			a.cfg.StatusChanged()
 		}
 		if res.TrapsStored > 0 {
 			for i := range rec.Traps {
