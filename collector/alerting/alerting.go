@@ -38,6 +38,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/outpost-nms/outpost/collector/config"
@@ -126,6 +127,8 @@ type Engine struct {
 	started  time.Time
 	firing   map[string]Alert // by fingerprint, as last sent
 	wake     chan struct{}
+	// invChanged is set by InventoryChanged, cleared by a new catalog.
+	invChanged atomic.Bool
 
 	mu          sync.Mutex // guards rules, rulesErr, rulesAt, stale, report
 	rules       *RuleSet
@@ -269,6 +272,15 @@ func (e *Engine) RulesFailed(err error) {
 // MinCycleGap is the least time between two cycles that Wake starts: a
 // storm of status changes costs at most one cycle a second.
 const MinCycleGap = time.Second
+
+// MinCatalogGap is the least time between two selections of the
+// attributes rules read when the inventory changes (InventoryChanged).
+const MinCatalogGap = time.Minute
+
+// InventoryChanged tells the engine that attributes were created or
+// redescribed: the rules select again at a cycle at least MinCatalogGap
+// after the last selection. It never blocks.
+func (e *Engine) InventoryChanged() { e.invChanged.Store(true) }
 
 // Wake asks for a cycle now rather than at the next Interval (ingest
 // calls it when a status changes); it never blocks.
@@ -502,7 +514,8 @@ func (e *Engine) evaluateUser(ctx context.Context, rs *RuleSet, stale bool, now 
 		}
 		e.holdsLoaded = true
 	}
-	if stale || e.cat == nil || now.Sub(e.cat.at) >= e.cfg.CatalogRefresh {
+	if stale || e.cat == nil || now.Sub(e.cat.at) >= e.cfg.CatalogRefresh || (e.invChanged.Load() && now.Sub(e.cat.at) >= MinCatalogGap) {
+		e.invChanged.Store(false)
 		c, err := buildCatalog(ctx, e.cfg.Store, rs, e.cfg.Latest, e.cat, e.holds, now)
 		if err != nil {
 			return nil, err

@@ -341,3 +341,30 @@ func TestRulesAcrossRestartAndReload(t *testing.T) {
 		t.Fatalf("a good reload keeps the old error: %q", rep.Error)
 	}
 }
+
+// TestNewAttributesSelected: an interface discovered after the rules
+// selected their attributes is selected once the inventory says so
+// (InventoryChanged) and MinCatalogGap has passed.
+func TestNewAttributesSelected(t *testing.T) {
+	b := newRuleBed(t, strings.Replace(busyRule, "for: 2m", "for: 0s", 1))
+	b.apply(inventory.IngestUpdate{Hosts: []wire.Host{{Name: "sw2", Attrs: []wire.Attr{
+		{Key: "if:9", Kind: wire.KindInterface, Interval: 60, Props: map[string]string{"speed": "1000000000", "ifAlias": "uplink 2"}}}}}})
+	b.eng.InventoryChanged()
+	b.now = b.now.Add(MinCatalogGap)
+	b.cycle() // selects sw2 if:9
+	observe := func() {
+		b.now = b.now.Add(time.Minute)
+		b.oct["sw2"] += uint64(900e6 / 8 * 60)
+		b.table.Observe("sw2", "if:9", b.now.UnixMilli(), []latest.Value{{DS: "in_octets", Kind: sample.Counter64, Uint: b.oct["sw2"]}})
+	}
+	observe()
+	observe()
+	if got := b.cycle(); got != "UplinkBusy:sw2/if:9" {
+		t.Fatalf("the new uplink: %q", got)
+	}
+	for _, r := range b.eng.Rules().Rules {
+		if r.Name == "UplinkBusy" && r.Matches != 2 {
+			t.Errorf("UplinkBusy selects %d attributes, want 2", r.Matches)
+		}
+	}
+}

@@ -56,6 +56,9 @@ type ApplierConfig struct {
 	// after an update that changed an attribute's status, so alerts go
 	// out without waiting for the next evaluation.
 	StatusChanged func()
+	// InventoryChanged, when set, is called after an update that created
+	// or redescribed attributes (alert rules select again).
+	InventoryChanged func()
 }
 
 // Applier applies journaled records: inventory (hosts, attributes,
@@ -312,6 +315,9 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 		}
 		if res.StatusChanges > 0 && a.cfg.StatusChanged != nil {
 			a.cfg.StatusChanged()
+		}
+		if len(res.Specs) > 0 && a.cfg.InventoryChanged != nil {
+			a.cfg.InventoryChanged()
 		}
 		if res.TrapsStored > 0 {
 			for i := range rec.Traps {

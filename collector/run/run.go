@@ -94,11 +94,16 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 	latestValues := latest.New(0)
 	// The engine is made after the ingest server it reads; the applier,
 	// made before, wakes it through this.
-	var wakeAlerts func()
+	var wakeAlerts, inventoryChanged func()
 	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names, Latest: latestValues,
 		StatusChanged: func() {
 			if wakeAlerts != nil {
 				wakeAlerts()
+			}
+		},
+		InventoryChanged: func() {
+			if inventoryChanged != nil {
+				inventoryChanged()
 			}
 		},
 		Quotas: ingest.Quotas{HostsPerAgent: c.Quotas.HostsPerAgent, AttributesPerHost: c.Quotas.AttributesPerHost,
@@ -131,7 +136,7 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 	eng := alerting.New(alerting.Config{Alertmanagers: ams, Interval: c.Alerting.Interval.D(), For: c.Alerting.For.D(),
 		AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL, Webhooks: hooks,
 		Rules: rules, Store: db, Latest: latestValues}, db, srv, db, m, log)
-	wakeAlerts = eng.Wake
+	wakeAlerts, inventoryChanged = eng.Wake, eng.InventoryChanged
 	webSrv, err := web.New(web.Options{AlertRules: eng, DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
 		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns})
 	if err != nil {
