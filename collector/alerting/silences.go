@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -48,38 +47,74 @@ type amMatcher struct {
 	IsEqual bool   `json:"isEqual"`
 }
 
-// globRegexp translates a path.Match pattern to the regular expression
-// Alertmanager anchors: * and ? do not cross '/', classes carry over.
+// globRegexp translates a path.Match pattern (valid, UTF-8) to the
+// regular expression Alertmanager anchors: * and ? do not cross '/',
+// classes and escapes carry over. A pattern without special characters is
+// returned as is, for an equality matcher.
 func globRegexp(p string) (string, bool) {
 	if !strings.ContainsAny(p, `*?[\`) {
 		return p, false
 	}
+	lit := func(b *strings.Builder, r rune) {
+		if strings.ContainsRune(`\.+*?()|[]{}^$-/`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	rs := []rune(p)
 	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; c {
+	for i := 0; i < len(rs); i++ {
+		switch r := rs[i]; r {
 		case '*':
 			b.WriteString(`[^/]*`)
 		case '?':
 			b.WriteString(`[^/]`)
 		case '\\':
-			if i+1 < len(p) {
+			if i+1 < len(rs) {
 				i++
-				b.WriteString(regexp.QuoteMeta(p[i : i+1]))
+				lit(&b, rs[i])
 			}
 		case '[':
-			j := strings.IndexByte(p[i+1:], ']')
-			if j < 0 {
-				b.WriteString(`\[`)
-				continue
+			i++
+			negated := i < len(rs) && rs[i] == '^'
+			if negated {
+				i++
 			}
-			class := p[i+1 : i+1+j]
-			if strings.HasPrefix(class, "^") {
-				class = "^/" + class[1:]
+			next := func() rune { // one rune of the class, unescaped
+				if rs[i] == '\\' && i+1 < len(rs) {
+					i++
+				}
+				return rs[i]
 			}
-			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
-			i += j + 1
+			var class strings.Builder
+			for ; i < len(rs) && rs[i] != ']'; i++ {
+				lo := next()
+				hi := lo
+				if i+2 < len(rs) && rs[i+1] == '-' && rs[i+2] != ']' {
+					i += 2
+					hi = next()
+				}
+				if lo > hi {
+					continue // path.Match: an empty range matches nothing
+				}
+				lit(&class, lo)
+				if hi != lo {
+					class.WriteByte('-')
+					lit(&class, hi)
+				}
+			}
+			switch {
+			case class.Len() > 0 && negated:
+				b.WriteString("[^" + class.String() + "]")
+			case class.Len() > 0:
+				b.WriteString("[" + class.String() + "]")
+			case negated:
+				b.WriteString(`[\x00-\x{10FFFF}]`) // any rune
+			default:
+				b.WriteString(`[^\x00-\x{10FFFF}]`) // none
+			}
 		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
+			lit(&b, r)
 		}
 	}
 	return b.String(), true

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/shared/status"
@@ -155,4 +156,32 @@ func TestWakeRunsACycle(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Wake did not run a cycle")
 	}
+}
+
+// FuzzGlobRegexp: every glob a silence accepts becomes a regular
+// expression Alertmanager can compile that accepts what the glob accepts.
+func FuzzGlobRegexp(f *testing.F) {
+	for _, seed := range [][2]string{{"sw*", "sw1"}, {"if:ge-0/0/*", "if:ge-0/0/12"}, {"[a-c]?", "bx"}, {`\*x`, "*x"}, {"[^/]*", "abc"}, {"a.b+c", "a.b+c"}, {"[]a]", "]"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, glob, value string) {
+		if _, err := path.Match(glob, ""); err != nil || !utf8.ValidString(glob) {
+			return // refused when the silence is made
+		}
+		re, isRegex := globRegexp(glob)
+		if !isRegex {
+			re = regexp.QuoteMeta(re)
+		}
+		rx, err := regexp.Compile("^(?:" + re + ")$")
+		if err != nil {
+			t.Fatalf("glob %q gives %q: %v", glob, re, err)
+		}
+		want, err := path.Match(glob, value)
+		if err != nil {
+			return
+		}
+		if got := rx.MatchString(value); got != want {
+			t.Fatalf("glob %q (regex %q) on %q: %v, path.Match %v", glob, re, value, got, want)
+		}
+	})
 }

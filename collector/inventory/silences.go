@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/outpost-nms/outpost/shared/safetext"
 )
@@ -140,6 +142,8 @@ const (
 	MaxSilences = 10_000
 )
 
+var labelNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,99}$`)
+
 // ErrBadSilence wraps what is wrong with a silence to create.
 var ErrBadSilence = errors.New("bad silence")
 
@@ -174,8 +178,8 @@ func (db *DB) CreateSilence(ctx context.Context, s Silence, now time.Time) (int6
 		return 0, fmt.Errorf("%w: no author", ErrBadSilence)
 	}
 	for _, m := range s.Matchers {
-		if m.Name == "" || len(m.Name) > 100 || len(m.Value) > 1024 {
-			return 0, fmt.Errorf("%w: matcher %q: a label name and a value of at most 1024 bytes", ErrBadSilence, m.Name)
+		if !labelNameRE.MatchString(m.Name) || len(m.Value) > 1024 || !utf8.ValidString(m.Value) {
+			return 0, fmt.Errorf("%w: matcher %q: a label name (letters, digits, '_') and a UTF-8 value of at most 1024 bytes", ErrBadSilence, m.Name)
 		}
 		if _, err := path.Match(m.Value, ""); err != nil {
 			return 0, fmt.Errorf("%w: matcher %s: bad pattern %q", ErrBadSilence, m.Name, m.Value)
