@@ -47,10 +47,19 @@ type AlertJSON struct {
 }
 
 // alertFilter is the filters the page and the API take: host (a glob),
-// severity, rule (alertname), state.
+// severity, rule (alertname), state; and rows, the most alerts listed
+// (default DefaultAlertRows, at most MaxAlertRows), so a storm of 100,000
+// alerts does not make a page of 100,000 rows.
 type alertFilter struct {
 	Host, Severity, Rule, State string
+	Rows                        int
 }
+
+// Rows of the Alerts page and GET /api/v1/alerts.
+const (
+	DefaultAlertRows = 500
+	MaxAlertRows     = 10_000
+)
 
 func filterOf(r *http.Request) (alertFilter, error) {
 	q := r.URL.Query()
@@ -64,6 +73,14 @@ func filterOf(r *http.Request) (alertFilter, error) {
 	case "", AlertFiring, AlertAcknowledged, AlertSilenced:
 	default:
 		return f, fmt.Errorf("state: want firing, acknowledged or silenced")
+	}
+	f.Rows = DefaultAlertRows
+	if v := q.Get("rows"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxAlertRows {
+			return f, fmt.Errorf("rows: want 1 to %d", MaxAlertRows)
+		}
+		f.Rows = n
 	}
 	return f, nil
 }
@@ -138,7 +155,8 @@ func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "total": len(items)})
+	total := len(items)
+	writeJSON(w, http.StatusOK, map[string]any{"items": items[:min(total, f.Rows)], "total": total})
 }
 
 // maxFormBytes bounds the body of an ack or silence request.
@@ -307,6 +325,8 @@ func (s *Server) renderAlerts(w http.ResponseWriter, r *http.Request, code int, 
 		s.fail(w, r, err)
 		return
 	}
+	total := len(items)
+	items = items[:min(total, f.Rows)]
 	var firing, acked, silenced []AlertJSON
 	for _, a := range items {
 		switch a.State {
@@ -318,19 +338,16 @@ func (s *Server) renderAlerts(w http.ResponseWriter, r *http.Request, code int, 
 			firing = append(firing, a)
 		}
 	}
-	rules := map[string]bool{}
-	for _, a := range items {
-		rules[a.Labels["alertname"]] = true
-	}
 	s.renderNotice(w, r, code, "alerts", struct {
 		Filter                  alertFilter
 		Firing, Acked, Silenced []AlertJSON
 		Silences                []inventory.Silence
+		Total, Shown            int
 		History                 []inventory.SystemEvent
 		CanOperate              bool
 		Problem                 string
 		Now                     time.Time
-	}{f, firing, acked, silenced, silences, history, principalOf(r).User.Role.Operates(), problem, s.o.Clock()}, notice)
+	}{f, firing, acked, silenced, silences, total, len(items), history, principalOf(r).User.Role.Operates(), problem, s.o.Clock()}, notice)
 }
 
 // ackForm is POST /alerts/{id}/ack from the page.

@@ -225,3 +225,39 @@ func TestAlertsPage(t *testing.T) {
 		t.Fatalf("states %v", states)
 	}
 }
+
+// TestAlertStormBounded: 100,000 alerts firing at once (a storm) make an
+// Alerts page and an API answer of bounded size, with the total said.
+func TestAlertStormBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("100,000 alerts")
+	}
+	e := newEnv(t)
+	const n = 100_000
+	firing := make(map[string]string, n)
+	for i := range n {
+		b, _ := json.Marshal(alerting.Alert{Labels: map[string]string{"alertname": "InterfaceDown", "severity": "warning", "host": "sw" + jsonInt(int64(i/48)), "attribute": "if:" + jsonInt(int64(i%48))}})
+		firing["fp"+jsonInt(int64(i))] = string(b)
+	}
+	noop := func([]inventory.AlertChange) ([]inventory.OutboxItem, []inventory.Event) { return nil, nil }
+	if _, _, err := e.db.SyncAlertState(context.Background(), firing, e.now, noop); err != nil {
+		t.Fatal(err)
+	}
+	code, body := call(t, e, "GET", "/api/v1/alerts", e.viewerTok, nil)
+	var p struct {
+		Items []AlertJSON `json:"items"`
+		Total int         `json:"total"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil || code != http.StatusOK || len(p.Items) != DefaultAlertRows || p.Total != n {
+		t.Fatalf("API: %d, %d items of %d, %v", code, len(p.Items), p.Total, err)
+	}
+	if code, _ := call(t, e, "GET", "/api/v1/alerts?rows=100000", e.viewerTok, nil); code != http.StatusBadRequest {
+		t.Errorf("rows above the maximum: %d", code)
+	}
+	c := e.client()
+	e.login(c, "viewer", viewerPass)
+	res, page := get(t, c, e.ts.URL+"/alerts")
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(page), `id="alerts-capped"`) || len(page) > 2<<20 {
+		t.Fatalf("page %d, %d bytes", res.StatusCode, len(page))
+	}
+}
