@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,8 +89,14 @@ func TestReadsVersion1Files(t *testing.T) {
 	if string(gotDefs) != string(wantDefs) {
 		t.Fatalf("series %s\nwant %s", gotDefs, wantDefs)
 	}
-	seq, err := sp.Append(1, func(seq uint64) ([]byte, error) { return []byte("after the upgrade"), nil })
-	if err != nil || seq != want.Last+1 {
-		t.Fatalf("append after the upgrade: seq %d, %v", seq, err)
+	for i := uint64(1); i <= 30; i++ { // across segment rolls
+		seq, err := sp.Append(1, func(seq uint64) ([]byte, error) { return fmt.Appendf(nil, "after the upgrade %d", seq), nil })
+		if err != nil || seq != want.Last+i {
+			t.Fatalf("append after the upgrade: seq %d, %v", seq, err)
+		}
+		r, err := cur.Next()
+		if err != nil || r.Seq != seq || string(r.Payload) != fmt.Sprintf("after the upgrade %d", seq) {
+			t.Fatalf("read back seq %d: %+v %v", seq, r, err)
+		}
 	}
 }
