@@ -550,13 +550,6 @@ func (s *Spool) writeStateLocked() error {
 	return nil
 }
 
-func syncDir(dir string) error {
-	if err := atomicfile.SyncDir(dir); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	return nil
-}
-
 func (s *Spool) syncLoop() {
 	defer close(s.syncDone)
 	t := time.NewTicker(s.opt.FsyncInterval)
