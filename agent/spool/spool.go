@@ -22,6 +22,14 @@ import (
 	"github.com/outpost-nms/outpost/shared/wal"
 )
 
+// Defaults of Options (agent/config's spool section uses the same).
+const (
+	DefaultSegmentBytes  = 16 << 20
+	DefaultMaxBytes      = 1 << 30
+	DefaultMaxAge        = 72 * time.Hour
+	DefaultFsyncInterval = time.Second
+)
+
 // Options configure a spool. Zero fields take the defaults.
 type Options struct {
 	// Dir is the spool directory; created if missing. Required.
@@ -105,16 +113,16 @@ func Open(opt Options) (*Spool, error) {
 		return nil, errors.New("spool: no directory")
 	}
 	if opt.SegmentBytes <= 0 {
-		opt.SegmentBytes = 16 << 20
+		opt.SegmentBytes = DefaultSegmentBytes
 	}
 	if opt.MaxBytes <= 0 {
-		opt.MaxBytes = 1 << 30
+		opt.MaxBytes = DefaultMaxBytes
 	}
 	if opt.MaxAge <= 0 {
-		opt.MaxAge = 72 * time.Hour
+		opt.MaxAge = DefaultMaxAge
 	}
 	if opt.FsyncInterval == 0 {
-		opt.FsyncInterval = time.Second
+		opt.FsyncInterval = DefaultFsyncInterval
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now

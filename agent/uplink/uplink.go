@@ -19,6 +19,17 @@ import (
 )
 
 // Config configures an Uplink. Zero durations take the defaults.
+// Defaults of Config (agent/config's collector section uses the same).
+const (
+	DefaultKeepAlive        = 15 * time.Second
+	DefaultIdleTimeout      = 60 * time.Second
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultBackoffMin       = time.Second
+	DefaultBackoffMax       = 2 * time.Minute
+	DefaultQUICRetry        = 5 * time.Minute
+	DefaultWindow           = 64
+)
+
 type Config struct {
 	// Agent is the agent's name, sent in Hello (must match its certificate).
 	Agent string
@@ -169,17 +180,17 @@ func New(cfg Config, sp Spool) (*Uplink, error) {
 			*d = v
 		}
 	}
-	def(&cfg.KeepAlive, 15*time.Second)
-	def(&cfg.IdleTimeout, 60*time.Second)
-	def(&cfg.HandshakeTimeout, 5*time.Second)
-	def(&cfg.BackoffMin, time.Second)
-	def(&cfg.BackoffMax, 2*time.Minute)
-	def(&cfg.QUICRetry, 5*time.Minute)
+	def(&cfg.KeepAlive, DefaultKeepAlive)
+	def(&cfg.IdleTimeout, DefaultIdleTimeout)
+	def(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	def(&cfg.BackoffMin, DefaultBackoffMin)
+	def(&cfg.BackoffMax, DefaultBackoffMax)
+	def(&cfg.QUICRetry, DefaultQUICRetry)
 	if cfg.BackoffMax < cfg.BackoffMin {
 		cfg.BackoffMax = cfg.BackoffMin
 	}
 	if cfg.Window <= 0 {
-		cfg.Window = 64
+		cfg.Window = DefaultWindow
 	}
 	if cfg.MaxFrame <= 0 {
 		cfg.MaxFrame = wire.DefaultMaxFrame
