@@ -46,8 +46,6 @@ type Options struct {
 	// FsyncInterval is how often appended data is fsynced. Default 1s.
 	// A negative value disables the background sync (callers use Sync).
 	FsyncInterval time.Duration
-	// Now is the clock for the age bound. Default time.Now.
-	Now func() time.Time
 	// Logger receives drop and corruption reports. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -123,9 +121,6 @@ func Open(opt Options) (*Spool, error) {
 	}
 	if opt.FsyncInterval == 0 {
 		opt.FsyncInterval = DefaultFsyncInterval
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -286,7 +281,7 @@ func (s *Spool) rollLocked() error {
 	if err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
-	s.segs = append(s.segs, &segment{first: s.nextSeq, path: path, f: f, lastTime: s.opt.Now()})
+	s.segs = append(s.segs, &segment{first: s.nextSeq, path: path, f: f, lastTime: time.Now()})
 	return nil
 }
 
@@ -352,7 +347,7 @@ func (s *Spool) AppendOpening(samples int, build func(seq uint64, opens bool) ([
 		return 0, fmt.Errorf("spool: %w", err)
 	}
 	active.index = append(active.index, indexEntry{seq: seq, off: uint32(off), size: uint32(need), samples: uint32(samples)})
-	active.lastTime = s.opt.Now()
+	active.lastTime = time.Now()
 	s.nextSeq++
 	s.dirty = true
 	s.enforceLocked()
@@ -480,7 +475,7 @@ func (s *Spool) enforceLocked() {
 	for _, seg := range s.segs {
 		total += seg.f.Size()
 	}
-	now := s.opt.Now()
+	now := time.Now()
 	for len(s.segs) > 1 {
 		seg := s.segs[0]
 		tooOld := now.Sub(seg.lastTime) > s.opt.MaxAge
