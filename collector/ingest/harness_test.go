@@ -22,6 +22,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/journal"
+	"github.com/outpost-nms/outpost/collector/latest"
 	"github.com/outpost-nms/outpost/collector/metrics"
 	"github.com/outpost-nms/outpost/collector/pki"
 	"github.com/outpost-nms/outpost/collector/rrd"
@@ -100,6 +101,9 @@ type stackOptions struct {
 	maxClockSkew time.Duration
 	quotas       Quotas
 	maxSeries    int
+	// latest, statusChanged and inventoryChanged are ApplierConfig's.
+	latest                          *latest.Table
+	statusChanged, inventoryChanged func()
 }
 
 // openStack opens (or reopens, after a crash) the collector state in dir
@@ -124,7 +128,8 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s.cache = rrd.NewCache(rrd.CacheOptions{FlushInterval: time.Hour, Logger: logger})
-	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour), Quotas: opts.quotas}, s.j, s.db, s.cache, s.m, logger); err != nil {
+	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour), Quotas: opts.quotas,
+		Latest: opts.latest, StatusChanged: opts.statusChanged, InventoryChanged: opts.inventoryChanged}, s.j, s.db, s.cache, s.m, logger); err != nil {
 		t.Fatal(err)
 	}
 	streams, err := s.app.Recover(ctx)
