@@ -146,6 +146,7 @@ type Engine struct {
 	builtinMatches map[string]int
 	matchRules     *RuleSet
 	catalogAt      time.Time
+	deliveries     map[string]*DeliveryInfo
 }
 
 // RuleInfo describes one rule for the rules page.
@@ -167,6 +168,8 @@ type RulesReport struct {
 	CountedAt time.Time  `json:"counted_at"`             // when Matches were counted
 	Error     string     `json:"reload_error,omitempty"` // why the last reload was refused
 	ErrorAt   time.Time  `json:"reload_error_at,omitzero"`
+	// Delivery is how posts to each Alertmanager and webhook went.
+	Delivery []DeliveryInfo `json:"delivery"`
 }
 
 var builtinInfo = map[string][2]string{
@@ -183,7 +186,11 @@ var builtinInfo = map[string][2]string{
 func (e *Engine) Rules() RulesReport {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	r := RulesReport{LoadedAt: e.rulesAt, Error: e.rulesErr, ErrorAt: e.rulesErrAt, CountedAt: e.catalogAt}
+	r := RulesReport{LoadedAt: e.rulesAt, Error: e.rulesErr, ErrorAt: e.rulesErrAt, CountedAt: e.catalogAt, Delivery: []DeliveryInfo{}}
+	for _, d := range e.deliveries {
+		r.Delivery = append(r.Delivery, *d)
+	}
+	sort.Slice(r.Delivery, func(i, j int) bool { return r.Delivery[i].Target < r.Delivery[j].Target })
 	for _, name := range config.BuiltinRules {
 		ov := e.rules.overrides[name]
 		info := builtinInfo[name]
@@ -357,7 +364,9 @@ func (e *Engine) Cycle(ctx context.Context) error {
 		return firstErr
 	}
 	for _, am := range e.cfg.Alertmanagers {
-		if err := e.post(ctx, am, batch); err != nil {
+		err := e.post(ctx, am, batch)
+		e.noteDelivery("alertmanager "+am, now, err)
+		if err != nil {
 			if e.m != nil {
 				e.m.AlertDeliveryErrors.WithLabelValues(am).Inc()
 			}
@@ -367,6 +376,35 @@ func (e *Engine) Cycle(ctx context.Context) error {
 		}
 	}
 	return firstErr
+}
+
+// DeliveryInfo is how deliveries to one Alertmanager or webhook went.
+type DeliveryInfo struct {
+	Target    string    `json:"target"` // "alertmanager URL" or "webhook NAME"
+	LastOK    time.Time `json:"last_ok,omitzero"`
+	LastError string    `json:"last_error,omitempty"`
+	ErrorAt   time.Time `json:"error_at,omitzero"`
+	Failures  int       `json:"failures"` // since the collector started
+}
+
+// noteDelivery records the outcome of a post for the UI.
+func (e *Engine) noteDelivery(target string, now time.Time, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.deliveries == nil {
+		e.deliveries = map[string]*DeliveryInfo{}
+	}
+	d := e.deliveries[target]
+	if d == nil {
+		d = &DeliveryInfo{Target: target}
+		e.deliveries[target] = d
+	}
+	if err != nil {
+		d.LastError, d.ErrorAt = err.Error(), now
+		d.Failures++
+		return
+	}
+	d.LastOK = now
 }
 
 func (e *Engine) post(ctx context.Context, base string, alerts []Alert) error {

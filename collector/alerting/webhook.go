@@ -160,7 +160,9 @@ func (e *Engine) deliverOutbox(ctx context.Context, now time.Time) error {
 			}
 			continue
 		}
-		if err := e.postWebhook(ctx, w, row.Body); err != nil {
+		err := e.postWebhook(ctx, w, row.Body)
+		e.noteDelivery("webhook "+w.Name, now, err)
+		if err != nil {
 			if e.m != nil {
 				e.m.AlertDeliveryErrors.WithLabelValues("webhook:" + w.Name).Inc()
 			}

@@ -325,6 +325,15 @@ func (s *Server) renderAlerts(w http.ResponseWriter, r *http.Request, code int, 
 		s.fail(w, r, err)
 		return
 	}
+	queued, err := s.o.DB.OutboxLen(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	var delivery []alerting.DeliveryInfo
+	if s.o.AlertRules != nil {
+		delivery = s.o.AlertRules.Rules().Delivery
+	}
 	total := len(items)
 	items = items[:min(total, f.Rows)]
 	var firing, acked, silenced []AlertJSON
@@ -343,11 +352,13 @@ func (s *Server) renderAlerts(w http.ResponseWriter, r *http.Request, code int, 
 		Firing, Acked, Silenced []AlertJSON
 		Silences                []inventory.Silence
 		Total, Shown            int
+		Delivery                []alerting.DeliveryInfo
+		Queued                  int
 		History                 []inventory.SystemEvent
 		CanOperate              bool
 		Problem                 string
 		Now                     time.Time
-	}{f, firing, acked, silenced, silences, total, len(items), history, principalOf(r).User.Role.Operates(), problem, s.o.Clock()}, notice)
+	}{f, firing, acked, silenced, silences, total, len(items), delivery, queued, history, principalOf(r).User.Role.Operates(), problem, s.o.Clock()}, notice)
 }
 
 // ackForm is POST /alerts/{id}/ack from the page.

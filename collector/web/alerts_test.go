@@ -172,7 +172,8 @@ func (f fakeRules) Rules() alerting.RulesReport { return f.rep }
 func TestAlertsPage(t *testing.T) {
 	e := newEnv(t)
 	addAlerts(t, e)
-	e.srv.o.AlertRules = fakeRules{alerting.RulesReport{Error: `collector.yaml:9: alerting.rules[0].threshold.ds: unknown data source "<b>x</b>"`,
+	e.srv.o.AlertRules = fakeRules{alerting.RulesReport{Delivery: []alerting.DeliveryInfo{{Target: "webhook noc", Failures: 3, LastError: "webhook noc: 503 <b>busy</b>", ErrorAt: e.now}},
+		Error: `collector.yaml:9: alerting.rules[0].threshold.ds: unknown data source "<b>x</b>"`,
 		Rules: []alerting.RuleInfo{{Name: "UplinkBusy", Severity: "warning", Condition: "utilisation above 80 (clears at 60)", Matches: 12, Firing: 1}}}}
 	viewer := e.client()
 	e.login(viewer, "viewer", viewerPass)
@@ -180,6 +181,9 @@ func TestAlertsPage(t *testing.T) {
 	page := string(body)
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, `id="firing-count"`) || !strings.Contains(page, ">3</span>") {
 		t.Fatalf("alerts page %d without the firing count:\n%s", res.StatusCode, page)
+	}
+	if !strings.Contains(page, `<tr class="failing"><td>webhook noc</td>`) || !strings.Contains(page, "503 &lt;b&gt;busy&lt;/b&gt;") {
+		t.Error("the failing webhook is not shown")
 	}
 	if strings.Contains(page, `<script>alert("x")`) || !strings.Contains(page, "&lt;script&gt;") {
 		t.Error("an alert's summary is not escaped")
