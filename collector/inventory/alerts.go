@@ -122,53 +122,79 @@ func (db *DB) RuleHolds(ctx context.Context) ([]RuleHold, error) {
 	return out, rows.Err()
 }
 
+// holdChunk is how many holds one transaction of SetRuleHolds writes, so
+// a storm does not keep the single writer (and ingest) waiting for long.
+const holdChunk = 2000
+
 // SetRuleHolds holds attributes in a rule's status or releases them
-// (Rule ""), in one transaction. The status shown changes only where the
-// agent reports Up (see effectiveStatus); each change is a status_events
-// row, as for a status the agent reports. It returns how many statuses
-// changed. Attributes that no longer exist are skipped.
+// (Rule ""), in transactions of holdChunk. The status shown changes only
+// where the agent reports Up (see effectiveStatus); each change is a
+// status_events row, as for a status the agent reports. It returns how
+// many statuses changed. Attributes that no longer exist are skipped.
 func (db *DB) SetRuleHolds(ctx context.Context, holds []RuleHold, now time.Time) (int, error) {
-	if len(holds) == 0 {
-		return 0, nil
+	changed := 0
+	for len(holds) > 0 {
+		n := min(len(holds), holdChunk)
+		c, err := db.setRuleHolds(ctx, holds[:n], now)
+		changed += c
+		if err != nil {
+			return changed, err
+		}
+		holds = holds[n:]
 	}
+	return changed, nil
+}
+
+func (db *DB) setRuleHolds(ctx context.Context, holds []RuleHold, now time.Time) (int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("rule holds: %w", err)
 	}
 	defer tx.Rollback()
+	sel, err := tx.PrepareContext(ctx, `SELECT a.id, a.status, a.reported_status, a.reported_reason FROM attributes a
+		WHERE a.host_id = (SELECT id FROM hosts WHERE name = ?) AND a.key = ?`)
+	if err != nil {
+		return 0, fmt.Errorf("rule holds: %w", err)
+	}
+	defer sel.Close()
+	upd, err := tx.PrepareContext(ctx, `UPDATE attributes SET rule_name = ?, rule_status = ?, rule_reason = ?, status_reason = ?, status = ?,
+		status_since = CASE WHEN status != ? THEN ? ELSE status_since END, updated_at = CASE WHEN status != ? THEN ? ELSE updated_at END WHERE id = ?`)
+	if err != nil {
+		return 0, fmt.Errorf("rule holds: %w", err)
+	}
+	defer upd.Close()
+	ev, err := tx.PrepareContext(ctx, `INSERT INTO status_events(attr_id, at, old_status, new_status, reason) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		return 0, fmt.Errorf("rule holds: %w", err)
+	}
+	defer ev.Close()
 	at := now.UnixMilli()
 	changed := 0
 	for _, h := range holds {
 		var id int64
 		var old, reported int
 		var reportedReason string
-		err := tx.QueryRowContext(ctx, `SELECT a.id, a.status, a.reported_status, a.reported_reason FROM attributes a JOIN hosts h ON h.id = a.host_id
-			WHERE h.name = ? AND a.key = ?`, h.Host, h.Key).Scan(&id, &old, &reported, &reportedReason)
+		err := sel.QueryRowContext(ctx, h.Host, h.Key).Scan(&id, &old, &reported, &reportedReason)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
-			return 0, fmt.Errorf("rule holds %s/%s: %w", h.Host, h.Key, err)
+			return changed, fmt.Errorf("rule holds %s/%s: %w", h.Host, h.Key, err)
 		}
 		if h.Rule == "" {
 			h.Status, h.Reason = status.Unknown, ""
 		}
 		h.Reason = safetext.Line(h.Reason, safetext.MaxText)
 		st, reason := effectiveStatus(status.Status(reported), reportedReason, h.Rule, h.Status, h.Reason)
-		if _, err := tx.ExecContext(ctx, `UPDATE attributes SET rule_name = ?, rule_status = ?, rule_reason = ?, status_reason = ? WHERE id = ?`,
-			h.Rule, int(h.Status), h.Reason, reason, id); err != nil {
-			return 0, fmt.Errorf("rule holds %s/%s: %w", h.Host, h.Key, err)
+		if _, err := upd.ExecContext(ctx, h.Rule, int(h.Status), h.Reason, reason, int(st), int(st), at, int(st), at, id); err != nil {
+			return changed, fmt.Errorf("rule holds %s/%s: %w", h.Host, h.Key, err)
 		}
 		if status.Status(old) == st {
 			continue
 		}
 		changed++
-		if _, err := tx.ExecContext(ctx, `UPDATE attributes SET status = ?, status_since = ?, updated_at = ? WHERE id = ?`, int(st), at, at, id); err != nil {
-			return 0, fmt.Errorf("rule holds %s/%s: %w", h.Host, h.Key, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO status_events(attr_id, at, old_status, new_status, reason) VALUES (?, ?, ?, ?, ?)`,
-			id, at, old, int(st), reason); err != nil {
-			return 0, fmt.Errorf("rule holds %s/%s: %w", h.Host, h.Key, err)
+		if _, err := ev.ExecContext(ctx, id, at, old, int(st), reason); err != nil {
+			return changed, fmt.Errorf("rule holds %s/%s: %w", h.Host, h.Key, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/outpost-nms/outpost/shared/status"
 )
 
 // TestMigration7KeepsUsersSessionsTokens: the users table is rebuilt to
@@ -128,4 +131,46 @@ func TestSilencesAndAcks(t *testing.T) {
 	if firing, _ := db.FiringAlerts(ctx); len(firing) != 1 || firing[0].Ack != nil {
 		t.Fatalf("an ack outlived its alert: %+v", firing)
 	}
+}
+
+// BenchmarkRuleHoldStorm measures holding 100,000 interfaces in Alert at
+// once (a storm: every uplink over its threshold) and releasing them: one
+// transaction each way, a status_events row per change.
+func BenchmarkRuleHoldStorm(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "inv.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	w := db.Writer()
+	if _, err := w.ExecContext(ctx, `WITH RECURSIVE s(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM s WHERE value < ?)
+		INSERT INTO hosts(id, name, created_at, updated_at) SELECT value, 'sw' || value, 0, 0 FROM s`, n/48+1); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := w.ExecContext(ctx, `WITH RECURSIVE s(value) AS (SELECT 0 UNION ALL SELECT value + 1 FROM s WHERE value < ?)
+		INSERT INTO attributes(host_id, key, kind, status, reported_status, created_at, updated_at)
+		SELECT value / 48 + 1, 'if:' || (value % 48), 'interface', 1, 1, 0, 0 FROM s`, n-1); err != nil {
+		b.Fatal(err)
+	}
+	holds := make([]RuleHold, n)
+	release := make([]RuleHold, n)
+	for i := range n {
+		holds[i] = RuleHold{Host: "sw" + strconv.Itoa(i/48+1), Key: "if:" + strconv.Itoa(i%48), Rule: "UplinkBusy", Status: status.Alert, Reason: "rule UplinkBusy: utilisation 93% above 80%"}
+		release[i] = RuleHold{Host: holds[i].Host, Key: holds[i].Key}
+	}
+	now := time.Unix(1_800_000_000, 0)
+	b.ResetTimer()
+	for range b.N {
+		if changed, err := db.SetRuleHolds(ctx, holds, now); err != nil || changed != n {
+			b.Fatalf("hold: %d changed, %v", changed, err)
+		}
+		now = now.Add(time.Minute)
+		if changed, err := db.SetRuleHolds(ctx, release, now); err != nil || changed != n {
+			b.Fatalf("release: %d changed, %v", changed, err)
+		}
+		now = now.Add(time.Minute)
+	}
+	b.ReportMetric(float64(2*n*b.N)/b.Elapsed().Seconds(), "changes/s")
 }
