@@ -174,3 +174,37 @@ func BenchmarkRuleHoldStorm(b *testing.B) {
 	}
 	b.ReportMetric(float64(2*n*b.N)/b.Elapsed().Seconds(), "changes/s")
 }
+
+// BenchmarkAlertStateStorm measures saving 100,000 alerts that start
+// firing at once, with their history events, then their resolution.
+func BenchmarkAlertStateStorm(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "inv.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	firing := make(map[string]string, n)
+	for i := range n {
+		firing["fp"+strconv.Itoa(i)] = `{"labels":{"alertname":"UplinkBusy","host":"sw` + strconv.Itoa(i/48) + `"}}`
+	}
+	notify := func(ch []AlertChange) ([]OutboxItem, []Event) {
+		ev := make([]Event, len(ch))
+		for i, c := range ch {
+			ev[i] = Event{At: time.Unix(1_800_000_000, 0), Kind: EventAlertFiring, Host: "sw", Message: c.Fingerprint}
+		}
+		return []OutboxItem{{Target: "noc", Body: []byte("{}")}}, ev
+	}
+	now := time.Unix(1_800_000_000, 0)
+	b.ResetTimer()
+	for range b.N {
+		if ch, _, err := db.SyncAlertState(ctx, firing, now, notify); err != nil || len(ch) != n {
+			b.Fatalf("%d changes, %v", len(ch), err)
+		}
+		if ch, _, err := db.SyncAlertState(ctx, map[string]string{}, now.Add(time.Minute), notify); err != nil || len(ch) != n {
+			b.Fatalf("%d changes, %v", len(ch), err)
+		}
+	}
+	b.ReportMetric(float64(2*n*b.N)/b.Elapsed().Seconds(), "changes/s")
+}
