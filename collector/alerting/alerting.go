@@ -303,16 +303,19 @@ func (e *Engine) Wake() {
 func (e *Engine) Run(ctx context.Context) error {
 	t := time.NewTicker(e.cfg.Interval)
 	defer t.Stop()
+	full := true
 	for {
 		start := time.Now()
-		if err := e.Cycle(ctx); err != nil && ctx.Err() == nil {
+		if err := e.cycle(ctx, full); err != nil && ctx.Err() == nil {
 			e.log.Warn("alerting cycle", "err", err)
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			full = true
 		case <-e.wake:
+			full = false
 			if gap := MinCycleGap - time.Since(start); gap > 0 {
 				select {
 				case <-ctx.Done():
@@ -326,7 +329,13 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // Cycle evaluates the rules once and sends the firing and newly resolved
 // alerts to every Alertmanager.
-func (e *Engine) Cycle(ctx context.Context) error {
+func (e *Engine) Cycle(ctx context.Context) error { return e.cycle(ctx, true) }
+
+// cycle is Cycle; a cycle that is not full (started by Wake) posts to
+// Alertmanager only the alerts that started or stopped firing, so status
+// churn does not re-send every firing alert each second; the next full
+// cycle re-sends them all.
+func (e *Engine) cycle(ctx context.Context, full bool) error {
 	now := e.cfg.Now()
 	alerts, err := e.Evaluate(ctx, now)
 	if err != nil {
@@ -336,7 +345,12 @@ func (e *Engine) Cycle(ctx context.Context) error {
 	var batch []Alert
 	for _, a := range alerts {
 		a.EndsAt = now.Add(3 * e.cfg.Interval)
-		next[a.fingerprint()] = a
+		fp := a.fingerprint()
+		if _, was := e.firing[fp]; was && !full {
+			next[fp] = e.firing[fp] // as last sent, with its endsAt
+			continue
+		}
+		next[fp] = a
 		batch = append(batch, a)
 	}
 	for fp, a := range e.firing {

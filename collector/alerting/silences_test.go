@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -126,15 +127,18 @@ func newHook(t *testing.T, h *hookServer) string {
 }
 
 // TestWakeRunsACycle: a status change announced with Wake is sent
-// without waiting for the interval (an hour here).
+// without waiting for the interval (an hour here), and such a cycle posts
+// only what changed, not every firing alert again.
 func TestWakeRunsACycle(t *testing.T) {
-	posted := make(chan string, 10)
+	posted := make(chan []string, 10)
 	am := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var alerts []Alert
 		json.NewDecoder(r.Body).Decode(&alerts)
+		var hosts []string
 		for _, a := range alerts {
-			posted <- a.Labels["host"]
+			hosts = append(hosts, a.Labels["host"])
 		}
+		posted <- hosts
 	}))
 	defer am.Close()
 	src := &fakeSource{agents: []inventory.Agent{{Name: "paris"}}}
@@ -142,19 +146,34 @@ func TestWakeRunsACycle(t *testing.T) {
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
-	go func() { done <- e.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	src.mu.Lock()
-	src.failing = []inventory.Failing{{Host: "core1", Agent: "paris", Key: "host", Kind: wire.KindHost, Status: status.Down, Since: time.Now().Add(-time.Second)}}
-	src.mu.Unlock()
-	e.Wake()
-	select {
-	case h := <-posted:
-		if h != "core1" {
-			t.Fatalf("posted %q", h)
+	down := func(hosts ...string) {
+		src.mu.Lock()
+		defer src.mu.Unlock()
+		src.failing = nil
+		for _, h := range hosts {
+			src.failing = append(src.failing, inventory.Failing{Host: h, Agent: "paris", Key: "host", Kind: wire.KindHost, Status: status.Down, Since: time.Now().Add(-time.Second)})
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Wake did not run a cycle")
+	}
+	down("core1")
+	go func() { done <- e.Run(ctx) }() // the first cycle posts core1
+	defer func() { cancel(); <-done }()
+	next := func() string {
+		t.Helper()
+		select {
+		case h := <-posted:
+			return strings.Join(h, " ")
+		case <-time.After(20 * time.Second):
+			t.Fatal("Wake did not run a cycle")
+		}
+		return ""
+	}
+	if got := next(); got != "core1" {
+		t.Fatalf("first cycle posted %q", got)
+	}
+	down("core1", "core2")
+	e.Wake()
+	if got := next(); got != "core2" {
+		t.Fatalf("a woken cycle posted %q, want only the new alert", got)
 	}
 }
 
