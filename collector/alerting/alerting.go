@@ -147,6 +147,7 @@ type Engine struct {
 	matchRules     *RuleSet
 	catalogAt      time.Time
 	deliveries     map[string]*DeliveryInfo
+	agents         int // enrolled agents at the last cycle (AgentSilent's selection)
 }
 
 // RuleInfo describes one rule for the rules page.
@@ -196,7 +197,7 @@ func (e *Engine) Rules() RulesReport {
 		info := builtinInfo[name]
 		ri := RuleInfo{Name: name, Builtin: true, Disabled: ov.disabled, Severity: info[0], For: e.cfg.For, Condition: info[1], Matches: -1, Firing: e.lastFiring[name]}
 		if name == "AgentSilent" {
-			ri.For = e.cfg.AgentSilence
+			ri.For, ri.Matches = e.cfg.AgentSilence, e.agents
 		}
 		if ov.severity != "" {
 			ri.Severity = ov.severity
@@ -460,10 +461,12 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]Alert, error) {
 	}
 	silent := map[string]bool{}
 	var out []Alert
+	enrolled := 0
 	for _, ag := range agents {
 		if ag.Revoked() {
 			continue
 		}
+		enrolled++
 		connected, lastEnd := e.contacts.Contact(ag.Name)
 		if connected {
 			continue
@@ -493,6 +496,9 @@ func (e *Engine) Evaluate(ctx context.Context, now time.Time) ([]Alert, error) {
 		silentOv.apply(&a)
 		out = append(out, a)
 	}
+	e.mu.Lock()
+	e.agents = enrolled
+	e.mu.Unlock()
 	failing, err := e.src.FailingAttributes(ctx)
 	if err != nil {
 		return nil, err
