@@ -79,6 +79,12 @@ type Options struct {
 	// SegmentBytes is the size after which a new segment starts; default
 	// DefaultSegmentBytes. A record never spans segments.
 	SegmentBytes int64
+	// Retain, when set, is consulted by Checkpoint before it deletes
+	// segments: it is given the journal's end and returns the lowest
+	// position some other reader (the forwarder) still needs. Segments
+	// ending after it are kept even when checkpointed. It is called with
+	// the journal's lock held, so it must not call the journal.
+	Retain func(end Pos) Pos
 }
 
 // Stats are cumulative counters since Open.
@@ -97,6 +103,7 @@ type Stats struct {
 type Journal struct {
 	dir     string
 	segSize int64
+	retain  func(end Pos) Pos
 
 	mu       sync.Mutex // guards the fields below and writes to f
 	f        *os.File   // active segment
@@ -124,7 +131,7 @@ func Open(dir string, opts Options) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal %s: %w", dir, err)
 	}
-	j := &Journal{dir: dir, segSize: opts.SegmentBytes}
+	j := &Journal{dir: dir, segSize: opts.SegmentBytes, retain: opts.Retain}
 	j.scond = sync.NewCond(&j.smu)
 	ck, err := readCheckpoint(dir)
 	if err != nil {
@@ -352,7 +359,8 @@ func (j *Journal) Stats() Stats {
 }
 
 // Checkpoint records that every record ending at or before pos is applied
-// and flushed, then deletes the segments wholly before pos. A pos before
+// and flushed, then deletes the segments wholly before pos (and before
+// what Options.Retain keeps). A pos before
 // the current checkpoint is ignored; a pos after End is an error.
 func (j *Journal) Checkpoint(pos Pos) error {
 	j.mu.Lock()
@@ -367,6 +375,11 @@ func (j *Journal) Checkpoint(pos Pos) error {
 		return err
 	}
 	j.ckpt = pos
+	if j.retain != nil {
+		if r := j.retain(j.end); r < pos {
+			pos = r
+		}
+	}
 	keep := j.segs[:0]
 	for i, base := range j.segs {
 		active := i == len(j.segs)-1
