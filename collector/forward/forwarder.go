@@ -65,6 +65,7 @@ type Stats struct {
 	BadRecords      uint64      // records that did not decode
 	LastError       string      // the store's last error, "" after a success
 	LastErrorTime   time.Time
+	LastRefusal     string // the store's reason for the last samples refused for good
 }
 
 // Forwarder sends the journal's samples to one remote-write store.
@@ -378,7 +379,7 @@ func (f *Forwarder) take(ctx context.Context, c *chunk, e journal.Entry) {
 			k := seriesKey{agent: rec.Agent, st: each}
 			s := a.series[k]
 			if s == nil {
-				s = newSeries(StatusMetric, st.Host, rec.Agent, a.labels,
+				s = newSeries(StatusMetric, st.Host, rec.Agent, []Label{{"attribute", st.Attr}},
 					Label{"kind", a.info.Kind}, Label{"status", each.Slug()})
 				a.series[k] = s
 			}
@@ -556,7 +557,7 @@ func (f *Forwarder) refuse(req []*pending, r result) {
 	n := uint64(samplesIn(req))
 	f.count(func(s *Stats) {
 		s.SamplesRejected += n
-		s.LastError, s.LastErrorTime = fmt.Sprintf("%d: %s", r.code, r.reason), f.opts.Now()
+		s.LastRefusal = fmt.Sprintf("%d: %s", r.code, r.reason)
 	})
 	attrs := []any{"status", r.code, "reason", r.reason, "samples", n}
 	if len(req) == 1 {

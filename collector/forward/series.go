@@ -57,20 +57,20 @@ var ifCounters = map[string][2]string{
 
 // gaugeNames maps (attribute kind, data source) to a metric name.
 var gaugeNames = map[[2]string]string{
-	{wire.KindHost, "rtt"}:            "outpost_host_rtt_seconds",
-	{wire.KindHost, "reachable"}:      "outpost_host_reachable",
-	{wire.KindNTP, "offset"}:          "outpost_ntp_offset_seconds",
-	{wire.KindNTP, "jitter"}:          "outpost_ntp_jitter_seconds",
-	{wire.KindNTP, "stratum"}:         "outpost_ntp_stratum",
-	{wire.KindNTP, "synced"}:          "outpost_ntp_synced",
-	{wire.KindNTPPeer, "offset"}:      "outpost_ntp_peer_offset_seconds",
-	{wire.KindNTPPeer, "delay"}:       "outpost_ntp_peer_delay_seconds",
-	{wire.KindNTPPeer, "jitter"}:      "outpost_ntp_peer_jitter_seconds",
-	{wire.KindNTPPeer, "reach"}:       "outpost_ntp_peer_reach",
-	{wire.KindStorage, "size"}:        "outpost_storage_size_bytes",
-	{wire.KindStorage, "used"}:        "outpost_storage_used_bytes",
-	{wire.KindProcessor, "load"}:      "outpost_processor_load_percent",
-	{wire.KindOID, "value"}:           "outpost_oid_value",
+	{wire.KindHost, "rtt"}:       "outpost_host_rtt_seconds",
+	{wire.KindHost, "reachable"}: "outpost_host_reachable",
+	{wire.KindNTP, "offset"}:     "outpost_ntp_offset_seconds",
+	{wire.KindNTP, "jitter"}:     "outpost_ntp_jitter_seconds",
+	{wire.KindNTP, "stratum"}:    "outpost_ntp_stratum",
+	{wire.KindNTP, "synced"}:     "outpost_ntp_synced",
+	{wire.KindNTPPeer, "offset"}: "outpost_ntp_peer_offset_seconds",
+	{wire.KindNTPPeer, "delay"}:  "outpost_ntp_peer_delay_seconds",
+	{wire.KindNTPPeer, "jitter"}: "outpost_ntp_peer_jitter_seconds",
+	{wire.KindNTPPeer, "reach"}:  "outpost_ntp_peer_reach",
+	{wire.KindStorage, "size"}:   "outpost_storage_size_bytes",
+	{wire.KindStorage, "used"}:   "outpost_storage_used_bytes",
+	{wire.KindProcessor, "load"}: "outpost_processor_load_percent",
+	{wire.KindOID, "value"}:      "outpost_oid_value",
 }
 
 // StatusMetric is the name of the attribute status series: one series per
