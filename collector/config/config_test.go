@@ -70,3 +70,35 @@ func TestExampleAndDefaults(t *testing.T) {
 		t.Errorf("config %+v", c)
 	}
 }
+
+func TestForwardConfig(t *testing.T) {
+	c, err := Parse("f.yaml", []byte(`forward:
+  max_backlog: {bytes: 1GiB, age: 6h}
+  remote_write:
+    - url: https://mimir.example.net/api/v1/push
+      headers: {X-Scope-OrgID: site-a}
+      basic_auth: {username: outpost, password: hunter2hunter2}
+      tls: {ca: /etc/ca.pem, server_name: mimir}
+    - name: vm
+      url: http://vm.example.net:8428/api/v1/write
+      queue: {shards: 8, max_samples_per_send: 10000}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Forward
+	if f.MaxBacklog.Bytes != 1<<30 || f.MaxBacklog.Age.D() != 6*time.Hour || len(f.RemoteWrite) != 2 {
+		t.Fatalf("forward = %+v", f)
+	}
+	m, vm := f.RemoteWrite[0], f.RemoteWrite[1]
+	if m.Name != "mimir.example.net" || m.Headers["X-Scope-OrgID"] != "site-a" || m.BasicAuth.Password.Reveal() != "hunter2hunter2" ||
+		m.TLS.ServerName != "mimir" || m.Timeout.D() != 30*time.Second || m.Queue.Shards != 4 || m.Queue.MaxSamplesPerSend != 5000 {
+		t.Errorf("first entry with defaults = %+v", m)
+	}
+	if vm.Name != "vm" || vm.Queue.Shards != 8 || vm.Queue.MaxSamplesPerSend != 10000 || vm.Queue.MaxBackoff.D() != 30*time.Second {
+		t.Errorf("second entry = %+v", vm)
+	}
+	if d := Default().Forward; d.MaxBacklog.Bytes != DefaultForwardBacklog || len(d.RemoteWrite) != 0 {
+		t.Errorf("default forward = %+v", d)
+	}
+}

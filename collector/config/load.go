@@ -131,6 +131,7 @@ func (c *Config) applyDefaults() {
 		c.RRD.FlushWorkers = DefaultFlushWorkers
 	}
 	c.Journal.SegmentBytes = configfile.Size(c.Journal.SegmentBytes.Or(DefaultJournalBytes))
+	c.Forward.applyDefaults()
 	if c.Metrics.Listen == "" {
 		c.Metrics.Listen = DefaultMetricsListen
 	}
@@ -259,6 +260,7 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	if d := c.Alerting.AgentSilence.D(); d < c.Alerting.Interval.D() {
 		fail("alerting.agent_silence", "%s is shorter than alerting.interval %s", c.Alerting.AgentSilence, c.Alerting.Interval)
 	}
+	c.Forward.check(c.Journal.SegmentBytes, fail)
 	hostPort("metrics.listen", c.Metrics.Listen, true)
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
 		fail("log.level", "%v", err)
