@@ -54,7 +54,11 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	if err != nil {
 		return err
 	}
-	j, err := journal.Open(filepath.Join(c.DataDir, "journal"), journal.Options{SegmentBytes: int64(c.Journal.SegmentBytes)})
+	fwds, err := newForwarders(c, db, log)
+	if err != nil {
+		return err
+	}
+	j, err := journal.Open(filepath.Join(c.DataDir, "journal"), journal.Options{SegmentBytes: int64(c.Journal.SegmentBytes), Retain: retainFor(fwds)})
 	if err != nil {
 		return err
 	}
@@ -125,6 +129,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 		}
 		return nil
 	})
+	startForwarders(side, fwds, j, m, log)
 	side.Go("web", func(ctx context.Context) error { return webSrv.Run(ctx, c.Web.Listen) })
 	if len(c.Alerting.Alertmanagers) > 0 || len(c.Alerting.Webhooks) > 0 {
 		var hooks []alerting.Webhook
