@@ -87,7 +87,8 @@ type Forwarder struct {
 	// State of the reading goroutine (Run).
 	expect journal.Pos
 	attrs  map[attrKey]*attrEntry
-	last   map[uint64]int64 // series hash → last time sent (Unix ms)
+	last   map[uint64]int64 // series hash → last time sent (Unix ms), for series rebuilt after an inventory change
+	chunks uint64           // chunks cut
 }
 
 type attrKey struct{ host, attr string }
@@ -260,20 +261,18 @@ func (f *Forwarder) Run(ctx context.Context, src Source) error {
 
 // chunk is the samples of a run of records, sent between two position writes.
 type chunk struct {
+	gen     uint64 // distinct for every chunk of a forwarder
 	to      journal.Pos
 	series  []*pending // first-seen order, so a resend cuts requests the same way
-	index   map[*Series]int
 	samples int
 }
 
 func (c *chunk) add(s *Series, p Point) {
-	i, ok := c.index[s]
-	if !ok {
-		i = len(c.series)
-		c.index[s] = i
+	if s.chunkGen != c.gen {
+		s.chunkGen, s.chunkIdx = c.gen, len(c.series)
 		c.series = append(c.series, &pending{s: s})
 	}
-	c.series[i].pts = append(c.series[i].pts, p)
+	c.series[s.chunkIdx].pts = append(c.series[s.chunkIdx].pts, p)
 	c.samples++
 }
 
@@ -282,7 +281,8 @@ func (c *chunk) add(s *Series, p Point) {
 // resend after a crash) it takes exactly the records ending at or before
 // until.
 func (f *Forwarder) cut(ctx context.Context, src Source, until journal.Pos) (*chunk, error) {
-	c := &chunk{index: map[*Series]int{}}
+	f.chunks++
+	c := &chunk{gen: f.chunks}
 	e, err := src.Next(ctx)
 	if err != nil {
 		return nil, err
@@ -336,7 +336,7 @@ func (f *Forwarder) take(ctx context.Context, c *chunk, e journal.Entry) {
 	for i := range rec.Hosts {
 		h := &rec.Hosts[i]
 		for _, a := range h.Attrs {
-			f.attrs[attrKey{h.Name, a.Key}] = newAttrEntry(a.Key, AttrInfo{Kind: a.Kind, Name: a.Name, Props: a.Props})
+			f.replaceAttr(attrKey{h.Name, a.Key}, newAttrEntry(a.Key, AttrInfo{Kind: a.Kind, Name: a.Name, Props: a.Props}))
 		}
 	}
 	if age := f.opts.MaxBacklogAge; age > 0 && f.opts.Now().Sub(time.UnixMilli(rec.Received)) > age {
@@ -354,17 +354,14 @@ func (f *Forwarder) take(ctx context.Context, c *chunk, e journal.Entry) {
 			if !ok {
 				continue
 			}
-			k := seriesKey{ds: v.DS, kind: v.Kind, agent: rec.Agent}
-			s := a.series[k]
-			if s == nil {
+			s := f.series(a, seriesKey{ds: v.DS, kind: v.Kind, agent: rec.Agent}, func() *Series {
 				name, _ := metricName(a.info.Kind, v.DS, v.Kind)
 				var extra []Label
 				if name == "outpost_attribute_value" || name == "outpost_attribute_total" {
 					extra = []Label{{"ds", v.DS}}
 				}
-				s = newSeries(name, u.Host, rec.Agent, a.labels, extra...)
-				a.series[k] = s
-			}
+				return newSeries(name, u.Host, rec.Agent, a.labels, extra...)
+			})
 			f.add(c, s, Point{T: u.Time, V: val})
 		}
 	}
@@ -376,13 +373,10 @@ func (f *Forwarder) take(ctx context.Context, c *chunk, e journal.Entry) {
 			if !changed && each != st.Status {
 				continue
 			}
-			k := seriesKey{agent: rec.Agent, st: each}
-			s := a.series[k]
-			if s == nil {
-				s = newSeries(StatusMetric, st.Host, rec.Agent, []Label{{"attribute", st.Attr}},
+			s := f.series(a, seriesKey{agent: rec.Agent, st: each}, func() *Series {
+				return newSeries(StatusMetric, st.Host, rec.Agent, []Label{{"attribute", st.Attr}},
 					Label{"kind", a.info.Kind}, Label{"status", each.Slug()})
-				a.series[k] = s
-			}
+			})
 			v := 0.0
 			if each == st.Status {
 				v = 1
@@ -394,12 +388,38 @@ func (f *Forwarder) take(ctx context.Context, c *chunk, e journal.Entry) {
 
 // add appends a point unless its series already has one at or after its time.
 func (f *Forwarder) add(c *chunk, s *Series, p Point) {
-	if last, ok := f.last[s.Hash]; ok && p.T <= last {
+	if s.hasLast && p.T <= s.last {
 		f.count(func(s *Stats) { s.OutOfOrder++ })
 		return
 	}
-	f.last[s.Hash] = p.T
+	s.last, s.hasLast = p.T, true
 	c.add(s, p)
+}
+
+// series returns the series k of attribute a, building it with mk the
+// first time (and then taking the last time sent under the same labels
+// from before an inventory change).
+func (f *Forwarder) series(a *attrEntry, k seriesKey, mk func() *Series) *Series {
+	s := a.series[k]
+	if s == nil {
+		s = mk()
+		s.last, s.hasLast = f.last[s.Hash]
+		a.series[k] = s
+	}
+	return s
+}
+
+// replaceAttr installs a new mapping for an attribute (its inventory
+// changed), keeping the last times sent of its old series.
+func (f *Forwarder) replaceAttr(k attrKey, a *attrEntry) {
+	if old := f.attrs[k]; old != nil {
+		for _, s := range old.series {
+			if s.hasLast {
+				f.last[s.Hash] = s.last
+			}
+		}
+	}
+	f.attrs[k] = a
 }
 
 func newAttrEntry(key string, info AttrInfo) *attrEntry {

@@ -21,6 +21,13 @@ type Series struct {
 	Labels []Label
 	Hash   uint64
 	enc    []byte // the labels' protobuf encoding
+
+	// State of the forwarder's reading goroutine, kept here rather than
+	// in maps looked up per sample.
+	last     int64  // time of the last sample taken (Unix ms), valid if hasLast
+	hasLast  bool
+	chunkGen uint64 // the chunk this series has a pending entry in
+	chunkIdx int    // its index there
 }
 
 // AttrInfo is what the mapping needs of an attribute beyond the journal

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -145,4 +146,30 @@ func (p *Prometheus) Query(query string, at time.Time) []Sample {
 		out = append(out, Sample{Metric: s.Metric, Value: v})
 	}
 	return out
+}
+
+// CPUSeconds returns the CPU time (user + system) the running server has
+// used, from /proc (Linux); 0 when it is not running or not readable.
+func (p *Prometheus) CPUSeconds() float64 {
+	if p.cmd == nil {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which ends at the last ')'): state is
+	// field 3, utime 14, stime 15, in clock ticks (100 per second on Linux).
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
 }
