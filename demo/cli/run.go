@@ -15,7 +15,7 @@ import (
 func newRunCmd() *cobra.Command {
 	var (
 		dir, web, agentBin, collectorBin, am, rw string
-		interval, backfill                   time.Duration
+		interval, backfill                       time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
