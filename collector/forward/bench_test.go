@@ -60,7 +60,7 @@ func benchRecords(b *testing.B, j *journal.Journal, n, nIf int) int {
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds()
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // benchForward forwards b.N samples (rounded up to whole polls) from a

@@ -24,7 +24,7 @@ type Series struct {
 
 	// State of the forwarder's reading goroutine, kept here rather than
 	// in maps looked up per sample.
-	last     int64  // time of the last sample taken (Unix ms), valid if hasLast
+	last     int64 // time of the last sample taken (Unix ms), valid if hasLast
 	hasLast  bool
 	chunkGen uint64 // the chunk this series has a pending entry in
 	chunkIdx int    // its index there
