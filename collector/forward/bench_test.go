@@ -1,3 +1,5 @@
+//go:build unix
+
 package forward
 
 import (
@@ -96,6 +98,7 @@ func benchForward(b *testing.B, url string, extraCPU func() float64) {
 	cancel()
 	<-done
 	b.ReportMetric(float64(total)/el.Seconds(), "samples/s")
+	b.ReportMetric(float64(j.End())/float64(total), "journal-bytes/sample")
 	b.ReportMetric(cpu/float64(total)*1e6, "fwd-cpu-s/Msamples")
 	if ext > 0 {
 		b.ReportMetric(ext/float64(total)*1e6, "store-cpu-s/Msamples")
