@@ -65,7 +65,8 @@ type Stats struct {
 	BadRecords      uint64      // records that did not decode
 	LastError       string      // the store's last error, "" after a success
 	LastErrorTime   time.Time
-	LastRefusal     string // the store's reason for the last samples refused for good
+	FailingSince    time.Time // first error of the current run of failures; zero once a request succeeds
+	LastRefusal     string    // the store's reason for the last samples refused for good
 }
 
 // Forwarder sends the journal's samples to one remote-write store.
@@ -231,6 +232,7 @@ func (f *Forwarder) Run(ctx context.Context, src Source) error {
 	if resend {
 		f.log.Info("resending the chunk in flight when the collector stopped", "from", f.start.acked, "to", f.start.inflight)
 	}
+	go f.probe(ctx)
 	acked := f.start.acked
 	for {
 		var until journal.Pos
@@ -257,6 +259,23 @@ func (f *Forwarder) Run(ctx context.Context, src Source) error {
 		acked, resend = c.to, false
 		f.acked.Store(uint64(acked))
 	}
+}
+
+// probe sends an empty request at start, so a TLS mismatch, a wrong URL
+// or refused credentials show (log at error level, Stats, the UI) before
+// there is anything to send.
+func (f *Forwarder) probe(ctx context.Context) {
+	_, body := encodeBody(nil, nil, nil)
+	r := f.cl.send(ctx, body)
+	if r.outcome == sent || ctx.Err() != nil {
+		return
+	}
+	f.count(func(s *Stats) {
+		if s.LastError == "" {
+			f.failed(s, r)
+		}
+	})
+	f.log.Error("remote write endpoint check failed; samples are kept in the journal and retried", "url", f.opts.Endpoint.URL, "err", errorText(r))
 }
 
 // chunk is the samples of a run of records, sent between two position writes.
@@ -530,7 +549,7 @@ func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, resend bool
 		n := uint64(samplesIn(req))
 		switch r.outcome {
 		case sent:
-			f.count(func(s *Stats) { s.SamplesSent += n; s.Requests++; s.LastError = "" })
+			f.count(func(s *Stats) { s.SamplesSent += n; s.Requests++; s.LastError, s.FailingSince = "", time.Time{} })
 			return nil
 		case retryable:
 			if ctx.Err() != nil {
@@ -538,7 +557,7 @@ func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, resend bool
 			}
 			f.count(func(s *Stats) {
 				s.Retries++
-				s.LastError, s.LastErrorTime = fmt.Sprintf("%d: %s", r.code, r.reason), f.opts.Now()
+				f.failed(s, r)
 			})
 			wait := max(backoff, min(r.retryAfter, 5*time.Minute))
 			f.log.Warn("remote write failed; retrying", "status", r.code, "reason", r.reason, "attempt", attempt, "samples", n, "retry_in", wait)
@@ -572,12 +591,28 @@ func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, resend bool
 	}
 }
 
+// failed records a failed request in s.
+func (f *Forwarder) failed(s *Stats, r result) {
+	now := f.opts.Now()
+	s.LastError, s.LastErrorTime = errorText(r), now
+	if s.FailingSince.IsZero() {
+		s.FailingSince = now
+	}
+}
+
+func errorText(r result) string {
+	if r.code == 0 {
+		return r.reason
+	}
+	return fmt.Sprintf("HTTP %d: %s", r.code, r.reason)
+}
+
 // refuse counts and logs samples the store refused for good.
 func (f *Forwarder) refuse(req []*pending, r result) {
 	n := uint64(samplesIn(req))
 	f.count(func(s *Stats) {
 		s.SamplesRejected += n
-		s.LastRefusal = fmt.Sprintf("%d: %s", r.code, r.reason)
+		s.LastRefusal = errorText(r)
 	})
 	attrs := []any{"status", r.code, "reason", r.reason, "samples", n}
 	if len(req) == 1 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -383,5 +384,47 @@ func TestLabelValuesValidUTF8(t *testing.T) {
 	want := "__name__=\"ifHCInOctets\",agent=\"a\",attribute=\"if:1\",host=\"r\ufffd1\",ifAlias=\"to \ufffd(core\",ifName=\"é\""
 	if got := seriesText(s); got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestStartupProbe: a store that refuses the credentials, or whose TLS
+// certificate is not trusted, shows as an error as soon as the forwarder
+// starts, with nothing to send yet, and in the UI warnings.
+func TestStartupProbe(t *testing.T) {
+	b := newBed(t)
+	b.store.probe = func() (int, string) { return http.StatusUnauthorized, "invalid token" }
+	f := b.run(func(f *Forwarder) bool { return f.Stats().LastError != "" })
+	if s := f.Stats(); !strings.Contains(s.LastError, "401") || !strings.Contains(s.LastError, "invalid token") || s.FailingSince.IsZero() {
+		t.Errorf("stats %+v: want the 401 and its reason", s)
+	}
+	w := Warnings([]*Forwarder{f})()
+	if len(w) != 1 || !strings.Contains(w[0], "Forwarding to test is failing since") || !strings.Contains(w[0], "invalid token") {
+		t.Errorf("warnings %q", w)
+	}
+
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer tlsSrv.Close()
+	b2 := newBed(t)
+	b2.opts.Endpoint.URL = tlsSrv.URL
+	b2.opts.Endpoint.TLS = TLS{ServerName: "example.net"} // system CAs: the test server's certificate is not trusted
+	f2 := b2.run(func(f *Forwarder) bool { return f.Stats().LastError != "" })
+	if s := f2.Stats(); !strings.Contains(s.LastError, "certificate") {
+		t.Errorf("stats %+v: want a certificate error", s)
+	}
+}
+
+// TestWarnings: refusals and drops show in the UI warnings with counts.
+func TestWarnings(t *testing.T) {
+	b := newBed(t)
+	b.opts.MaxBacklogAge = 30 * time.Minute
+	b.store.answer = func(int, []gotSeries) (int, string) { return http.StatusBadRequest, "too many labels" }
+	b.append(ifRecord(0, 1))  // older than the age: dropped
+	b.append(ifRecord(59, 1)) // sent, refused
+	f := b.run(func(f *Forwarder) bool { return f.Stats().Position == b.j.End() })
+	w := strings.Join(Warnings([]*Forwarder{f})(), "\n")
+	for _, want := range []string{"test refused 2 samples for good", "too many labels", "dropped data beyond forward.max_backlog: 2 samples"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warnings %q lack %q", w, want)
+		}
 	}
 }

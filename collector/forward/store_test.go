@@ -118,7 +118,9 @@ type fakeStore struct {
 
 	mu       sync.Mutex
 	series   map[string]*gotSeries // accepted, by labels
-	requests int
+	requests int                   // requests with samples
+	probes   int                   // empty requests
+	probe    func() (int, string)  // answer to an empty request; nil: 204
 	// answer, when set, decides the response to a decoded request:
 	// status 0 or 2xx accepts it.
 	answer func(n int, req []gotSeries) (int, string)
@@ -144,6 +146,21 @@ func (s *fakeStore) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.t.Errorf("store: %v", err)
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(req) == 0 {
+		// The forwarder's start-up probe: answered unless probe says otherwise.
+		s.mu.Lock()
+		s.probes++
+		probe := s.probe
+		s.mu.Unlock()
+		if probe != nil {
+			if code, msg := probe(); code != 0 {
+				http.Error(w, msg, code)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	s.mu.Lock()

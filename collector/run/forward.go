@@ -48,6 +48,14 @@ func retainFor(fs []*forward.Forwarder) func(journal.Pos) journal.Pos {
 	return forward.Retain(fs)
 }
 
+// forwardWarnings is the web UI's Warnings for the forwarders (nil: none).
+func forwardWarnings(fs []*forward.Forwarder) func() []string {
+	if len(fs) == 0 {
+		return nil
+	}
+	return forward.Warnings(fs)
+}
+
 // startForwarders runs the forwarders in stage st, reading j.
 func startForwarders(st *lifecycle.Stage, fs []*forward.Forwarder, j *journal.Journal, m *metrics.Collector, log *slog.Logger) {
 	if len(fs) == 0 {

@@ -94,7 +94,8 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 		return err
 	}
 	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
-		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns})
+		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns,
+		Warnings: forwardWarnings(fwds)})
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,10 @@ type Options struct {
 	// MaxConnections bounds the connections Run serves at once (a quarter
 	// of them from one client address); 0 means DefaultMaxConnections.
 	MaxConnections int
+	// Warnings, when set, returns operational problems the layout shows
+	// on every page to a logged-in user (a remote-write store failing or
+	// refusing samples, samples dropped beyond forward.max_backlog).
+	Warnings func() []string
 }
 
 // Connection bounds of Run. A client must send its request headers within
