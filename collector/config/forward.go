@@ -80,7 +80,7 @@ func (f *Forward) applyDefaults() {
 		rw := &f.RemoteWrite[i]
 		if rw.Name == "" {
 			if u, err := url.Parse(rw.URL); err == nil {
-				rw.Name = u.Host
+				rw.Name = u.Hostname()
 			}
 		}
 		rw.Timeout = configfile.Duration(rw.Timeout.Or(30 * time.Second))
@@ -97,9 +97,10 @@ func (f *Forward) applyDefaults() {
 	}
 }
 
-// check validates forward; fail reports the first problem by field path.
-func (f *Forward) check(segment configfile.Size, fail func(path, format string, args ...any)) {
+// check validates forward.
+func (f *Forward) check(segment configfile.Size, v *configfile.Validator) {
 	f.applyDefaults()
+	fail := v.Fail
 	if f.MaxBacklog.Bytes < segment {
 		fail("forward.max_backlog.bytes", "%s is smaller than journal.segment_bytes %s (the journal drops whole segments)", f.MaxBacklog.Bytes, segment)
 	}
@@ -111,11 +112,12 @@ func (f *Forward) check(segment configfile.Size, fail func(path, format string, 
 		rw := &f.RemoteWrite[i]
 		p := fmt.Sprintf("forward.remote_write[%d]", i)
 		u, err := url.Parse(rw.URL)
-		switch {
-		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			fail(p+".url", "%q is not an http(s) URL with a host", rw.URL)
-		case !nameRE.MatchString(rw.Name) && rw.Name != u.Host:
-			fail(p+".name", "%q is not a valid name (1-63 letters, digits, '.', '_', '-')", rw.Name)
+			continue
+		}
+		v.Name(p+".name", rw.Name)
+		switch {
 		case names[rw.Name]:
 			fail(p+".name", "%q is used by another remote_write entry (set a unique name)", rw.Name)
 		case rw.BasicAuth != nil && rw.BearerTokenFile != "":

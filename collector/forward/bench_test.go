@@ -85,7 +85,7 @@ func benchForward(b *testing.B, url string, extraCPU func() float64) {
 	cpu0, ext0 := cpuSeconds(), extraCPU()
 	b.ResetTimer()
 	t0 := time.Now()
-	go func() { done <- f.Run(ctx, NewJournalSource(j, 0)) }()
+	go func() { done <- f.Run(ctx, j.Tail(0)) }()
 	for f.Stats().SamplesSent+f.Stats().OutOfOrder < uint64(total) {
 		if s := f.Stats(); s.SamplesRejected > 0 {
 			b.Fatalf("refused: %+v", s)

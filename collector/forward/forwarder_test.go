@@ -92,7 +92,7 @@ func (b *bed) run(cond func(f *Forwarder) bool) *Forwarder {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, NewJournalSource(b.j, f.Position())) }()
+	go func() { done <- f.Run(ctx, b.j.Tail(f.Position())) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond(f) {
 		if time.Now().After(deadline) {
@@ -353,7 +353,7 @@ func TestBacklogBounds(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- fw.Run(ctx, NewJournalSource(j2, fw.Position())) }()
+	go func() { done <- fw.Run(ctx, j2.Tail(fw.Position())) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for fw.Stats().Position != j2.End() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)

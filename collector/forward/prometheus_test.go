@@ -70,7 +70,7 @@ func TestPrometheusStoppedThenRestarted(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, NewJournalSource(b.j, f.Position())) }()
+	go func() { done <- f.Run(ctx, b.j.Tail(f.Position())) }()
 	waitFor(t, func() bool { return f.Stats().SamplesSent >= 15*nIf*2 }, f)
 	p.Stop()
 	for i := 15; i < polls; i++ {
@@ -168,7 +168,7 @@ func TestPrometheusCrashMidSend(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, NewJournalSource(b.j, f.Position())) }()
+	go func() { done <- f.Run(ctx, b.j.Tail(f.Position())) }()
 	select {
 	case <-crashed:
 	case <-time.After(60 * time.Second):
@@ -197,7 +197,7 @@ func TestPrometheusCrashMidSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx2, cancel2 := context.WithCancel(context.Background())
-	go func() { done <- f2.Run(ctx2, NewJournalSource(b.j, f2.Position())) }()
+	go func() { done <- f2.Run(ctx2, b.j.Tail(f2.Position())) }()
 	waitFor(t, func() bool { return f2.Stats().Position == b.j.End() }, f2)
 	cancel2()
 	if err := <-done; err != nil {

@@ -68,7 +68,9 @@ func startForwarders(st *lifecycle.Stage, fs []*forward.Forwarder, j *journal.Jo
 			f.Reset(end)
 		}
 		st.Go("forward "+f.Name(), func(ctx context.Context) error {
-			return f.Run(ctx, forward.NewJournalSource(j, f.Position()))
+			t := j.Tail(f.Position())
+			defer t.Close()
+			return f.Run(ctx, t)
 		})
 	}
 }
