@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klauspost/compress/snappy"
+	"github.com/klauspost/compress/s2"
 
 	"github.com/outpost-nms/outpost/shared/buildinfo"
 )
@@ -166,6 +166,6 @@ func (c *client) send(ctx context.Context, body []byte) result {
 // encodeBody returns the snappy-compressed WriteRequest of series, reusing buf.
 func encodeBody(buf, out []byte, series []*pending) (raw, body []byte) {
 	raw = appendWriteRequest(buf[:0], series)
-	body = snappy.Encode(out[:cap(out)], raw)
+	body = s2.EncodeSnappy(out[:cap(out)], raw) // snappy block format, s2's faster encoder
 	return raw, body
 }

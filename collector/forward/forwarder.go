@@ -86,10 +86,11 @@ type Forwarder struct {
 	stats Stats
 
 	// State of the reading goroutine (Run).
-	expect journal.Pos
-	attrs  map[attrKey]*attrEntry
-	last   map[uint64]int64 // series hash → last time sent (Unix ms), for series rebuilt after an inventory change
-	chunks uint64           // chunks cut
+	expect     journal.Pos
+	attrs      map[attrKey]*attrEntry
+	last       map[uint64]int64 // series hash → last time sent (Unix ms), for series rebuilt after an inventory change
+	chunks     uint64           // chunks cut
+	lastSeries int              // series in the last chunk, to size the next
 }
 
 type attrKey struct{ host, attr string }
@@ -286,12 +287,16 @@ type chunk struct {
 	samples int
 }
 
+// add appends p to s's pending samples. A series' pending entry (and its
+// slice) is reused from chunk to chunk: a chunk is cut only after the
+// previous one is sent.
 func (c *chunk) add(s *Series, p Point) {
 	if s.chunkGen != c.gen {
-		s.chunkGen, s.chunkIdx = c.gen, len(c.series)
-		c.series = append(c.series, &pending{s: s})
+		s.chunkGen = c.gen
+		s.pend.s, s.pend.pts = s, s.pend.pts[:0]
+		c.series = append(c.series, &s.pend)
 	}
-	c.series[s.chunkIdx].pts = append(c.series[s.chunkIdx].pts, p)
+	s.pend.pts = append(s.pend.pts, p)
 	c.samples++
 }
 
@@ -301,7 +306,8 @@ func (c *chunk) add(s *Series, p Point) {
 // until.
 func (f *Forwarder) cut(ctx context.Context, src Source, until journal.Pos) (*chunk, error) {
 	f.chunks++
-	c := &chunk{gen: f.chunks}
+	c := &chunk{gen: f.chunks, series: make([]*pending, 0, f.lastSeries)}
+	defer func() { f.lastSeries = len(c.series) }()
 	e, err := src.Next(ctx)
 	if err != nil {
 		return nil, err

@@ -26,8 +26,8 @@ type Series struct {
 	// in maps looked up per sample.
 	last     int64 // time of the last sample taken (Unix ms), valid if hasLast
 	hasLast  bool
-	chunkGen uint64 // the chunk this series has a pending entry in
-	chunkIdx int    // its index there
+	chunkGen uint64  // the chunk this series has samples in
+	pend     pending // those samples
 }
 
 // AttrInfo is what the mapping needs of an attribute beyond the journal
