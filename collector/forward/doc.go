@@ -23,7 +23,9 @@
 //     as it was cut (the position file records where it ended). A store
 //     that already committed a request of it answers "out of order" or
 //     "duplicate sample": for that chunk only, such answers count as
-//     already stored, not as refusals.
+//     already stored, not as refusals. So do those answers to a request
+//     retried after a timeout, a dropped connection or a 5xx (the store
+//     may have committed it before failing to answer).
 //   - 5xx, 429 and network errors are retried with capped exponential
 //     backoff, forever (the backlog bound decides what is given up). A
 //     400 is split in halves until the refused series are isolated, so

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -546,7 +547,14 @@ func samplesIn(req []*pending) int {
 
 // sendRequest sends one request until the store accepts or refuses it
 // for good. A 400 is split in halves to isolate the refused series.
-func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, resend bool) error {
+//
+// uncertain means the store may already hold the request: it is the
+// chunk in flight at a crash, resent, or an earlier attempt ended
+// without a clear refusal (a timeout, a dropped connection, a 5xx: the
+// store may have committed it before failing to answer). A store commits
+// a request whole or not at all, so for such a request an "out of order"
+// or "duplicate sample" answer means it is stored.
+func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, uncertain bool) error {
 	var raw, body []byte
 	backoff := f.opts.MinBackoff
 	for attempt := 1; ; attempt++ {
@@ -565,6 +573,9 @@ func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, resend bool
 				s.Retries++
 				f.failed(s, r)
 			})
+			if r.code != http.StatusTooManyRequests {
+				uncertain = true
+			}
 			wait := max(backoff, min(r.retryAfter, 5*time.Minute))
 			f.log.Warn("remote write failed; retrying", "status", r.code, "reason", r.reason, "attempt", attempt, "samples", n, "retry_in", wait)
 			t := time.NewTimer(wait)
@@ -576,17 +587,17 @@ func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, resend bool
 			}
 			backoff = min(backoff*2, f.opts.MaxBackoff)
 		case badData:
-			if resend && alreadyStored(r.reason) {
+			if uncertain && alreadyStored(r.reason) {
 				f.count(func(s *Stats) { s.AlreadyStored += n })
-				f.log.Info("resent request already stored", "samples", n, "reason", r.reason)
+				f.log.Info("request sent again already stored", "samples", n, "reason", r.reason)
 				return nil
 			}
 			if len(req) > 1 {
 				half := len(req) / 2
-				if err := f.sendRequest(ctx, req[:half], resend); err != nil {
+				if err := f.sendRequest(ctx, req[:half], uncertain); err != nil {
 					return err
 				}
-				return f.sendRequest(ctx, req[half:], resend)
+				return f.sendRequest(ctx, req[half:], uncertain)
 			}
 			f.refuse(req, r)
 			return nil

@@ -428,3 +428,29 @@ func TestWarnings(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeoutAfterCommit: the store commits a request but the answer
+// never reaches the forwarder (timeout). The retry is answered "out of
+// order", which for a request that may be stored means stored: nothing is
+// counted as refused, nothing is missing or duplicated.
+func TestTimeoutAfterCommit(t *testing.T) {
+	b := newBed(t)
+	b.opts.Shards = 1
+	b.opts.Endpoint.Timeout = 100 * time.Millisecond
+	b.store.refuseOld = true
+	release := make(chan struct{})
+	b.store.commitThenHang = func(n int) {
+		if n == 1 {
+			<-release
+		}
+	}
+	t.Cleanup(func() { close(release) })
+	for i := range 3 {
+		b.append(ifRecord(i, 4))
+	}
+	f := b.run(func(f *Forwarder) bool { s := f.Stats(); return s.SamplesSent+s.AlreadyStored+s.SamplesRejected >= 24 })
+	s := f.Stats()
+	if s.Retries < 1 || s.AlreadyStored != 24 || s.SamplesRejected != 0 || b.store.samples() != 24 {
+		t.Errorf("stats %+v, store %d: want the retry counted as already stored, 24 samples stored once", s, b.store.samples())
+	}
+}

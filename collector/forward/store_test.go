@@ -124,6 +124,13 @@ type fakeStore struct {
 	// answer, when set, decides the response to a decoded request:
 	// status 0 or 2xx accepts it.
 	answer func(n int, req []gotSeries) (int, string)
+	// refuseOld makes the store answer a sample not newer than its
+	// series' last with 400 "out of order sample" and keep none of the
+	// request, as Prometheus does; otherwise such a sample fails the test.
+	refuseOld bool
+	// commitThenHang, when set, is called after the n-th request was
+	// committed, before it is answered: the store stalls there until it returns.
+	commitThenHang func(n int)
 }
 
 func newFakeStore(t *testing.T) *fakeStore {
@@ -178,7 +185,22 @@ func (s *fakeStore) serve(w http.ResponseWriter, r *http.Request) {
 		return // the client gave up: a store aborts the request
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.refuseOld {
+		for _, ts := range req {
+			if g := s.series[ts.key()]; g != nil && len(g.points) > 0 && len(ts.points) > 0 && ts.points[0].T <= g.points[len(g.points)-1].T {
+				s.mu.Unlock()
+				http.Error(w, "out of order sample", http.StatusBadRequest)
+				return
+			}
+		}
+	}
+	defer func() {
+		hang := s.commitThenHang
+		s.mu.Unlock()
+		if hang != nil {
+			hang(n)
+		}
+	}()
 	for _, ts := range req {
 		k := ts.key()
 		g := s.series[k]
