@@ -515,7 +515,7 @@ func (f *Forwarder) sendShard(ctx context.Context, series []*pending, resend boo
 		if len(req) == 0 {
 			return nil
 		}
-		err := f.sendRequest(ctx, req, resend)
+		err := f.sendRequest(ctx, req, resend, 0)
 		req, n = nil, 0
 		return err
 	}
@@ -554,7 +554,11 @@ func samplesIn(req []*pending) int {
 // store may have committed it before failing to answer). A store commits
 // a request whole or not at all, so for such a request an "out of order"
 // or "duplicate sample" answer means it is stored.
-func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, uncertain bool) error {
+//
+// Splitting stops after maxSplit halvings (at most 2^maxSplit pieces of a
+// request), so a request whose series are all refused (samples too old
+// for the store, say) costs a bounded number of requests.
+func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, uncertain bool, depth int) error {
 	var raw, body []byte
 	backoff := f.opts.MinBackoff
 	for attempt := 1; ; attempt++ {
@@ -592,12 +596,12 @@ func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, uncertain b
 				f.log.Info("request sent again already stored", "samples", n, "reason", r.reason)
 				return nil
 			}
-			if len(req) > 1 {
+			if len(req) > 1 && depth < maxSplit {
 				half := len(req) / 2
-				if err := f.sendRequest(ctx, req[:half], uncertain); err != nil {
+				if err := f.sendRequest(ctx, req[:half], uncertain, depth+1); err != nil {
 					return err
 				}
-				return f.sendRequest(ctx, req[half:], uncertain)
+				return f.sendRequest(ctx, req[half:], uncertain, depth+1)
 			}
 			f.refuse(req, r)
 			return nil
@@ -607,6 +611,9 @@ func (f *Forwarder) sendRequest(ctx context.Context, req []*pending, uncertain b
 		}
 	}
 }
+
+// maxSplit bounds the halvings of a request the store answered 400.
+const maxSplit = 8
 
 // failed records a failed request in s.
 func (f *Forwarder) failed(s *Stats, r result) {

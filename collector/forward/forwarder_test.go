@@ -454,3 +454,22 @@ func TestTimeoutAfterCommit(t *testing.T) {
 		t.Errorf("stats %+v, store %d: want the retry counted as already stored, 24 samples stored once", s, b.store.samples())
 	}
 }
+
+// TestBadRequestSplitIsBounded: a store refusing every series costs at
+// most 2^maxSplit requests per request, not one per series.
+func TestBadRequestSplitIsBounded(t *testing.T) {
+	b := newBed(t)
+	b.opts.Shards = 1
+	b.store.answer = func(int, []gotSeries) (int, string) { return http.StatusBadRequest, "out of bounds" }
+	b.append(ifRecord(0, 1000)) // 2,000 series in one request
+	f := b.run(func(f *Forwarder) bool { return f.Stats().SamplesRejected >= 2000 })
+	b.store.mu.Lock()
+	n := b.store.requests
+	b.store.mu.Unlock()
+	if max := 1<<(maxSplit+1) - 1; n > max {
+		t.Errorf("%d requests for one refused request, want at most %d", n, max)
+	}
+	if s := f.Stats(); s.SamplesRejected != 2000 || s.SamplesSent != 0 {
+		t.Errorf("stats %+v", s)
+	}
+}
