@@ -286,7 +286,7 @@ func TestRestartResumesAtPosition(t *testing.T) {
 	for i := 8; i < 10; i++ {
 		b.append(ifRecord(i, 4))
 	}
-	f = b.run(sentAtLeast(16))
+	b.run(sentAtLeast(16))
 	if err := writePosition(filepath.Join(b.opts.Dir, "test.pos"), position{acked: end, inflight: b.j.End()}); err != nil {
 		t.Fatal(err)
 	}

@@ -45,8 +45,7 @@ func decodeWriteRequest(body []byte) ([]gotSeries, error) {
 		}
 		var ts gotSeries
 		err := fields(b, func(num protowire.Number, b []byte, _ uint64) error {
-			switch num {
-			case 1:
+			if num == 1 {
 				var l Label
 				err := fields(b, func(num protowire.Number, b []byte, _ uint64) error {
 					if num == 1 {
@@ -58,7 +57,8 @@ func decodeWriteRequest(body []byte) ([]gotSeries, error) {
 				})
 				ts.labels = append(ts.labels, l)
 				return err
-			case 2:
+			}
+			if num == 2 {
 				var p Point
 				err := fields(b, func(num protowire.Number, b []byte, v uint64) error {
 					if num == 1 {
