@@ -444,6 +444,7 @@ func (f *Forwarder) replaceAttr(k attrKey, a *attrEntry) {
 				f.last[s.Hash] = s.last
 			}
 		}
+		a.seen, a.status = old.seen, old.status
 	}
 	f.attrs[k] = a
 }
