@@ -473,3 +473,28 @@ func TestBadRequestSplitIsBounded(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// TestStatusStateSet: all six states when an attribute is first seen and
+// when its status changes, only the current one in between.
+func TestStatusStateSet(t *testing.T) {
+	b := newBed(t)
+	for i, st := range []status.Status{status.Up, status.Up, status.Down, status.Down} {
+		b.append(&ingest.Record{Kind: ingest.RecordBatch, Agent: "a", Seq: uint64(i + 1), Received: baseMS,
+			Statuses: []wire.AttrStatus{{Host: "r1", Attr: "if:1", Status: st, Time: baseMS + int64(i)*60e3}}})
+	}
+	f := b.run(func(f *Forwarder) bool { return f.Stats().Position == b.j.End() })
+	if s := f.Stats(); s.SamplesSent != 6+1+6+1 {
+		t.Errorf("sent %d status samples, want 14 (6, 1, 6, 1)", s.SamplesSent)
+	}
+	got := b.store.dump()
+	for _, want := range []string{
+		`attribute="if:1",host="r1",kind="interface",status="up"} 1790000000000 1`,
+		`attribute="if:1",host="r1",kind="interface",status="down"} 1790000000000 0`,
+		`attribute="if:1",host="r1",kind="interface",status="up"} 1790000120000 0`,
+		`attribute="if:1",host="r1",kind="interface",status="down"} 1790000180000 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("store lacks %s\n%s", want, got)
+		}
+	}
+}
