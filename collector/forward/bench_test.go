@@ -75,7 +75,7 @@ func benchForward(b *testing.B, url string, extraCPU func() float64) {
 		b.Fatal(err)
 	}
 	defer j.Close()
-	total := benchRecords(b, j, max(b.N, 12_000), 1000)
+	total := benchRecords(b, j, max(b.N, 1_000_000), 1000) // at least 1M samples: make bench runs 1x
 	f, err := New(Options{Endpoint: Endpoint{Name: "bench", URL: url}, Dir: filepath.Join(dir, "fwd"),
 		Shards: 4, MaxSamplesPerSend: 10_000, BatchDeadline: 5 * time.Millisecond})
 	if err != nil {
