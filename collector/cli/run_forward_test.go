@@ -101,12 +101,17 @@ forward:
 		}
 		return v
 	}
+	// The inventory comes with the first batch only: after a restart the
+	// forwarder finds the interface's labels in the inventory database.
 	batch := func(seq uint64) *wire.Batch {
 		ts := base + int64(seq)*60
-		return &wire.Batch{Seq: seq, Groups: []wire.Group{{Time: ts * 1000, Ints: []uint64{0, counter(seq)}}},
-			Hosts: []wire.Host{{Name: "r1", Attrs: []wire.Attr{{Key: "if:ge-0/0/1", Kind: wire.KindInterface, Name: "ge-0/0/1", Interval: 60,
+		b := &wire.Batch{Seq: seq, Groups: []wire.Group{{Time: ts * 1000, Ints: []uint64{0, counter(seq)}}}}
+		if seq == 1 {
+			b.Hosts = []wire.Host{{Name: "r1", Attrs: []wire.Attr{{Key: "if:ge-0/0/1", Kind: wire.KindInterface, Name: "ge-0/0/1", Interval: 60,
 				Props: map[string]string{"ifIndex": "1", "ifName": "ge-0/0/1", "ifDescr": "GigabitEthernet0/0/1", "ifAlias": "uplink"},
-				DS:    []wire.DSDef{{Name: "in_octets", Kind: sample.Counter64, Min: 0, Max: math.NaN()}}}}}}}
+				DS:    []wire.DSDef{{Name: "in_octets", Kind: sample.Counter64, Min: 0, Max: math.NaN()}}}}}}
+		}
+		return b
 	}
 	var logs syncBuffer
 	var acked uint64
