@@ -234,7 +234,9 @@ func (f *Forwarder) Run(ctx context.Context, src Source) error {
 	if resend {
 		f.log.Info("resending the chunk in flight when the collector stopped", "from", f.start.acked, "to", f.start.inflight)
 	}
-	go f.probe(ctx)
+	var probing sync.WaitGroup
+	probing.Go(func() { f.probe(ctx) })
+	defer probing.Wait()
 	acked := f.start.acked
 	for {
 		var until journal.Pos
@@ -244,8 +246,13 @@ func (f *Forwarder) Run(ctx context.Context, src Source) error {
 		c, err := f.cut(ctx, src, until)
 		if err != nil {
 			if ctx.Err() != nil {
-				// Records read but not sent yet are read again next time.
-				return writePosition(f.path, position{acked: acked, inflight: acked})
+				// Records read but not sent yet are read again next time;
+				// a resend not done yet stays one.
+				inflight := acked
+				if resend {
+					inflight = f.start.inflight
+				}
+				return writePosition(f.path, position{acked: acked, inflight: inflight})
 			}
 			return err
 		}
