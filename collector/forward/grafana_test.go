@@ -18,6 +18,9 @@ import (
 // real Prometheus and runs every query of the shipped Grafana dashboard
 // (its variables set as Grafana would): each must succeed and return data.
 func TestGrafanaDashboardQueries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts prometheus")
+	}
 	raw, err := os.ReadFile("../../configs/grafana/outpost-interfaces-ntp.json")
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,9 @@ func wantAll(t *testing.T, p *testbed.Prometheus, at time.Time, nIf, polls int) 
 // TestPrometheusStoppedThenRestarted: samples written while Prometheus is
 // down are retried and all arrive once it is back.
 func TestPrometheusStoppedThenRestarted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts prometheus")
+	}
 	p := testbed.StartPrometheus(t)
 	b := newBed(t)
 	b.opts.Endpoint.URL = p.WriteURL()
@@ -110,6 +113,9 @@ func waitFor(t *testing.T, cond func() bool, f *Forwarder) {
 // answers out of order for what it has, which counts as stored; nothing
 // is missing and nothing is refused.
 func TestPrometheusCrashMidSend(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts prometheus")
+	}
 	p := testbed.StartPrometheus(t)
 	b := newBed(t)
 	b.opts.Now = time.Now
