@@ -28,7 +28,7 @@ build:
 # 2 cores); they run without -race in the first pass, and the concurrent
 # login test (TestLoginThrottleRace) stays in.
 RACE_PKGS := ./shared/wal ./agent/uplink ./agent/schedule ./agent/batch ./agent/spool ./agent/trap ./agent/run \
-	./collector/journal ./collector/ingest ./collector/rrd ./collector/web ./shared/lifecycle
+	./collector/journal ./collector/ingest ./collector/rrd ./collector/web ./shared/lifecycle ./collector/forward
 RACE_SKIP := ^(TestLoginAccountLimit|TestLoginCookiesCSRFAndRoles|TestLoginThrottledOverHTTP|TestAccountSecretsStayOutOfLogsAndURLs)$$
 
 ## test: every test, against the real peers (snmpd, ntpd, rrdtool, chromium), then the race detector

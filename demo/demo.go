@@ -61,6 +61,9 @@ type Options struct {
 	// Alertmanager, when set, is the base URL of an Alertmanager the demo
 	// collector sends its alerts to (alerting.alertmanagers).
 	Alertmanager string
+	// RemoteWrite, when set, is a Prometheus remote-write URL the demo
+	// collector forwards every sample to (forward.remote_write).
+	RemoteWrite string
 	// Progress receives backfill progress lines; nil discards them.
 	Progress io.Writer
 	// AgentEnv is added to the agent process's environment (GODEBUG,
@@ -172,6 +175,9 @@ log:
 `
 	if opts.Alertmanager != "" {
 		collectorYAML += fmt.Sprintf("  alertmanagers: [{url: %q}]\n  external_url: %q\n", opts.Alertmanager, e.WebURL)
+	}
+	if opts.RemoteWrite != "" {
+		collectorYAML += fmt.Sprintf("forward:\n  remote_write:\n    - name: demo\n      url: %q\n", opts.RemoteWrite)
 	}
 	if err := os.WriteFile(e.CollectorConfig, []byte(collectorYAML), 0o644); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)

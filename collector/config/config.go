@@ -21,6 +21,7 @@ type Config struct {
 	Log       Log       `yaml:"log"`
 	Quotas    Quotas    `yaml:"quotas"`
 	Alerting  Alerting  `yaml:"alerting"`
+	Forward   Forward   `yaml:"forward"`
 }
 
 // Alerting sends alerts from the built-in rules (host unreachable,

@@ -1,16 +1,15 @@
 package config
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/errors.golden")
+	"github.com/outpost-nms/outpost/shared/testbed/golden"
+)
 
 func TestBadConfigs(t *testing.T) {
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
@@ -27,18 +26,18 @@ func TestBadConfigs(t *testing.T) {
 		}
 		got.WriteString(err.Error() + "\n")
 	}
-	golden := filepath.Join("testdata", "errors.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+	goldenPath := filepath.Join("testdata", "errors.golden")
+	if golden.Update() {
+		if err := os.WriteFile(goldenPath, []byte(got.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(goldenPath)
 	if err != nil {
 		t.Fatalf("%v (run go test -update)", err)
 	}
 	if got.String() != string(want) {
-		t.Errorf("errors differ from %s:\n got:\n%s\nwant:\n%s", golden, got.String(), want)
+		t.Errorf("errors differ from %s:\n got:\n%s\nwant:\n%s", goldenPath, got.String(), want)
 	}
 }
 
@@ -68,5 +67,37 @@ func TestExampleAndDefaults(t *testing.T) {
 	}
 	if c.TLS.Cert != "/srv/op/pki/server.pem" || c.Listen.TCP != Off || c.Metrics.Listen != Off {
 		t.Errorf("config %+v", c)
+	}
+}
+
+func TestForwardConfig(t *testing.T) {
+	c, err := Parse("f.yaml", []byte(`forward:
+  max_backlog: {bytes: 1GiB, age: 6h}
+  remote_write:
+    - url: https://mimir.example.net/api/v1/push
+      headers: {X-Scope-OrgID: site-a}
+      basic_auth: {username: outpost, password: hunter2hunter2}
+      tls: {ca: /etc/ca.pem, server_name: mimir}
+    - name: vm
+      url: http://vm.example.net:8428/api/v1/write
+      queue: {shards: 8, max_samples_per_send: 10000}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Forward
+	if f.MaxBacklog.Bytes != 1<<30 || f.MaxBacklog.Age.D() != 6*time.Hour || len(f.RemoteWrite) != 2 {
+		t.Fatalf("forward = %+v", f)
+	}
+	m, vm := f.RemoteWrite[0], f.RemoteWrite[1]
+	if m.Name != "mimir.example.net" || m.Headers["X-Scope-OrgID"] != "site-a" || m.BasicAuth.Password.Reveal() != "hunter2hunter2" ||
+		m.TLS.ServerName != "mimir" || m.Timeout.D() != 30*time.Second || m.Queue.Shards != 4 || m.Queue.MaxSamplesPerSend != 5000 {
+		t.Errorf("first entry with defaults = %+v", m)
+	}
+	if vm.Name != "vm" || vm.Queue.Shards != 8 || vm.Queue.MaxSamplesPerSend != 10000 || vm.Queue.MaxBackoff.D() != 30*time.Second {
+		t.Errorf("second entry = %+v", vm)
+	}
+	if d := Default().Forward; d.MaxBacklog.Bytes != DefaultForwardBacklog || len(d.RemoteWrite) != 0 {
+		t.Errorf("default forward = %+v", d)
 	}
 }

@@ -128,6 +128,7 @@ func (c *Config) applyDefaults() {
 		c.RRD.FlushWorkers = DefaultFlushWorkers
 	}
 	c.Journal.SegmentBytes = configfile.Size(c.Journal.SegmentBytes.Or(DefaultJournalBytes))
+	c.Forward.applyDefaults()
 	if c.Metrics.Listen == "" {
 		c.Metrics.Listen = DefaultMetricsListen
 	}
@@ -242,6 +243,7 @@ func (c *Config) finish(pos *configfile.Positions) error {
 		fail("alerting.agent_silence", "%s is shorter than alerting.interval %s", c.Alerting.AgentSilence, c.Alerting.Interval)
 	}
 	checkRules(c.Alerting.Rules, fail)
+	c.Forward.check(c.Journal.SegmentBytes, v)
 	hostPort("metrics.listen", c.Metrics.Listen, true)
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
 		fail("log.level", "%v", err)

@@ -35,7 +35,8 @@
 //   - Replay skips a corrupt record in the middle of the journal, counts it
 //     (Stats.Corrupt) and continues with the next record that verifies.
 //   - Checkpoint(pos) records pos durably first, then deletes the segments
-//     that end at or before pos. The active segment is never deleted.
+//     that end at or before pos and before what Options.Retain keeps. The
+//     active segment is never deleted.
 //   - Tail follows the journal from any position, returning records once
 //     they are durable (a forwarder's reader).
 package journal
@@ -90,6 +91,13 @@ type Options struct {
 	// SegmentBytes is the size after which a new segment starts; default
 	// DefaultSegmentBytes. A record never spans segments.
 	SegmentBytes int64
+	// Retain, when set, is consulted by Checkpoint before it deletes
+	// segments: it is given the journal's end and returns the lowest
+	// position some other reader (the forwarder) still needs. Segments
+	// ending after it are kept even when checkpointed. It is called while
+	// Checkpoint holds the journal's checkpoint lock, so it must not call
+	// Checkpoint.
+	Retain func(end Pos) Pos
 }
 
 // Stats are cumulative counters since Open.
@@ -106,8 +114,9 @@ type Stats struct {
 
 // Journal is an open journal directory. Safe for concurrent use.
 type Journal struct {
-	dir string
-	log *wal.Log
+	dir    string
+	log    *wal.Log
+	retain func(end Pos) Pos
 
 	mu   sync.Mutex // orders checkpoints
 	ckpt Pos
@@ -132,7 +141,7 @@ func Open(dir string, opts Options) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", dir, err)
 	}
-	return &Journal{dir: dir, log: l, ckpt: ck}, nil
+	return &Journal{dir: dir, log: l, ckpt: ck, retain: opts.Retain}, nil
 }
 
 // RecordLen is the journal space a record of n data bytes takes: Append's
@@ -173,7 +182,8 @@ func (j *Journal) Stats() Stats {
 }
 
 // Checkpoint records that every record ending at or before pos is applied
-// and flushed, then deletes the segments wholly before pos. A pos before
+// and flushed, then deletes the segments wholly before pos (and before
+// what Options.Retain keeps). A pos before
 // the current checkpoint is ignored; a pos after End is an error.
 func (j *Journal) Checkpoint(pos Pos) error {
 	j.mu.Lock()
@@ -188,6 +198,9 @@ func (j *Journal) Checkpoint(pos Pos) error {
 		return err
 	}
 	j.ckpt = pos
+	if j.retain != nil {
+		pos = min(pos, j.retain(j.log.End()))
+	}
 	if err := j.log.RemoveBefore(pos); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}

@@ -70,7 +70,11 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 	if err != nil {
 		return err
 	}
-	j, err := journal.Open(filepath.Join(c.DataDir, "journal"), journal.Options{SegmentBytes: int64(c.Journal.SegmentBytes)})
+	fwds, err := newForwarders(c, db, log)
+	if err != nil {
+		return err
+	}
+	j, err := journal.Open(filepath.Join(c.DataDir, "journal"), journal.Options{SegmentBytes: int64(c.Journal.SegmentBytes), Retain: retainFor(fwds)})
 	if err != nil {
 		return err
 	}
@@ -138,7 +142,8 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 		Rules: rules, Store: db, Latest: latestValues}, db, srv, db, m, log)
 	wakeAlerts, inventoryChanged = eng.Wake, eng.InventoryChanged
 	webSrv, err := web.New(web.Options{AlertRules: eng, DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
-		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns})
+		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns,
+		Warnings: forwardWarnings(fwds)})
 	if err != nil {
 		return err
 	}
@@ -173,6 +178,7 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 		}
 		return nil
 	})
+	startForwarders(side, fwds, j, m, log)
 	side.Go("web", func(ctx context.Context) error { return webSrv.Run(ctx, c.Web.Listen) })
 	side.Go("alerting", eng.Run)
 	if reloads != nil {

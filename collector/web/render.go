@@ -79,7 +79,9 @@ type pageData struct {
 	User   *inventory.User
 	CSRF   string
 	Notice string
-	Data   any
+	// Warnings are Options.Warnings, for logged-in users only.
+	Warnings []string
+	Data     any
 	// Firing is the number of firing alerts, for the top bar.
 	Firing int
 }
@@ -94,6 +96,9 @@ func (s *Server) renderNotice(w http.ResponseWriter, r *http.Request, code int, 
 	if p := principalOf(r); p.User.Name != "" {
 		u := p.User
 		pd.User = &u
+		if s.o.Warnings != nil {
+			pd.Warnings = s.o.Warnings()
+		}
 		if p.Session != nil {
 			pd.CSRF = p.Session.CSRF
 		}

@@ -90,6 +90,10 @@ type Options struct {
 	// AlertRules is the alerting engine, for the rules page; nil: the
 	// page says the engine is not running.
 	AlertRules AlertRules
+	// Warnings, when set, returns operational problems the layout shows
+	// on every page to a logged-in user (a remote-write store failing or
+	// refusing samples, samples dropped beyond forward.max_backlog).
+	Warnings func() []string
 }
 
 // Connection bounds of Run. A client must send its request headers within

@@ -14,8 +14,8 @@ import (
 // newRunCmd runs a whole installation on loopback (see package demo).
 func newRunCmd() *cobra.Command {
 	var (
-		dir, web, agentBin, collectorBin, am string
-		interval, backfill                   time.Duration
+		dir, web, agentBin, collectorBin, am, rw string
+		interval, backfill                       time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -52,7 +52,7 @@ State (configs, PKI, archives, logs) is kept in --dir.`,
 			}
 			return demo.Run(cmd.Context(), demo.Options{
 				Dir: dir, CollectorBin: collectorBin, AgentBin: agentBin, WebListen: web, PollInterval: interval,
-				Backfill: backfill, Alertmanager: am,
+				Backfill: backfill, Alertmanager: am, RemoteWrite: rw,
 			}, cmd.OutOrStdout())
 		},
 	}
@@ -60,6 +60,7 @@ State (configs, PKI, archives, logs) is kept in --dir.`,
 	cmd.Flags().StringVar(&web, "web", "", "web UI address (default 127.0.0.1:8080, or a free port when taken)")
 	cmd.Flags().StringVar(&agentBin, "agent-bin", "", "path of outpost-agent (default: beside this binary)")
 	cmd.Flags().StringVar(&am, "alertmanager", "", "send the demo's alerts to this Alertmanager (base URL, e.g. http://127.0.0.1:9093)")
+	cmd.Flags().StringVar(&rw, "remote-write", "", "forward every sample to this Prometheus remote-write URL (e.g. http://127.0.0.1:9090/api/v1/write)")
 	cmd.Flags().StringVar(&collectorBin, "collector-bin", "", "path of outpost-collector (default: beside this binary)")
 	cmd.Flags().DurationVar(&interval, "interval", 10*time.Second, "poll interval of the simulated devices")
 	cmd.Flags().DurationVar(&backfill, "backfill", time.Hour, "history to pre-load through the agent's spool and the real ingest path before going live (0: none)")
