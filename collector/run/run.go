@@ -74,7 +74,8 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names,
 		Quotas: ingest.Quotas{HostsPerAgent: c.Quotas.HostsPerAgent, AttributesPerHost: c.Quotas.AttributesPerHost,
 			DataSourcesPerAttribute: c.Quotas.DataSourcesPerAttribute, ArchiveBytesPerAttr: int64(c.Quotas.ArchiveBytesPerAttr),
-			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent)}}, j, db, cache, m, log)
+			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent),
+			EntitiesPerHost:      c.Quotas.EntitiesPerHost, NeighborsPerHost: c.Quotas.NeighborsPerHost}}, j, db, cache, m, log)
 	if err != nil {
 		return err
 	}
