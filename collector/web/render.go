@@ -18,7 +18,7 @@ import (
 	"github.com/outpost-nms/outpost/shared/status"
 )
 
-var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error"}
+var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error", "topology"}
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
@@ -48,8 +48,9 @@ func (s *Server) parseTemplates() error {
 			}
 			return fmt.Sprintf("%d s", d/time.Second)
 		},
-		"si":   graph.FormatSI,
-		"path": url.PathEscape,
+		"si":    graph.FormatSI,
+		"speed": func(bps uint64) string { return graph.FormatSI(float64(bps), "b/s") },
+		"path":  url.PathEscape,
 	}
 	s.pages = map[string]*template.Template{}
 	for _, name := range pageNames {

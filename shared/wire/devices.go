@@ -44,20 +44,20 @@ func EntityClass(n int) string {
 // Entity is one row of ENTITY-MIB entPhysicalTable. Strings are clean
 // lines (shared/safetext) of at most safetext.MaxName bytes.
 type Entity struct {
-	Index       uint32 `cbor:"1,keyasint"`            // entPhysicalIndex
-	Class       string `cbor:"2,keyasint,omitempty"`  // EntityClass name
-	Descr       string `cbor:"3,keyasint,omitempty"`  // entPhysicalDescr
-	Name        string `cbor:"4,keyasint,omitempty"`  // entPhysicalName
-	Model       string `cbor:"5,keyasint,omitempty"`  // entPhysicalModelName
-	Serial      string `cbor:"6,keyasint,omitempty"`  // entPhysicalSerialNum
-	HardwareRev string `cbor:"7,keyasint,omitempty"`  // entPhysicalHardwareRev
-	FirmwareRev string `cbor:"8,keyasint,omitempty"`  // entPhysicalFirmwareRev
-	SoftwareRev string `cbor:"9,keyasint,omitempty"`  // entPhysicalSoftwareRev
-	Vendor      string `cbor:"10,keyasint,omitempty"` // entPhysicalMfgName
-	ContainedIn uint32 `cbor:"11,keyasint,omitempty"` // entPhysicalContainedIn; 0: top level
-	Position    int32  `cbor:"12,keyasint,omitempty"` // entPhysicalParentRelPos; -1 unknown
-	FRU         bool   `cbor:"13,keyasint,omitempty"` // entPhysicalIsFRU
-	IfIndex     uint32 `cbor:"14,keyasint,omitempty"` // the interface of a port (entAliasMappingTable); 0 none
+	Index       uint32 `cbor:"1,keyasint" json:"index"`                             // entPhysicalIndex
+	Class       string `cbor:"2,keyasint,omitempty" json:"class,omitempty"`         // EntityClass name
+	Descr       string `cbor:"3,keyasint,omitempty" json:"descr,omitempty"`         // entPhysicalDescr
+	Name        string `cbor:"4,keyasint,omitempty" json:"name,omitempty"`          // entPhysicalName
+	Model       string `cbor:"5,keyasint,omitempty" json:"model,omitempty"`         // entPhysicalModelName
+	Serial      string `cbor:"6,keyasint,omitempty" json:"serial,omitempty"`        // entPhysicalSerialNum
+	HardwareRev string `cbor:"7,keyasint,omitempty" json:"hardware_rev,omitempty"`  // entPhysicalHardwareRev
+	FirmwareRev string `cbor:"8,keyasint,omitempty" json:"firmware_rev,omitempty"`  // entPhysicalFirmwareRev
+	SoftwareRev string `cbor:"9,keyasint,omitempty" json:"software_rev,omitempty"`  // entPhysicalSoftwareRev
+	Vendor      string `cbor:"10,keyasint,omitempty" json:"vendor,omitempty"`       // entPhysicalMfgName
+	ContainedIn uint32 `cbor:"11,keyasint,omitempty" json:"contained_in,omitempty"` // entPhysicalContainedIn; 0: top level
+	Position    int32  `cbor:"12,keyasint,omitempty" json:"position,omitempty"`     // entPhysicalParentRelPos; -1 unknown
+	FRU         bool   `cbor:"13,keyasint,omitempty" json:"fru,omitempty"`          // entPhysicalIsFRU
+	IfIndex     uint32 `cbor:"14,keyasint,omitempty" json:"ifindex,omitempty"`      // the interface of a port (entAliasMappingTable); 0 none
 }
 
 // Neighbor protocols.
@@ -70,15 +70,15 @@ const (
 // (LLDP-MIB lldpRemTable, CISCO-CDP-MIB cdpCacheTable). Strings are clean
 // lines of at most safetext.MaxName bytes.
 type Neighbor struct {
-	Protocol     string `cbor:"1,keyasint"`           // ProtoLLDP or ProtoCDP
-	LocalIfIndex uint32 `cbor:"2,keyasint,omitempty"` // the local interface; 0 when the device does not say
-	LocalPort    string `cbor:"3,keyasint,omitempty"` // the local port's name (ifName, or LLDP's local port id)
-	ChassisID    string `cbor:"4,keyasint,omitempty"` // LLDP chassis id (a MAC as aa:bb:..., else text); CDP device id
-	SysName      string `cbor:"5,keyasint,omitempty"` // LLDP system name; CDP device id
-	PortID       string `cbor:"6,keyasint,omitempty"` // the remote port (LLDP port id, CDP device port)
-	PortDescr    string `cbor:"7,keyasint,omitempty"` // LLDP port description
-	Platform     string `cbor:"8,keyasint,omitempty"` // CDP platform, or the first line of LLDP's system description
-	MgmtAddr     string `cbor:"9,keyasint,omitempty"` // a management address (IPv4 or IPv6 text)
+	Protocol     string `cbor:"1,keyasint" json:"protocol"`                               // ProtoLLDP or ProtoCDP
+	LocalIfIndex uint32 `cbor:"2,keyasint,omitempty" json:"local_ifindex"`                // the local interface; 0 when the device does not say
+	LocalPort    string `cbor:"3,keyasint,omitempty" json:"local_port,omitempty"`         // the local port's name (ifName, or LLDP's local port id)
+	ChassisID    string `cbor:"4,keyasint,omitempty" json:"chassis_id,omitempty"`         // LLDP chassis id (a MAC as aa:bb:..., else text); CDP device id
+	SysName      string `cbor:"5,keyasint,omitempty" json:"remote_name,omitempty"`        // LLDP system name; CDP device id
+	PortID       string `cbor:"6,keyasint,omitempty" json:"remote_port,omitempty"`        // the remote port (LLDP port id, CDP device port)
+	PortDescr    string `cbor:"7,keyasint,omitempty" json:"remote_port_descr,omitempty"`  // LLDP port description
+	Platform     string `cbor:"8,keyasint,omitempty" json:"platform,omitempty"`           // CDP platform, or the first line of LLDP's system description
+	MgmtAddr     string `cbor:"9,keyasint,omitempty" json:"management_address,omitempty"` // a management address (IPv4 or IPv6 text)
 }
 
 // DeviceFacts is what one discovery of host Host found: its physical
