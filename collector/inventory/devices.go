@@ -474,7 +474,7 @@ type portState struct {
 // portStates returns every live interface's name, status and speed by host and ifIndex.
 func (db *DB) portStates(ctx context.Context) (map[portKey]portState, error) {
 	rows, err := db.r.QueryContext(ctx, `SELECT h.name, a.name, a.status, COALESCE(json_extract(a.props, '$.ifIndex'), ''),
-		COALESCE(json_extract(a.props, '$.speed'), '') FROM attributes a JOIN hosts h ON h.id = a.host_id
+		COALESCE(json_extract(a.props, '$.speed'), json_extract(a.props, '$.ifSpeed'), '') FROM attributes a JOIN hosts h ON h.id = a.host_id
 		WHERE a.kind = 'interface' AND a.gone = 0`)
 	if err != nil {
 		return nil, fmt.Errorf("topology ports: %w", err)
