@@ -1,6 +1,7 @@
 package snmp
 
 import (
+	"strings"
 	"time"
 
 	"github.com/gosnmp/gosnmp"
@@ -43,15 +44,23 @@ func enabledFeatures(tc config.SNMPTarget) map[string]bool {
 // from this discovery.
 func (t *Target) discoverDevices(dev *Device) error {
 	f := t.features
+	any := false
+	for _, on := range f {
+		any = any || on
+	}
+	if !any {
+		return nil
+	}
+	if err := t.probeTables(); err != nil {
+		return err
+	}
 	if f[config.FeatureEntities] || f[config.FeatureSensors] || f[config.FeatureCPU] || f[config.FeatureMemory] {
 		// Sensors, CPUs and pools are named after their entities.
 		ok, err := t.guarded(tblEntities, func() error { return t.discoverEntities(dev) })
 		if err != nil {
 			return err
 		}
-		if !f[config.FeatureEntities] || !ok {
-			dev.HasEntities = false
-		}
+		dev.HasEntities = f[config.FeatureEntities] && ok
 	}
 	if err := t.discoverHealth(dev); err != nil {
 		return err
@@ -79,6 +88,46 @@ func (t *Target) discoverDevices(dev *Device) error {
 		dev.Neighbors = dev.Neighbors[:wire.MaxNeighbors]
 	}
 	sortNeighbors(dev.Neighbors)
+	return nil
+}
+
+// tableRoots are the subtrees whose presence one GetNext tells, per table.
+var tableRoots = []struct{ table, root string }{
+	{tblEntities, oidEntPhysicalEntry}, {tblEntSensors, oidEntPhySensorEntry}, {tblCiscoSensors, oidCiscoSensorEntry},
+	{tblEnvMon, "1.3.6.1.4.1.9.9.13.1"}, {tblCPM, oidCPMEntry}, {tblEnhMemPool, oidCempEntry}, {tblMemPool, oidMemPoolEntry},
+	{tblUCD, "1.3.6.1.4.1.2021"}, {tblJuniper, oidJnxOperatingEntry}, {tblLLDP, "1.0.8802.1.1.2.1"}, {tblCDP, oidCDPCacheEntry},
+}
+
+// probeTables asks, in one GetNext, which device tables exist: a table
+// whose root's next object lies outside it is absent and not walked, so a
+// device without vendor MIBs costs one request, not one per table. When
+// the probe gets no usable answer every table is tried.
+func (t *Target) probeTables() error {
+	t.absent = map[string]bool{}
+	var oids []string
+	var tables []string
+	for _, r := range tableRoots {
+		oids = append(oids, r.root)
+		tables = append(tables, r.table)
+	}
+	if len(oids) > t.sess.proto.MaxOids || t.sess.version == gosnmp.Version1 {
+		return nil // v1 answers noSuchName for the first root past the end: not worth the round trips
+	}
+	pkt, err := t.sess.g.GetNext(oids)
+	if err != nil {
+		if ctxErr := t.sess.ctx.Err(); ctxErr != nil {
+			return err
+		}
+		return nil
+	}
+	if pkt.Error != gosnmp.NoError || len(pkt.Variables) != len(oids) {
+		return nil
+	}
+	for i, v := range pkt.Variables {
+		if v.Type == gosnmp.EndOfMibView || !strings.HasPrefix(v.Name, "."+oids[i]+".") {
+			t.absent[tables[i]] = true
+		}
+	}
 	return nil
 }
 

@@ -38,6 +38,7 @@ type Target struct {
 	hostResources    bool
 	features         map[string]bool  // device features enabled (config.DeviceFeatures)
 	gates            map[string]*gate // backed-off device tables
+	absent           map[string]bool  // device tables the last discovery's probe found absent
 	oids             []userOID
 	sess             *session
 	reps             int // current GetBulk max-repetitions; halved on tooBig
