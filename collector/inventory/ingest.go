@@ -282,6 +282,12 @@ func KindOfKey(key string) string {
 		return wire.KindStorage
 	case "cpu":
 		return wire.KindProcessor
+	case "sensor":
+		return wire.KindSensor
+	case "mem":
+		return wire.KindMemory
+	case "load":
+		return wire.KindLoad
 	}
 	return wire.KindOID
 }

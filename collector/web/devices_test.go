@@ -153,3 +153,22 @@ func TestBrowserTopology(t *testing.T) {
 		}
 	})
 }
+
+// TestHealthChartUnits: sensors, processors and memory graph in their units.
+func TestHealthChartUnits(t *testing.T) {
+	cases := []struct {
+		a    inventory.AttrInfo
+		want string
+	}{
+		{inventory.AttrInfo{Kind: wire.KindSensor, Props: map[string]string{"unit": "celsius"}, DS: []inventory.DSInfo{{Name: "value"}}}, "°C"},
+		{inventory.AttrInfo{Kind: wire.KindSensor, Props: map[string]string{"unit": "dBm"}, DS: []inventory.DSInfo{{Name: "value"}}}, "dBm"},
+		{inventory.AttrInfo{Kind: wire.KindSensor, Props: map[string]string{"unit": "state"}, DS: []inventory.DSInfo{{Name: "state"}}}, ""},
+		{inventory.AttrInfo{Kind: wire.KindProcessor, DS: []inventory.DSInfo{{Name: "load"}, {Name: "load5min"}}}, "%"},
+		{inventory.AttrInfo{Kind: wire.KindMemory, DS: []inventory.DSInfo{{Name: "used"}, {Name: "total"}}}, "B"},
+	}
+	for _, c := range cases {
+		if got := defaultChart(c.a).Unit; got != c.want {
+			t.Errorf("%s %v: unit %q, want %q", c.a.Kind, c.a.Props, got, c.want)
+		}
+	}
+}
