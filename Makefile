@@ -27,7 +27,7 @@ build:
 # work on one goroutine (cost 11: 200 s of the package's 390 s under -race on
 # 2 cores); they run without -race in the first pass, and the concurrent
 # login test (TestLoginThrottleRace) stays in.
-RACE_PKGS := ./agent/uplink ./agent/schedule ./agent/batch ./agent/spool ./agent/trap ./agent/run \
+RACE_PKGS := ./shared/wal ./agent/uplink ./agent/schedule ./agent/batch ./agent/spool ./agent/trap ./agent/run \
 	./collector/journal ./collector/ingest ./collector/rrd ./collector/web ./shared/lifecycle
 RACE_SKIP := ^(TestLoginAccountLimit|TestLoginCookiesCSRFAndRoles|TestLoginThrottledOverHTTP|TestAccountSecretsStayOutOfLogsAndURLs)$$
 

@@ -67,6 +67,10 @@ import (
 	"github.com/outpost-nms/outpost/shared/wire"
 )
 
+// DefaultInterval is the period of the safety flush when Options.Interval
+// is 0 (agent/config's spool.batch_interval uses the same).
+const DefaultInterval = time.Second
+
 // Options configure a Batcher. Zero fields take the defaults.
 type Options struct {
 	// Interval is the period of Run's safety flush. Reports no longer wait
@@ -159,7 +163,7 @@ func (*encodedBatch) Validate() error { return nil }
 // New returns a batcher writing into sp.
 func New(sp Spool, opt Options) (*Batcher, error) {
 	if opt.Interval <= 0 {
-		opt.Interval = time.Second
+		opt.Interval = DefaultInterval
 	}
 	if opt.MaxSamples <= 0 {
 		opt.MaxSamples = 16384

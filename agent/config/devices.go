@@ -28,11 +28,11 @@ func (v *validator) disable(p string, list []string) {
 	for i, f := range list {
 		ip := fmt.Sprintf("%s[%d]", p, i)
 		if !slices.Contains(DeviceFeatures, f) {
-			v.fail(ip, "unknown feature %q (want %s)", f, strings.Join(DeviceFeatures, ", "))
+			v.Fail(ip, "unknown feature %q (want %s)", f, strings.Join(DeviceFeatures, ", "))
 			continue
 		}
 		if seen[f] {
-			v.fail(ip, "%q listed twice", f)
+			v.Fail(ip, "%q listed twice", f)
 		}
 		seen[f] = true
 	}

@@ -6,10 +6,13 @@ import (
 	"path"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/outpost-nms/outpost/agent/batch"
+	"github.com/outpost-nms/outpost/agent/schedule"
+	"github.com/outpost-nms/outpost/agent/spool"
+	"github.com/outpost-nms/outpost/agent/uplink"
 	"github.com/outpost-nms/outpost/shared/configfile"
 	"github.com/outpost-nms/outpost/shared/logging"
 	"github.com/outpost-nms/outpost/shared/sample"
@@ -20,16 +23,16 @@ import (
 const (
 	DefaultPKIDir          = "/var/lib/outpost-agent/pki"
 	DefaultSpoolDir        = "/var/lib/outpost-agent/spool"
-	DefaultKeepAlive       = 15 * time.Second
-	DefaultIdleTimeout     = 60 * time.Second
-	DefaultReconnectMin    = time.Second
-	DefaultReconnectMax    = 2 * time.Minute
-	DefaultSpoolMaxBytes   = 1 << 30
-	DefaultSpoolMaxAge     = 72 * time.Hour
-	DefaultSegmentBytes    = 16 << 20
-	DefaultFsyncInterval   = time.Second
-	DefaultBatchInterval   = time.Second
-	DefaultMaxConcurrent   = 64
+	DefaultKeepAlive       = uplink.DefaultKeepAlive
+	DefaultIdleTimeout     = uplink.DefaultIdleTimeout
+	DefaultReconnectMin    = uplink.DefaultBackoffMin
+	DefaultReconnectMax    = uplink.DefaultBackoffMax
+	DefaultSpoolMaxBytes   = spool.DefaultMaxBytes
+	DefaultSpoolMaxAge     = spool.DefaultMaxAge
+	DefaultSegmentBytes    = spool.DefaultSegmentBytes
+	DefaultFsyncInterval   = spool.DefaultFsyncInterval
+	DefaultBatchInterval   = batch.DefaultInterval
+	DefaultMaxConcurrent   = schedule.DefaultMaxConcurrent
 	DefaultSNMPPort        = 161
 	DefaultSNMPVersion     = "2c"
 	DefaultInterval        = 60 * time.Second
@@ -254,147 +257,89 @@ func (c *Config) applyDefaults() {
 // finish validates the raw values that defaults would hide, resolves
 // defaults, then validates the result.
 func (c *Config) finish(pos *configfile.Positions) error {
-	v := &validator{pos: pos}
+	v := validator{configfile.NewValidator(pos)}
 	// snmp_defaults are checked on their own so that an error points there.
 	v.snmpSettings("snmp_defaults", &c.Defaults.SNMPSettings, false)
 	for i, n := range c.NTP {
 		// A command port on a target that never uses it is a mistake
 		// (defaults would hide it).
 		if n.ChronyPort != 0 && (n.Protocol == "mode6" || n.Protocol == "sntp") {
-			v.fail(fmt.Sprintf("ntp[%d].chrony_port", i), "applies to protocol chrony or auto only (this target's protocol is %s; its NTP port is port)", n.Protocol)
+			v.Fail(fmt.Sprintf("ntp[%d].chrony_port", i), "applies to protocol chrony or auto only (this target's protocol is %s; its NTP port is port)", n.Protocol)
 		}
 		if n.Port != 0 && n.Protocol == "chrony" {
-			v.fail(fmt.Sprintf("ntp[%d].port", i), "the NTP port (mode6, sntp) does not apply to protocol chrony: set chronyd's command port with chrony_port")
+			v.Fail(fmt.Sprintf("ntp[%d].port", i), "the NTP port (mode6, sntp) does not apply to protocol chrony: set chronyd's command port with chrony_port")
 		}
 	}
-	if v.err != nil {
-		return v.err
+	if v.Err() != nil {
+		return v.Err()
 	}
 	c.applyDefaults()
 	for i := range c.SNMP {
 		c.SNMP[i].SNMPSettings = resolveSNMP(c.SNMP[i].SNMPSettings, c.Defaults.SNMPSettings)
 	}
 	v.config(c)
-	return v.err
+	return v.Err()
 }
 
-// validator keeps the error that is earliest in the file, so that a user
-// fixing errors one at a time goes from top to bottom.
-type validator struct {
-	pos  *configfile.Positions
-	err  error
-	line int
-}
+// validator checks a Config with the checks both sides share
+// (configfile.Validator: the earliest error in the file wins) plus the
+// agent's own.
+type validator struct{ *configfile.Validator }
 
-func (v *validator) fail(path, format string, args ...any) {
-	p, _ := v.pos.Of(path)
-	if v.err == nil || p.Line < v.line {
-		v.err, v.line = v.pos.Errorf(path, format, args...), p.Line
-	}
-}
-
-var hostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?$`)
-
-// address checks an IP address or DNS name (no port: it has its own field).
-func (v *validator) address(path, a string) {
-	switch {
-	case a == "":
-		v.fail(path, "required")
-	case net.ParseIP(a) != nil:
-	case strings.Contains(a, ":"):
-		v.fail(path, "%q must be an IP address or host name without a port (set port separately)", a)
-	case !hostRE.MatchString(a):
-		v.fail(path, "%q is not an IP address or host name", a)
-	}
-}
-
-var identRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-
-func (v *validator) ident(path, s string) {
-	switch {
-	case s == "":
-		v.fail(path, "required")
-	case !identRE.MatchString(s):
-		v.fail(path, "%q is not a valid name (1-63 letters, digits, '.', '_', '-'; starting with a letter or digit)", s)
-	}
-}
-
-// hostPort checks host:port; empty host is allowed when allowEmptyHost.
-func (v *validator) hostPort(path, s string, allowEmptyHost bool) {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		v.fail(path, "%q is not host:port", s)
-		return
-	}
-	if host == "" && !allowEmptyHost {
-		v.fail(path, "%q has no host", s)
-		return
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-		v.fail(path, "%q: port must be a number from 1 to 65535", s)
-	}
-}
-
-func (v *validator) port(path string, p int) {
-	if p < 1 || p > 65535 {
-		v.fail(path, "port %d out of range (1-65535)", p)
-	}
-}
-
-func (v *validator) config(c *Config) {
-	v.ident("name", c.Name)
+func (v validator) config(c *Config) {
+	v.Name("name", c.Name)
 	col := c.Collector
 	if col.Address == "" {
-		v.fail("collector.address", "required (host:port of the collector's QUIC listener)")
+		v.Fail("collector.address", "required (host:port of the collector's QUIC listener)")
 	} else {
-		v.hostPort("collector.address", col.Address, false)
+		v.Dial("collector.address", col.Address)
 	}
 	if col.TCPFallback != "" {
-		v.hostPort("collector.tcp_fallback", col.TCPFallback, false)
+		v.Dial("collector.tcp_fallback", col.TCPFallback)
 	}
 	if col.ReconnectMax < col.ReconnectMin {
-		v.fail("collector.reconnect_max", "%s is less than reconnect_min %s", col.ReconnectMax, col.ReconnectMin)
+		v.Fail("collector.reconnect_max", "%s is less than reconnect_min %s", col.ReconnectMax, col.ReconnectMin)
 	}
 	if col.IdleTimeout <= col.KeepAlive {
-		v.fail("collector.idle_timeout", "%s must be longer than keepalive %s", col.IdleTimeout, col.KeepAlive)
+		v.Fail("collector.idle_timeout", "%s must be longer than keepalive %s", col.IdleTimeout, col.KeepAlive)
 	}
 	s := c.Spool
 	if s.SegmentBytes < 64<<10 {
-		v.fail("spool.segment_bytes", "%s is too small (at least 64KiB)", s.SegmentBytes)
+		v.Fail("spool.segment_bytes", "%s is too small (at least 64KiB)", s.SegmentBytes)
 	}
 	if s.MaxBytes < 2*s.SegmentBytes {
-		v.fail("spool.max_bytes", "%s must be at least two segments (segment_bytes %s)", s.MaxBytes, s.SegmentBytes)
+		v.Fail("spool.max_bytes", "%s must be at least two segments (segment_bytes %s)", s.MaxBytes, s.SegmentBytes)
 	}
 	if s.MaxAge.D() < time.Minute {
-		v.fail("spool.max_age", "%s is too short (at least 1m)", s.MaxAge)
+		v.Fail("spool.max_age", "%s is too short (at least 1m)", s.MaxAge)
 	}
 	if s.FsyncInterval.D() > time.Minute {
-		v.fail("spool.fsync_interval", "%s is too long (at most 1m)", s.FsyncInterval)
+		v.Fail("spool.fsync_interval", "%s is too long (at most 1m)", s.FsyncInterval)
 	}
 	if s.BatchInterval.D() > time.Minute {
-		v.fail("spool.batch_interval", "%s is too long (at most 1m)", s.BatchInterval)
+		v.Fail("spool.batch_interval", "%s is too long (at most 1m)", s.BatchInterval)
 	}
 	if n := c.Scheduler.MaxConcurrent; n < 1 || n > 10000 {
-		v.fail("scheduler.max_concurrent", "%d out of range (1-10000)", n)
+		v.Fail("scheduler.max_concurrent", "%d out of range (1-10000)", n)
 	}
 	if c.Metrics.Listen != "" {
-		v.hostPort("metrics.listen", c.Metrics.Listen, true)
+		v.Listen("metrics.listen", c.Metrics.Listen)
 	}
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
-		v.fail("log.level", "%v", err)
+		v.Fail("log.level", "%v", err)
 	}
 	if err := logging.CheckFormat(c.Log.Format); err != nil {
-		v.fail("log.format", "%v", err)
+		v.Fail("log.format", "%v", err)
 	}
 	if c.MemoryLimit != 0 && c.MemoryLimit < MinMemoryLimit {
-		v.fail("memory_limit", "%s is too small (at least %s)", c.MemoryLimit, configfile.Size(MinMemoryLimit))
+		v.Fail("memory_limit", "%s is too small (at least %s)", c.MemoryLimit, configfile.Size(MinMemoryLimit))
 	}
 	names := map[string]string{} // target name -> path of its first use
 	for i := range c.SNMP {
 		t := &c.SNMP[i]
 		p := fmt.Sprintf("snmp[%d]", i)
 		v.target(p, t.Name, names)
-		v.address(p+".address", t.Address)
+		v.Host(p+".address", t.Address)
 		v.snmpSettings(p, &t.SNMPSettings, true)
 		v.interfaces(p+".interfaces", t.Interfaces)
 		v.disable(p+".disable", t.Disable)
@@ -407,47 +352,46 @@ func (v *validator) config(c *Config) {
 	for i, n := range c.NTP {
 		p := fmt.Sprintf("ntp[%d]", i)
 		v.target(p, n.Name, names)
-		v.address(p+".address", n.Address)
-		v.port(p+".port", n.Port)
-		v.port(p+".chrony_port", n.ChronyPort)
+		v.Host(p+".address", n.Address)
+		v.Port(p+".port", n.Port)
+		v.Port(p+".chrony_port", n.ChronyPort)
 		if !slices.Contains(NTPProtocols, n.Protocol) {
-			v.fail(p+".protocol", "unknown protocol %q (want %s)", n.Protocol, strings.Join(NTPProtocols, ", "))
+			v.Fail(p+".protocol", "unknown protocol %q (want %s)", n.Protocol, strings.Join(NTPProtocols, ", "))
 		}
 		v.intervalTimeout(p, n.Interval, n.Timeout, *n.Retries)
 		if n.OffsetThreshold.D() > time.Hour {
-			v.fail(p+".offset_threshold", "%s is too large (at most 1h)", n.OffsetThreshold)
+			v.Fail(p+".offset_threshold", "%s is too large (at most 1h)", n.OffsetThreshold)
 		}
 	}
 }
 
 // target checks a target name and that it is unique across snmp and ntp.
-func (v *validator) target(p, name string, names map[string]string) {
-	v.ident(p+".name", name)
+func (v validator) target(p, name string, names map[string]string) {
+	v.Name(p+".name", name)
 	if first, dup := names[name]; dup && name != "" {
-		line, _ := v.pos.Of(first + ".name")
-		v.fail(p+".name", "duplicate target name %q (also used by %s at line %d)", name, first, line.Line)
+		v.Fail(p+".name", "duplicate target name %q (also used by %s at line %d)", name, first, v.Line(first+".name"))
 	}
 	names[name] = p
 }
 
-func (v *validator) intervalTimeout(p string, interval, timeout configfile.Duration, retries int) {
+func (v validator) intervalTimeout(p string, interval, timeout configfile.Duration, retries int) {
 	if interval.D() < time.Second {
-		v.fail(p+".interval", "%s is too short (at least 1s)", interval)
+		v.Fail(p+".interval", "%s is too short (at least 1s)", interval)
 	}
 	if interval.D() > 24*time.Hour {
-		v.fail(p+".interval", "%s is too long (at most 24h)", interval)
+		v.Fail(p+".interval", "%s is too long (at most 24h)", interval)
 	}
 	if interval.D()%time.Second != 0 {
-		v.fail(p+".interval", "%s must be a whole number of seconds", interval)
+		v.Fail(p+".interval", "%s must be a whole number of seconds", interval)
 	}
 	if timeout.D() < time.Millisecond {
-		v.fail(p+".timeout", "%s is too short (at least 1ms)", timeout)
+		v.Fail(p+".timeout", "%s is too short (at least 1ms)", timeout)
 	}
 	if timeout >= interval {
-		v.fail(p+".timeout", "%s must be shorter than the interval %s", timeout, interval)
+		v.Fail(p+".timeout", "%s must be shorter than the interval %s", timeout, interval)
 	}
 	if retries < 0 || retries > 10 {
-		v.fail(p+".retries", "%d out of range (0-10)", retries)
+		v.Fail(p+".retries", "%d out of range (0-10)", retries)
 	}
 }
 
@@ -455,14 +399,14 @@ var portMatchKeys = []string{"ifName", "ifDescr", "ifAlias", "ifIndex"}
 
 // snmpSettings validates settings; resolved means defaults are applied and
 // the version-dependent credentials must be complete.
-func (v *validator) snmpSettings(p string, s *SNMPSettings, resolved bool) {
+func (v validator) snmpSettings(p string, s *SNMPSettings, resolved bool) {
 	if s.Port != 0 || resolved {
-		v.port(p+".port", s.Port)
+		v.Port(p+".port", s.Port)
 	}
 	if s.Version != "" {
 		ver, ok := canonicalVersion(s.Version)
 		if !ok {
-			v.fail(p+".version", "unknown SNMP version %q (want 1, 2c or 3)", s.Version)
+			v.Fail(p+".version", "unknown SNMP version %q (want 1, 2c or 3)", s.Version)
 		}
 		s.Version = ver
 	}
@@ -471,32 +415,32 @@ func (v *validator) snmpSettings(p string, s *SNMPSettings, resolved bool) {
 	}
 	if !resolved {
 		if s.Interval != 0 && s.Interval.D() < time.Second {
-			v.fail(p+".interval", "%s is too short (at least 1s)", s.Interval)
+			v.Fail(p+".interval", "%s is too short (at least 1s)", s.Interval)
 		}
 		if s.Retries != nil && (*s.Retries < 0 || *s.Retries > 10) {
-			v.fail(p+".retries", "%d out of range (0-10)", *s.Retries)
+			v.Fail(p+".retries", "%d out of range (0-10)", *s.Retries)
 		}
 	} else {
 		v.intervalTimeout(p, s.Interval, s.Timeout, *s.Retries)
 		switch s.Version {
 		case "1", "2c":
 			if s.Community.IsZero() {
-				v.fail(p+".community", "required for SNMP version %s (set it here or in snmp_defaults)", s.Version)
+				v.Fail(p+".community", "required for SNMP version %s (set it here or in snmp_defaults)", s.Version)
 			}
 		case "3":
 			if s.V3 == nil {
-				v.fail(p+".v3", "required for SNMP version 3 (set it here or in snmp_defaults)")
+				v.Fail(p+".v3", "required for SNMP version 3 (set it here or in snmp_defaults)")
 			}
 		}
 		if s.Rediscover < s.Interval {
-			v.fail(p+".rediscover", "%s must not be shorter than the interval %s", s.Rediscover, s.Interval)
+			v.Fail(p+".rediscover", "%s must not be shorter than the interval %s", s.Rediscover, s.Interval)
 		}
 	}
 	if s.MaxRepetitions < 0 || s.MaxRepetitions > 1000 {
-		v.fail(p+".max_repetitions", "%d out of range (1-1000)", s.MaxRepetitions)
+		v.Fail(p+".max_repetitions", "%d out of range (1-1000)", s.MaxRepetitions)
 	}
 	if s.MaxOIDs < 0 || s.MaxOIDs > 1000 {
-		v.fail(p+".max_oids", "%d out of range (1-1000)", s.MaxOIDs)
+		v.Fail(p+".max_oids", "%d out of range (1-1000)", s.MaxOIDs)
 	}
 	seen := map[string]bool{}
 	for i, k := range s.PortMatch {
@@ -508,16 +452,16 @@ func (v *validator) snmpSettings(p string, s *SNMPSettings, resolved bool) {
 			}
 		}
 		if canon == "" {
-			v.fail(kp, "unknown interface key %q (want ifName, ifDescr, ifAlias or ifIndex)", k)
+			v.Fail(kp, "unknown interface key %q (want ifName, ifDescr, ifAlias or ifIndex)", k)
 		} else if seen[canon] {
-			v.fail(kp, "%s listed twice", canon)
+			v.Fail(kp, "%s listed twice", canon)
 		} else {
 			s.PortMatch[i] = canon
 		}
 		seen[canon] = true
 	}
 	if s.PortMatch != nil && len(s.PortMatch) == 0 {
-		v.fail(p+".port_match", "must list at least one key")
+		v.Fail(p+".port_match", "must list at least one key")
 	}
 }
 
@@ -558,9 +502,9 @@ var (
 )
 
 // v3 checks (and canonicalises in place) a v3 block.
-func (v *validator) v3(p string, u *SNMPv3, resolved bool) {
+func (v validator) v3(p string, u *SNMPv3, resolved bool) {
 	if u.User == "" {
-		v.fail(p+".user", "required")
+		v.Fail(p+".user", "required")
 	}
 	var level string
 	switch strings.ToLower(u.Level) {
@@ -571,10 +515,10 @@ func (v *validator) v3(p string, u *SNMPv3, resolved bool) {
 	case "authpriv":
 		level = "authPriv"
 	case "":
-		v.fail(p+".level", "required (noAuthNoPriv, authNoPriv or authPriv)")
+		v.Fail(p+".level", "required (noAuthNoPriv, authNoPriv or authPriv)")
 		return
 	default:
-		v.fail(p+".level", "unknown security level %q (want noAuthNoPriv, authNoPriv or authPriv)", u.Level)
+		v.Fail(p+".level", "unknown security level %q (want noAuthNoPriv, authNoPriv or authPriv)", u.Level)
 		return
 	}
 	u.Level = level
@@ -582,48 +526,48 @@ func (v *validator) v3(p string, u *SNMPv3, resolved bool) {
 	needPriv := level == "authPriv"
 	if needAuth {
 		if u.AuthProtocol == "" {
-			v.fail(p+".auth_protocol", "required for level %s (MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512)", level)
+			v.Fail(p+".auth_protocol", "required for level %s (MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512)", level)
 		} else if canon, ok := canonicalProtocol(u.AuthProtocol, authProtocols); !ok {
-			v.fail(p+".auth_protocol", "unknown authentication protocol %q (want MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512)", u.AuthProtocol)
+			v.Fail(p+".auth_protocol", "unknown authentication protocol %q (want MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512)", u.AuthProtocol)
 		} else {
 			u.AuthProtocol = canon
 		}
 		v.passphrase(p+".auth_passphrase", u.AuthPassphrase, level)
 	} else if u.AuthProtocol != "" || !u.AuthPassphrase.IsZero() {
-		v.fail(p+".auth_protocol", "set, but level %s uses no authentication", level)
+		v.Fail(p+".auth_protocol", "set, but level %s uses no authentication", level)
 	}
 	if needPriv {
 		if u.PrivProtocol == "" {
-			v.fail(p+".priv_protocol", "required for level authPriv (DES, AES, AES-192, AES-256, AES-192-C or AES-256-C)")
+			v.Fail(p+".priv_protocol", "required for level authPriv (DES, AES, AES-192, AES-256, AES-192-C or AES-256-C)")
 		} else if canon, ok := canonicalProtocol(u.PrivProtocol, privProtocols); !ok {
-			v.fail(p+".priv_protocol", "unknown privacy protocol %q (want DES, AES, AES-192, AES-256, AES-192-C or AES-256-C)", u.PrivProtocol)
+			v.Fail(p+".priv_protocol", "unknown privacy protocol %q (want DES, AES, AES-192, AES-256, AES-192-C or AES-256-C)", u.PrivProtocol)
 		} else {
 			u.PrivProtocol = canon
 		}
 		v.passphrase(p+".priv_passphrase", u.PrivPassphrase, level)
 	} else if u.PrivProtocol != "" || !u.PrivPassphrase.IsZero() {
-		v.fail(p+".priv_protocol", "set, but level %s uses no privacy (use authPriv)", level)
+		v.Fail(p+".priv_protocol", "set, but level %s uses no privacy (use authPriv)", level)
 	}
 }
 
-func (v *validator) passphrase(p string, s secret.Secret, level string) {
+func (v validator) passphrase(p string, s secret.Secret, level string) {
 	switch n := len(s.Reveal()); {
 	case n == 0:
-		v.fail(p, "required for level %s", level)
+		v.Fail(p, "required for level %s", level)
 	case n < MinPassphraseLen:
-		v.fail(p, "must be at least %d characters", MinPassphraseLen)
+		v.Fail(p, "must be at least %d characters", MinPassphraseLen)
 	}
 }
 
-func (v *validator) interfaces(p string, f InterfaceFilter) {
+func (v validator) interfaces(p string, f InterfaceFilter) {
 	for i, g := range f.Include {
 		if _, err := path.Match(g, ""); err != nil {
-			v.fail(fmt.Sprintf("%s.include[%d]", p, i), "bad pattern %q: %v", g, err)
+			v.Fail(fmt.Sprintf("%s.include[%d]", p, i), "bad pattern %q: %v", g, err)
 		}
 	}
 	for i, g := range f.Exclude {
 		if _, err := path.Match(g, ""); err != nil {
-			v.fail(fmt.Sprintf("%s.exclude[%d]", p, i), "bad pattern %q: %v", g, err)
+			v.Fail(fmt.Sprintf("%s.exclude[%d]", p, i), "bad pattern %q: %v", g, err)
 		}
 	}
 }
@@ -634,26 +578,26 @@ var (
 	oidNameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 )
 
-func (v *validator) oid(p string, o OIDSpec, names map[string]bool) {
+func (v validator) oid(p string, o OIDSpec, names map[string]bool) {
 	switch {
 	case o.Name == "":
-		v.fail(p+".name", "required")
+		v.Fail(p+".name", "required")
 	case !oidNameRE.MatchString(o.Name):
-		v.fail(p+".name", "%q is not a valid name (letters, digits, '.', '_', '-')", o.Name)
+		v.Fail(p+".name", "%q is not a valid name (letters, digits, '.', '_', '-')", o.Name)
 	case names[o.Name]:
-		v.fail(p+".name", "duplicate OID name %q in this target", o.Name)
+		v.Fail(p+".name", "duplicate OID name %q in this target", o.Name)
 	}
 	names[o.Name] = true
 	switch {
 	case o.OID == "":
-		v.fail(p+".oid", "required")
+		v.Fail(p+".oid", "required")
 	case !numericOIDRE.MatchString(o.OID) && !mibOIDRE.MatchString(o.OID):
-		v.fail(p+".oid", "%q is neither a numeric OID (1.3.6.1.2.1.1.3.0) nor MIB::name (SNMPv2-MIB::sysUpTime.0)", o.OID)
+		v.Fail(p+".oid", "%q is neither a numeric OID (1.3.6.1.2.1.1.3.0) nor MIB::name (SNMPv2-MIB::sysUpTime.0)", o.OID)
 	}
 	if _, err := sample.ParseKind(o.Type); err != nil {
-		v.fail(p+".type", "%v", err)
+		v.Fail(p+".type", "%v", err)
 	}
 	if o.Min != nil && o.Max != nil && *o.Min > *o.Max {
-		v.fail(p+".min", "min %g is above max %g", *o.Min, *o.Max)
+		v.Fail(p+".min", "min %g is above max %g", *o.Min, *o.Max)
 	}
 }

@@ -85,11 +85,11 @@ func (c *Config) applyTrapDefaults() {
 	}
 }
 
-func (v *validator) traps(c *Config) {
+func (v validator) traps(c *Config) {
 	for i := range c.SNMP {
 		for j, s := range c.SNMP[i].TrapSources {
 			if net.ParseIP(s) == nil {
-				v.fail(fmt.Sprintf("snmp[%d].trap_sources[%d]", i, j), "%q is not an IP address", s)
+				v.Fail(fmt.Sprintf("snmp[%d].trap_sources[%d]", i, j), "%q is not an IP address", s)
 			}
 		}
 	}
@@ -97,10 +97,10 @@ func (v *validator) traps(c *Config) {
 	if t == nil {
 		return
 	}
-	v.hostPort("traps.listen", t.Listen, true)
+	v.Listen("traps.listen", t.Listen)
 	for i, cm := range t.Communities {
 		if cm.IsZero() {
-			v.fail(fmt.Sprintf("traps.communities[%d]", i), "empty community")
+			v.Fail(fmt.Sprintf("traps.communities[%d]", i), "empty community")
 		}
 	}
 	users := map[string]int{}
@@ -109,32 +109,32 @@ func (v *validator) traps(c *Config) {
 		u := &t.V3Users[i]
 		v.v3(p, u, true)
 		if u.Context != "" {
-			v.fail(p+".context", "does not apply to traps")
+			v.Fail(p+".context", "does not apply to traps")
 		}
 		if first, dup := users[u.User]; dup && u.User != "" {
-			v.fail(p+".user", "duplicate user %q (also traps.v3_users[%d])", u.User, first)
+			v.Fail(p+".user", "duplicate user %q (also traps.v3_users[%d])", u.User, first)
 		}
 		users[u.User] = i
 	}
 	if len(t.Communities) == 0 && len(t.V3Users) == 0 {
-		v.fail("traps", "accepts nothing: set communities (v1, v2c) or v3_users")
+		v.Fail("traps", "accepts nothing: set communities (v1, v2c) or v3_users")
 	}
 	if t.EngineID != "" {
 		b, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(t.EngineID), "0x"))
 		switch {
 		case err != nil:
-			v.fail("traps.engine_id", "%q is not hex", t.EngineID)
+			v.Fail("traps.engine_id", "%q is not hex", t.EngineID)
 		case len(b) < 5 || len(b) > 32:
-			v.fail("traps.engine_id", "%d bytes; an engine ID has 5 to 32 (RFC 3411)", len(b))
+			v.Fail("traps.engine_id", "%d bytes; an engine ID has 5 to 32 (RFC 3411)", len(b))
 		}
 	}
 	if t.RatePerSource < 0 || t.RatePerSource > 1e6 {
-		v.fail("traps.rate_per_source", "%g out of range (0-1000000 traps per second)", t.RatePerSource)
+		v.Fail("traps.rate_per_source", "%g out of range (0-1000000 traps per second)", t.RatePerSource)
 	}
 	if t.Burst < 1 || t.Burst > 1e6 {
-		v.fail("traps.burst", "%d out of range (1-1000000)", t.Burst)
+		v.Fail("traps.burst", "%d out of range (1-1000000)", t.Burst)
 	}
 	if t.QueueSize < 1 || t.QueueSize > 1e6 {
-		v.fail("traps.queue_size", "%d out of range (1-1000000)", t.QueueSize)
+		v.Fail("traps.queue_size", "%d out of range (1-1000000)", t.QueueSize)
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/outpost-nms/outpost/agent/config"
 )
 
 // Client defaults.
 const (
-	DefaultTimeout = 2 * time.Second
-	DefaultRetries = 2
+	DefaultTimeout = config.DefaultTimeout
+	DefaultRetries = config.DefaultNTPRetries
 )
 
 // Errors a query ends with, for callers that branch (the probe command, the

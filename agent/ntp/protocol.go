@@ -21,7 +21,7 @@ const (
 )
 
 // DefaultChronyPort is chronyd's command port.
-const DefaultChronyPort = 323
+const DefaultChronyPort = config.DefaultChronyPort
 
 // New builds the poller of an NTP target for its protocol (default auto).
 // It does not talk to the server.

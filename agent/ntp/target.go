@@ -18,11 +18,11 @@ import (
 	"github.com/outpost-nms/outpost/shared/wire"
 )
 
-// Target defaults (see config.NTPTarget).
+// Target defaults: agent/config's, which Load applies too.
 const (
-	DefaultPort            = 123
-	DefaultInterval        = 60 * time.Second
-	DefaultOffsetThreshold = 100 * time.Millisecond
+	DefaultPort            = config.DefaultNTPPort
+	DefaultInterval        = config.DefaultInterval
+	DefaultOffsetThreshold = config.DefaultOffsetThreshold
 )
 
 // Attribute keys.

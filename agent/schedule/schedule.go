@@ -11,7 +11,8 @@
 //   - A dead or slow target holds at most one concurrency slot, and only
 //     until its per-poll deadline; other targets keep their schedule.
 //   - Run returns only after every poll it started has returned.
-//   - Time comes from an injected Clock, so tests are deterministic.
+//   - Time is the time package's: tests run the scheduler in a
+//     testing/synctest bubble, where it is deterministic.
 package schedule
 
 import (
@@ -28,40 +29,6 @@ import (
 // DefaultMaxConcurrent is the concurrency bound when Config leaves it 0.
 const DefaultMaxConcurrent = 64
 
-// Clock is the source of time. RealClock is the production one.
-type Clock interface {
-	Now() time.Time
-	// NewTimer fires once after d.
-	NewTimer(d time.Duration) Timer
-	// WithTimeout returns a context cancelled after d of this clock's time.
-	WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
-}
-
-// Timer is a one-shot timer of a Clock.
-type Timer interface {
-	C() <-chan time.Time
-	Stop() bool
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
-
-// NewTimer wraps time.NewTimer.
-func (RealClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-
-// WithTimeout is context.WithTimeout.
-func (RealClock) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
-}
-
-type realTimer struct{ t *time.Timer }
-
-func (r realTimer) C() <-chan time.Time { return r.t.C }
-func (r realTimer) Stop() bool          { return r.t.Stop() }
-
 // Config tunes a Scheduler. Zero values take the documented defaults.
 type Config struct {
 	// MaxConcurrent bounds the polls running at once (default 64).
@@ -73,8 +40,6 @@ type Config struct {
 	// Jitter returns the offset of a target's first poll from Run's start,
 	// in [0, interval) (default: uniformly random).
 	Jitter func(t poll.Target) time.Duration
-	// Clock is the time source (default RealClock).
-	Clock Clock
 	// Logger receives poll errors and overruns (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -113,9 +78,6 @@ func New(targets []poll.Target, sink poll.Sink, cfg Config) *Scheduler {
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = DefaultMaxConcurrent
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = RealClock{}
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -153,7 +115,7 @@ func (s *Scheduler) Stats() []Stats {
 // runs (or waits for a slot). So an agent with a thousand targets idles on
 // one goroutine, not a thousand (their stacks were ~6 MB of its memory).
 func (s *Scheduler) Run(ctx context.Context) error {
-	start := s.cfg.Clock.Now()
+	start := time.Now()
 	var polls sync.WaitGroup
 	defer polls.Wait()
 	q := make(dueQueue, 0, len(s.targets))
@@ -177,14 +139,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return ctx.Err()
 	}
 	for {
-		timer := s.cfg.Clock.NewTimer(q[0].at.Sub(s.cfg.Clock.Now()))
+		timer := time.NewTimer(time.Until(q[0].at))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return ctx.Err()
-		case <-timer.C():
+		case <-timer.C:
 		}
-		now := s.cfg.Clock.Now()
+		now := time.Now()
 		for !q[0].at.After(now) {
 			q[0].at = s.fire(ctx, q[0], now, &polls)
 			heap.Fix(&q, 0)
@@ -263,12 +225,12 @@ func (s *Scheduler) pollOnce(ctx context.Context, i int, t poll.Target) {
 		s.update(i, func(st *Stats) { st.Running = false; st.Finished++ })
 		return
 	}
-	pctx, cancel := s.cfg.Clock.WithTimeout(ctx, s.cfg.Deadline(t))
-	began := s.cfg.Clock.Now()
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.Deadline(t))
+	began := time.Now()
 	err := t.Poll(pctx, s.sink)
 	cancel()
 	<-s.sem
-	took := s.cfg.Clock.Now().Sub(began)
+	took := time.Now().Sub(began)
 	if err != nil && ctx.Err() == nil {
 		s.cfg.Logger.Warn("schedule: poll failed", "target", t.Name(), "err", err, "took", took)
 	}

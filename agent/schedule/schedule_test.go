@@ -7,103 +7,22 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/outpost-nms/outpost/agent/poll"
 )
 
-// fakeClock moves only when the test calls Advance; timers and timeouts
-// fire in time order as it passes them.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	c  *fakeClock
-	at time.Time
-	ch chan time.Time
-	fn func()
-}
-
-func (t *fakeTimer) C() <-chan time.Time { return t.ch }
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	for i, x := range t.c.timers {
-		if x == t {
-			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *fakeClock) add(d time.Duration, fn func()) *fakeTimer {
-	c.mu.Lock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), ch: make(chan time.Time, 1), fn: fn}
-	if d > 0 {
-		c.timers = append(c.timers, t)
-		c.mu.Unlock()
-		return t
-	}
-	now := c.now
-	c.mu.Unlock()
-	if fn != nil { // already due, as time.NewTimer(0) is
-		fn()
-	} else {
-		t.ch <- now
-	}
-	return t
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) Timer { return c.add(d, nil) }
-
-func (c *fakeClock) WithTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(ctx)
-	t := c.add(d, cancel)
-	return ctx, func() { t.Stop(); cancel() }
-}
-
-// Advance moves the clock to now+d, firing due timers in time order.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	end := c.now.Add(d)
-	for {
-		sort.Slice(c.timers, func(i, j int) bool { return c.timers[i].at.Before(c.timers[j].at) })
-		if len(c.timers) == 0 || c.timers[0].at.After(end) {
-			break
-		}
-		t := c.timers[0]
-		c.timers = c.timers[1:]
-		if t.at.After(c.now) {
-			c.now = t.at
-		}
-		if t.fn != nil {
-			c.mu.Unlock()
-			t.fn()
-			c.mu.Lock()
-		} else {
-			t.ch <- c.now
-		}
-	}
-	c.now = end
-	c.mu.Unlock()
-}
-
-// target is a poll.Target for tests: it records the clock time of each
-// poll and, when block is set, waits for its context (a dead device).
+// target is a poll.Target for tests: it records the time of each poll
+// (since start) and, when block is set, waits for its context (a dead
+// device).
 type target struct {
 	name     string
 	interval time.Duration
-	clock    Clock
+	start    time.Time
 	block    bool
 
 	mu     sync.Mutex
@@ -124,7 +43,7 @@ func (t *target) Poll(ctx context.Context, sink poll.Sink) error {
 		}
 	}
 	t.mu.Lock()
-	t.times = append(t.times, t.clock.Now())
+	t.times = append(t.times, time.Now())
 	t.mu.Unlock()
 	if t.block {
 		<-ctx.Done()
@@ -140,7 +59,7 @@ func (t *target) polls() []time.Duration {
 	defer t.mu.Unlock()
 	out := make([]time.Duration, len(t.times))
 	for i, x := range t.times {
-		out[i] = x.Sub(time.Unix(0, 0).UTC())
+		out[i] = x.Sub(t.start)
 	}
 	return out
 }
@@ -158,16 +77,23 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// The scheduler tests run in testing/synctest bubbles: time advances only
+// when every goroutine of the bubble is blocked, so after time.Sleep and
+// synctest.Wait the scheduler has done everything due by then, exactly.
+
 func TestDeadTargetDoesNotDelayOthersAndOverrunsAreCounted(t *testing.T) {
-	clk := &fakeClock{now: time.Unix(0, 0).UTC()}
-	fastA := &target{name: "fast-a", interval: 10 * time.Second, clock: clk}
-	fastB := &target{name: "fast-b", interval: 15 * time.Second, clock: clk}
-	dead := &target{name: "dead", interval: 10 * time.Second, clock: clk, block: true}
+	synctest.Test(t, testDeadTarget)
+}
+
+func testDeadTarget(t *testing.T) {
+	start := time.Now()
+	fastA := &target{name: "fast-a", interval: 10 * time.Second, start: start}
+	fastB := &target{name: "fast-b", interval: 15 * time.Second, start: start}
+	dead := &target{name: "dead", interval: 10 * time.Second, start: start, block: true}
 	jitter := map[string]time.Duration{"fast-a": time.Second, "fast-b": 4 * time.Second, "dead": 0}
 	var reports atomic.Int64
 	s := New([]poll.Target{fastA, fastB, dead}, poll.SinkFunc(func(poll.Report) { reports.Add(1) }), Config{
 		MaxConcurrent: 2,
-		Clock:         clk,
 		Logger:        quiet(),
 		Jitter:        func(t poll.Target) time.Duration { return jitter[t.Name()] },
 		Deadline: func(t poll.Target) time.Duration {
@@ -196,20 +122,19 @@ func TestDeadTargetDoesNotDelayOthersAndOverrunsAreCounted(t *testing.T) {
 	for sec := 0; sec <= steps; sec++ {
 		now := time.Duration(sec) * time.Second
 		if sec > 0 {
-			clk.Advance(time.Second)
+			time.Sleep(time.Second)
 		}
-		waitFor(t, fmt.Sprintf("schedule at %v", now), func() bool {
-			st := s.Stats()
-			for _, x := range st {
-				if !x.NextDue.After(clk.Now()) {
-					return false
-				}
+		synctest.Wait()
+		st := s.Stats()
+		for _, x := range st {
+			if !x.NextDue.After(time.Now()) {
+				t.Fatalf("at %v: %s is due at %v and was not run", now, x.Name, x.NextDue.Sub(start))
 			}
-			return len(fastA.polls()) == count(time.Second, 10*time.Second, now) &&
-				len(fastB.polls()) == count(4*time.Second, 15*time.Second, now) &&
-				len(dead.polls()) == deadStarts(now) &&
-				int(st[2].Finished) == deadFinished(now)
-		})
+		}
+		if a, b, d, f := len(fastA.polls()), len(fastB.polls()), len(dead.polls()), int(st[2].Finished); a != count(time.Second, 10*time.Second, now) ||
+			b != count(4*time.Second, 15*time.Second, now) || d != deadStarts(now) || f != deadFinished(now) {
+			t.Fatalf("at %v: fast-a %d, fast-b %d polls, dead %d started %d finished", now, a, b, d, f)
+		}
 	}
 	for i, at := range fastA.polls() {
 		if want := time.Second + time.Duration(i)*10*time.Second; at != want {
@@ -232,13 +157,8 @@ func TestDeadTargetDoesNotDelayOthersAndOverrunsAreCounted(t *testing.T) {
 		t.Errorf("dead target polled %d times at once", dead.maxIn.Load())
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Run returned %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after cancel")
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v", err)
 	}
 	if dead.inPoll.Load() != 0 {
 		t.Error("Run returned with a poll still running")
@@ -249,47 +169,43 @@ func TestDeadTargetDoesNotDelayOthersAndOverrunsAreCounted(t *testing.T) {
 }
 
 func TestConcurrencyIsBounded(t *testing.T) {
-	clk := &fakeClock{now: time.Unix(0, 0).UTC()}
-	var targets []poll.Target
-	var all []*target
-	for i := 0; i < 5; i++ {
-		tg := &target{name: fmt.Sprintf("dead-%d", i), interval: 100 * time.Second, clock: clk, block: true}
-		targets = append(targets, tg)
-		all = append(all, tg)
-	}
-	var running, peak atomic.Int32
-	sink := poll.SinkFunc(func(poll.Report) {})
-	wrapped := make([]poll.Target, len(targets))
-	for i, tg := range targets {
-		wrapped[i] = countingTarget{tg.(*target), &running, &peak}
-	}
-	s := New(wrapped, sink, Config{MaxConcurrent: 2, Clock: clk, Logger: quiet(),
-		Jitter: func(poll.Target) time.Duration { return 0 }, Deadline: func(poll.Target) time.Duration { return 4 * time.Second }})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	// At 0 all five are due; two run, three wait for a slot. Each deadline
-	// (4 s) frees a slot: polls of the 5 targets finish at 4, 4, 8, 8, 12.
-	waitFor(t, "two polls running", func() bool { return running.Load() == 2 })
-	for sec := 1; sec <= 12; sec++ {
-		clk.Advance(time.Second)
-		want := map[int][2]int{4: {2, 2}, 8: {4, 1}, 12: {5, 0}} // finished, then running
-		if w, ok := want[sec]; ok {
-			waitFor(t, fmt.Sprintf("%d polls finished and %d running at %ds", w[0], w[1], sec), func() bool {
+	synctest.Test(t, func(t *testing.T) {
+		var targets []poll.Target
+		var running, peak atomic.Int32
+		for i := 0; i < 5; i++ {
+			tg := &target{name: fmt.Sprintf("dead-%d", i), interval: 100 * time.Second, start: time.Now(), block: true}
+			targets = append(targets, countingTarget{tg, &running, &peak})
+		}
+		s := New(targets, poll.SinkFunc(func(poll.Report) {}), Config{MaxConcurrent: 2, Logger: quiet(),
+			Jitter: func(poll.Target) time.Duration { return 0 }, Deadline: func(poll.Target) time.Duration { return 4 * time.Second }})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		// At 0 all five are due; two run, three wait for a slot. Each
+		// deadline (4 s) frees a slot: polls of the 5 targets finish at 4,
+		// 4, 8, 8, 12.
+		want := map[int][2]int{0: {0, 2}, 4: {2, 2}, 8: {4, 1}, 12: {5, 0}} // finished, then running
+		for sec := 0; sec <= 12; sec++ {
+			if sec > 0 {
+				time.Sleep(time.Second)
+			}
+			synctest.Wait()
+			if w, ok := want[sec]; ok {
 				n := 0
 				for _, x := range s.Stats() {
 					n += int(x.Finished)
 				}
-				return n == w[0] && int(running.Load()) == w[1]
-			})
+				if n != w[0] || int(running.Load()) != w[1] {
+					t.Fatalf("at %ds: %d polls finished, %d running; want %d, %d", sec, n, running.Load(), w[0], w[1])
+				}
+			}
 		}
-	}
-	if peak.Load() != 2 {
-		t.Errorf("peak concurrency %d, want 2", peak.Load())
-	}
-	cancel()
-	<-done
-	_ = all
+		if peak.Load() != 2 {
+			t.Errorf("peak concurrency %d, want 2", peak.Load())
+		}
+		cancel()
+		<-done
+	})
 }
 
 type countingTarget struct {
@@ -311,8 +227,8 @@ func (c countingTarget) Poll(ctx context.Context, sink poll.Sink) error {
 
 func TestRealClockCancelStopsAndWaits(t *testing.T) {
 	var polls atomic.Int32
-	dead := &target{name: "dead", interval: 20 * time.Millisecond, clock: RealClock{}, block: true}
-	fast := &target{name: "fast", interval: 10 * time.Millisecond, clock: RealClock{}}
+	dead := &target{name: "dead", interval: 20 * time.Millisecond, start: time.Now(), block: true}
+	fast := &target{name: "fast", interval: 10 * time.Millisecond, start: time.Now()}
 	s := New([]poll.Target{dead, fast}, poll.SinkFunc(func(poll.Report) { polls.Add(1) }),
 		Config{Logger: quiet(), Deadline: func(poll.Target) time.Duration { return time.Hour }})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -339,44 +255,34 @@ func TestRealClockCancelStopsAndWaits(t *testing.T) {
 // goroutine each: a thousand targets whose first polls are all in the
 // future leave Run with a single goroutine.
 func TestIdleSchedulerHoldsOneGoroutine(t *testing.T) {
-	clk := &fakeClock{now: time.Unix(0, 0).UTC()}
-	var targets []poll.Target
-	for i := 0; i < 1000; i++ {
-		targets = append(targets, &target{name: fmt.Sprintf("t%d", i), interval: time.Minute, clock: clk})
-	}
-	s := New(targets, poll.SinkFunc(func(poll.Report) {}), Config{
-		Clock: clk, Logger: quiet(),
-		Jitter: func(poll.Target) time.Duration { return 30 * time.Second },
-	})
-	before := runtime.NumGoroutine()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	waitFor(t, "Run to arm its timer", func() bool {
-		clk.mu.Lock()
-		defer clk.mu.Unlock()
-		return len(clk.timers) >= 1
-	})
-	if n := runtime.NumGoroutine() - before; n > 2 {
-		t.Errorf("an idle scheduler of 1,000 targets runs %d goroutines, want 1", n)
-	}
-	clk.mu.Lock()
-	if n := len(clk.timers); n != 1 {
-		t.Errorf("an idle scheduler of 1,000 targets arms %d timers, want 1", n)
-	}
-	clk.mu.Unlock()
-	// All due at once: each polls exactly once.
-	clk.Advance(30 * time.Second)
-	waitFor(t, "every target polled", func() bool {
+	synctest.Test(t, func(t *testing.T) {
+		var targets []poll.Target
+		for i := 0; i < 1000; i++ {
+			targets = append(targets, &target{name: fmt.Sprintf("t%d", i), interval: time.Minute, start: time.Now()})
+		}
+		s := New(targets, poll.SinkFunc(func(poll.Report) {}), Config{
+			Logger: quiet(),
+			Jitter: func(poll.Target) time.Duration { return 30 * time.Second },
+		})
+		before := runtime.NumGoroutine()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+		synctest.Wait() // Run is waiting for the first due time
+		if n := runtime.NumGoroutine() - before; n > 1 {
+			t.Errorf("an idle scheduler of 1,000 targets runs %d goroutines, want 1", n)
+		}
+		// All due at once: each polls exactly once.
+		time.Sleep(30 * time.Second)
+		synctest.Wait()
 		for _, st := range s.Stats() {
 			if st.Finished != 1 {
-				return false
+				t.Fatalf("%s finished %d polls at its first due time, want 1", st.Name, st.Finished)
 			}
 		}
-		return true
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run: %v", err)
+		}
 	})
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run: %v", err)
-	}
 }

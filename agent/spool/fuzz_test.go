@@ -19,7 +19,7 @@ func FuzzSpoolRecords(f *testing.F) {
 	bad[30] ^= 1
 	f.Add(bad)
 	f.Add([]byte{})
-	f.Add(append(bytes.Clone(magicBytes), 0xff, 0xff, 0xff, 0xff))
+	f.Add([]byte("OPS1\xff\xff\xff\xff"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		res := scanRecords(b)
 		if res.validTo < 0 || res.validTo > int64(len(b)) {

@@ -1,9 +1,9 @@
 package spool
 
 import (
-	"bytes"
 	"encoding/binary"
-	"hash/crc32"
+
+	"github.com/outpost-nms/outpost/shared/wal"
 )
 
 // Record is one spooled batch.
@@ -22,44 +22,26 @@ const (
 	MaxRecord = 16 << 20
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-var magicBytes = binary.BigEndian.AppendUint32(nil, recordMagic)
+// format is the spool's record framing in shared/wal: the sequence number
+// and the sample count are the record's meta.
+var format = wal.Format{Magic: recordMagic, Meta: 12, MaxData: MaxRecord}
 
 // appendRecord appends the encoded record to dst.
 func appendRecord(dst []byte, seq uint64, samples uint32, payload []byte) []byte {
-	start := len(dst)
-	dst = binary.BigEndian.AppendUint32(dst, recordMagic)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
-	dst = binary.BigEndian.AppendUint64(dst, seq)
-	dst = binary.BigEndian.AppendUint32(dst, samples)
-	crc := crc32.Update(0, castagnoli, dst[start+4:start+20])
-	crc = crc32.Update(crc, castagnoli, payload)
-	dst = binary.BigEndian.AppendUint32(dst, crc)
-	return append(dst, payload...)
+	var meta [12]byte
+	binary.BigEndian.PutUint64(meta[:], seq)
+	binary.BigEndian.PutUint32(meta[8:], samples)
+	return format.Append(dst, meta[:], payload)
 }
 
 // parseRecord decodes the record at the start of b. ok is false when b does
 // not start with a whole valid record (bad magic, length, CRC, or too short).
 func parseRecord(b []byte) (r Record, size int, ok bool) {
-	if len(b) < recordHeaderLen || binary.BigEndian.Uint32(b) != recordMagic {
+	rec, size, ok := format.Parse(b)
+	if !ok {
 		return Record{}, 0, false
 	}
-	n := binary.BigEndian.Uint32(b[4:])
-	if n > MaxRecord || uint64(len(b)) < uint64(recordHeaderLen)+uint64(n) {
-		return Record{}, 0, false
-	}
-	payload := b[recordHeaderLen : recordHeaderLen+int(n)]
-	crc := crc32.Update(0, castagnoli, b[4:20])
-	crc = crc32.Update(crc, castagnoli, payload)
-	if crc != binary.BigEndian.Uint32(b[20:]) {
-		return Record{}, 0, false
-	}
-	return Record{
-		Seq:     binary.BigEndian.Uint64(b[8:]),
-		Samples: binary.BigEndian.Uint32(b[16:]),
-		Payload: payload,
-	}, recordHeaderLen + int(n), true
+	return Record{Seq: binary.BigEndian.Uint64(rec.Meta), Samples: binary.BigEndian.Uint32(rec.Meta[8:]), Payload: rec.Data}, size, true
 }
 
 // scanResult is what scanning a segment's bytes finds.
@@ -79,35 +61,26 @@ type indexEntry struct {
 
 // scanRecords walks b, a segment's bytes, and indexes its valid records.
 // A region that does not parse is skipped up to the next record that does
-// (found by its magic word) and counted once; a record whose seq is not
-// above the previous one is treated as corrupt too, so the index is strictly
-// increasing. Bytes after the last valid record are the torn tail: counted
-// as corrupt when non-empty, and reported through validTo so the caller can
-// truncate them.
+// and counted once; a record whose seq is not above the previous one (or is
+// 0) is treated as corrupt too, so the index is strictly increasing. Bytes
+// after the last valid record are the torn tail: counted as corrupt when
+// non-empty, and reported through validTo so the caller can truncate them.
 func scanRecords(b []byte) scanResult {
-	var res scanResult
-	var last uint64
-	pos := 0
-	inBad := false
-	for pos < len(b) {
-		r, size, ok := parseRecord(b[pos:])
-		if ok && (len(res.index) == 0 || r.Seq > last) && r.Seq != 0 {
-			res.index = append(res.index, indexEntry{seq: r.Seq, off: uint32(pos), size: uint32(size), samples: r.Samples})
-			last = r.Seq
-			pos += size
-			res.validTo = int64(pos)
-			inBad = false
-			continue
+	var index []indexEntry
+	res := format.Scan(b, scanAccept(&index))
+	return scanResult{index: index, corrupt: res.Corrupt, validTo: res.ValidTo}
+}
+
+// scanAccept is the spool's rule for wal.Format.Scan: seqs are non-zero
+// and strictly increasing; accepted records are indexed in *index.
+func scanAccept(index *[]indexEntry) func(off int, r wal.Rec) bool {
+	return func(off int, r wal.Rec) bool {
+		seq := binary.BigEndian.Uint64(r.Meta)
+		if n := len(*index); seq == 0 || (n > 0 && seq <= (*index)[n-1].seq) {
+			return false
 		}
-		if !inBad {
-			res.corrupt++
-			inBad = true
-		}
-		next := bytes.Index(b[pos+1:], magicBytes)
-		if next < 0 {
-			break
-		}
-		pos += 1 + next
+		*index = append(*index, indexEntry{seq: seq, off: uint32(off), size: uint32(format.RecordLen(len(r.Data))),
+			samples: binary.BigEndian.Uint32(r.Meta[8:])})
+		return true
 	}
-	return res
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/outpost-nms/outpost/shared/sample"
+	"github.com/outpost-nms/outpost/shared/wal"
 	"github.com/outpost-nms/outpost/shared/wire"
 )
 
@@ -32,7 +33,7 @@ import (
 // on those numbers. That is about 20 bytes a series instead of about 150.
 type Registry struct {
 	mu    sync.Mutex
-	f     *os.File
+	f     *wal.Segment
 	names nameTable
 	ents  []seriesEnt   // by id; host 0 marks a lost id
 	kinds []sample.Kind // by id
@@ -76,46 +77,44 @@ func (t *nameTable) intern(s string) uint32 {
 var ErrTooManySeries = errors.New("series registry full")
 
 func openRegistry(path string) (*Registry, int, error) {
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, 0, fmt.Errorf("read series registry: %w", err)
-	}
-	res := scanRecords(data)
 	r := &Registry{}
-	r.ents = make([]seriesEnt, 0, len(res.index))
-	r.kinds = make([]sample.Kind, 0, len(res.index))
-	for _, e := range res.index {
-		rec, _, _ := parseRecord(data[e.off:])
-		def, ok := decodeDef(rec.Payload, sample.Kind(rec.Samples))
-		id := rec.Seq - 1
+	var index []indexEntry
+	accept := scanAccept(&index)
+	decode := func(off int, rec wal.Rec) bool {
+		if !accept(off, rec) {
+			return false
+		}
+		e := index[len(index)-1]
+		id := e.seq - 1
 		if id > 1<<32-1 {
-			continue
+			return true // indexed, never assigned
 		}
 		for uint64(len(r.ents)) < id {
 			r.appendLost()
 		}
+		def, ok := decodeDef(rec.Data, sample.Kind(e.samples))
 		if !ok {
 			r.appendLost()
-			continue
+			return true
 		}
 		r.add(r.names.intern(def.Host), r.names.intern(def.Attr), r.names.intern(def.DS), def.Kind)
+		return true
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, res, err := wal.OpenSegment(path, format, decode)
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = wal.CreateSegment(path)
+	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("open series registry: %w", err)
+		return nil, 0, fmt.Errorf("series registry: %w", err)
 	}
-	if res.validTo < int64(len(data)) {
-		if err := f.Truncate(res.validTo); err != nil {
+	if res.ValidTo < f.Size() {
+		if err := f.Truncate(res.ValidTo); err != nil {
 			f.Close()
-			return nil, 0, fmt.Errorf("truncate series registry torn tail: %w", err)
+			return nil, 0, fmt.Errorf("series registry torn tail: %w", err)
 		}
 	}
-	if _, err := f.Seek(res.validTo, 0); err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("seek series registry: %w", err)
-	}
 	r.f = f
-	return r, res.corrupt, nil
+	return r, res.Corrupt, nil
 }
 
 func decodeDef(p []byte, kind sample.Kind) (wire.SeriesDef, bool) {
@@ -240,7 +239,7 @@ func (r *Registry) ID(k sample.Key, kind sample.Kind) (uint32, error) {
 	}
 	rec := appendRecord(nil, uint64(id)+1, uint32(kind), p)
 	r.buf = p
-	if _, err := r.f.Write(rec); err != nil {
+	if err := r.f.Append(rec); err != nil {
 		return 0, fmt.Errorf("append series %s: %w", k, err)
 	}
 	r.dirty = true
@@ -283,7 +282,7 @@ func (r *Registry) sync() error {
 		return nil
 	}
 	if err := r.f.Sync(); err != nil {
-		return fmt.Errorf("fsync series registry: %w", err)
+		return fmt.Errorf("series registry: %w", err)
 	}
 	r.dirty = false
 	return nil

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,6 +19,15 @@ import (
 
 	"github.com/outpost-nms/outpost/shared/atomicfile"
 	"github.com/outpost-nms/outpost/shared/dirlock"
+	"github.com/outpost-nms/outpost/shared/wal"
+)
+
+// Defaults of Options (agent/config's spool section uses the same).
+const (
+	DefaultSegmentBytes  = 16 << 20
+	DefaultMaxBytes      = 1 << 30
+	DefaultMaxAge        = 72 * time.Hour
+	DefaultFsyncInterval = time.Second
 )
 
 // Options configure a spool. Zero fields take the defaults.
@@ -38,8 +46,6 @@ type Options struct {
 	// FsyncInterval is how often appended data is fsynced. Default 1s.
 	// A negative value disables the background sync (callers use Sync).
 	FsyncInterval time.Duration
-	// Now is the clock for the age bound. Default time.Now.
-	Now func() time.Time
 	// Logger receives drop and corruption reports. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -68,8 +74,7 @@ type Spool struct {
 type segment struct {
 	first    uint64 // seq in the file name
 	path     string
-	f        *os.File
-	size     int64
+	f        *wal.Segment // nil until opened
 	index    []indexEntry
 	lastTime time.Time // time of the newest append (mtime after reopen)
 }
@@ -106,19 +111,16 @@ func Open(opt Options) (*Spool, error) {
 		return nil, errors.New("spool: no directory")
 	}
 	if opt.SegmentBytes <= 0 {
-		opt.SegmentBytes = 16 << 20
+		opt.SegmentBytes = DefaultSegmentBytes
 	}
 	if opt.MaxBytes <= 0 {
-		opt.MaxBytes = 1 << 30
+		opt.MaxBytes = DefaultMaxBytes
 	}
 	if opt.MaxAge <= 0 {
-		opt.MaxAge = 72 * time.Hour
+		opt.MaxAge = DefaultMaxAge
 	}
 	if opt.FsyncInterval == 0 {
-		opt.FsyncInterval = time.Second
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
+		opt.FsyncInterval = DefaultFsyncInterval
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -213,16 +215,13 @@ func (s *Spool) loadSegments() error {
 	var prevLast uint64
 	for i, seg := range s.segs {
 		last := i == len(s.segs)-1
-		f, err := os.OpenFile(seg.path, os.O_RDWR, 0o600)
+		var res scanResult
+		f, scan, err := wal.OpenSegment(seg.path, format, scanAccept(&res.index))
 		if err != nil {
-			return fmt.Errorf("spool: open segment: %w", err)
+			return fmt.Errorf("spool: %w", err)
 		}
 		seg.f = f
-		data, err := io.ReadAll(f)
-		if err != nil {
-			return fmt.Errorf("spool: read segment %s: %w", seg.path, err)
-		}
-		res := scanRecords(data)
+		res.corrupt, res.validTo = scan.Corrupt, scan.ValidTo
 		// Keep only records at or above the name's seq and above the
 		// previous segment's last record: anything else is damage.
 		for len(res.index) > 0 && (res.index[0].seq < seg.first || res.index[0].seq <= prevLast) {
@@ -233,25 +232,19 @@ func (s *Spool) loadSegments() error {
 			prevLast = res.index[n-1].seq
 		}
 		seg.index = res.index
-		seg.size = int64(len(data))
-		if st, err := f.Stat(); err == nil {
-			seg.lastTime = st.ModTime()
-		}
+		seg.lastTime = f.ModTime()
+		fileSize := f.Size()
 		base := filepath.Base(seg.path)
-		if last && res.validTo < int64(len(data)) {
+		if last && res.validTo < fileSize {
 			// Torn tail of the active segment: cut it so appends continue
 			// from a valid record, and count it now (it is gone after this).
 			if err := f.Truncate(res.validTo); err != nil {
-				return fmt.Errorf("spool: truncate torn tail of %s: %w", seg.path, err)
+				return fmt.Errorf("spool: torn tail: %w", err)
 			}
-			if err := f.Sync(); err != nil {
-				return fmt.Errorf("spool: sync %s: %w", seg.path, err)
-			}
-			seg.size = res.validTo
 			s.state.Drops.Corrupt++
 			res.corrupt--
 			s.stDirty = true
-			s.log.Warn("spool: truncated a torn or corrupt tail", "segment", base, "bytes", int64(len(data))-res.validTo)
+			s.log.Warn("spool: truncated a torn or corrupt tail", "segment", base, "bytes", fileSize-res.validTo)
 		}
 		if seen := s.state.CorruptSeen[base]; res.corrupt > seen {
 			s.state.Drops.Corrupt += uint64(res.corrupt - seen)
@@ -264,9 +257,6 @@ func (s *Spool) loadSegments() error {
 		}
 		if seg.first > s.nextSeq {
 			s.nextSeq = seg.first
-		}
-		if _, err := f.Seek(seg.size, io.SeekStart); err != nil {
-			return fmt.Errorf("spool: seek %s: %w", seg.path, err)
 		}
 	}
 	if len(s.segs) == 0 {
@@ -281,22 +271,17 @@ func (s *Spool) rollLocked() error {
 		return nil // the active segment is still empty
 	}
 	path := filepath.Join(s.opt.Dir, fmt.Sprintf("%s%020d%s", segPrefix, s.nextSeq, segSuffix))
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("spool: create segment: %w", err)
-	}
 	if n := len(s.segs); n > 0 && s.dirty {
 		// the previous segment is no longer synced by the loop: sync it now
 		if err := s.syncSegmentsLocked(); err != nil {
-			f.Close()
 			return err
 		}
 	}
-	if err := syncDir(s.opt.Dir); err != nil {
-		f.Close()
-		return err
+	f, err := wal.CreateSegment(path) // fsyncs the directory
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
 	}
-	s.segs = append(s.segs, &segment{first: s.nextSeq, path: path, f: f, lastTime: s.opt.Now()})
+	s.segs = append(s.segs, &segment{first: s.nextSeq, path: path, f: f, lastTime: time.Now()})
 	return nil
 }
 
@@ -332,7 +317,7 @@ func (s *Spool) AppendOpening(samples int, build func(seq uint64, opens bool) ([
 	}
 	seq := s.nextSeq
 	active := s.segs[len(s.segs)-1]
-	opens := active.size == 0
+	opens := active.f.Size() == 0
 	payload, err := build(seq, opens)
 	if err != nil {
 		return 0, err
@@ -341,7 +326,7 @@ func (s *Spool) AppendOpening(samples int, build func(seq uint64, opens bool) ([
 		return 0, fmt.Errorf("%w: %d bytes", ErrTooLarge, len(payload))
 	}
 	need := int64(recordHeaderLen + len(payload))
-	if active.size > 0 && active.size+need > s.opt.SegmentBytes {
+	if active.f.Size() > 0 && active.f.Size()+need > s.opt.SegmentBytes {
 		if err := s.rollLocked(); err != nil {
 			return 0, err
 		}
@@ -355,17 +340,14 @@ func (s *Spool) AppendOpening(samples int, build func(seq uint64, opens bool) ([
 		need = int64(recordHeaderLen + len(payload))
 	}
 	rec := appendRecord(make([]byte, 0, need), seq, uint32(samples), payload)
-	if _, err := active.f.Write(rec); err != nil {
-		// The write may be partial: cut the file back so the next append
-		// starts on a record boundary.
-		if terr := active.f.Truncate(active.size); terr == nil {
-			active.f.Seek(active.size, io.SeekStart)
-		}
-		return 0, fmt.Errorf("spool: append: %w", err)
+	off := active.f.Size()
+	if err := active.f.Append(rec); err != nil {
+		// A partial write was cut back, so the next append starts on a
+		// record boundary.
+		return 0, fmt.Errorf("spool: %w", err)
 	}
-	active.index = append(active.index, indexEntry{seq: seq, off: uint32(active.size), size: uint32(need), samples: uint32(samples)})
-	active.size += need
-	active.lastTime = s.opt.Now()
+	active.index = append(active.index, indexEntry{seq: seq, off: uint32(off), size: uint32(need), samples: uint32(samples)})
+	active.lastTime = time.Now()
 	s.nextSeq++
 	s.dirty = true
 	s.enforceLocked()
@@ -435,7 +417,7 @@ func (s *Spool) Bytes() int64 {
 	defer s.mu.Unlock()
 	var n int64
 	for _, seg := range s.segs {
-		n += seg.size
+		n += seg.f.Size()
 	}
 	return n
 }
@@ -479,9 +461,8 @@ func (s *Spool) removeFirstLocked() error {
 	s.segs = s.segs[1:]
 	delete(s.state.CorruptSeen, filepath.Base(seg.path))
 	s.stDirty = true
-	seg.f.Close()
-	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("spool: remove %s: %w", seg.path, err)
+	if err := seg.f.Remove(); err != nil {
+		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
 }
@@ -492,9 +473,9 @@ func (s *Spool) removeFirstLocked() error {
 func (s *Spool) enforceLocked() {
 	var total int64
 	for _, seg := range s.segs {
-		total += seg.size
+		total += seg.f.Size()
 	}
-	now := s.opt.Now()
+	now := time.Now()
 	for len(s.segs) > 1 {
 		seg := s.segs[0]
 		tooOld := now.Sub(seg.lastTime) > s.opt.MaxAge
@@ -517,7 +498,7 @@ func (s *Spool) enforceLocked() {
 			}
 			s.log.Warn("spool: dropped the oldest segment", "reason", reason, "batches", batches, "samples", samples, "segment", filepath.Base(seg.path))
 		}
-		total -= seg.size
+		total -= seg.f.Size()
 		if err := s.removeFirstLocked(); err != nil {
 			s.log.Error("spool: dropping a segment", "err", err)
 		}
@@ -550,7 +531,7 @@ func (s *Spool) syncSegmentsLocked() error {
 		return fmt.Errorf("spool: %w", err)
 	}
 	if err := s.segs[len(s.segs)-1].f.Sync(); err != nil {
-		return fmt.Errorf("spool: fsync segment: %w", err)
+		return fmt.Errorf("spool: %w", err)
 	}
 	// a segment closed by a roll was synced in rollLocked
 	s.dirty = false
@@ -569,13 +550,6 @@ func (s *Spool) writeStateLocked() error {
 		return fmt.Errorf("spool: write state: %w", err)
 	}
 	s.stDirty = false
-	return nil
-}
-
-func syncDir(dir string) error {
-	if err := atomicfile.SyncDir(dir); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/outpost-nms/outpost/shared/sample"
@@ -190,24 +191,30 @@ func TestAckedSegmentsAreNotCountedAsDrops(t *testing.T) {
 	}
 }
 
+// TestAgeLimitDropsOldest runs in a synctest bubble: the spool's clock is
+// the bubble's, and the background sync (which applies the age bound while
+// nothing is appended) ticks through the fake hours.
 func TestAgeLimitDropsOldest(t *testing.T) {
-	now := time.Unix(1_800_000_000, 0)
-	clock := func() time.Time { return now }
-	s := open(t, Options{Dir: t.TempDir(), SegmentBytes: 140, MaxAge: time.Hour, Now: clock})
-	defer s.Close()
-	appendN(t, s, 8) // two segments
-	now = now.Add(50 * time.Minute)
-	appendN(t, s, 4) // third segment
-	now = now.Add(20 * time.Minute)
-	// the first two segments are now 70 minutes old; the third 20
-	if err := s.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	d := s.Drops()
-	if d.Batches != 8 || d.Samples != 80 {
-		t.Fatalf("drops %+v, want 8 batches", d)
-	}
-	equalSeqs(t, "left", readAll(t, s, 1), seqRange(9, 12))
+	synctest.Test(t, func(t *testing.T) {
+		s := open(t, Options{Dir: t.TempDir(), SegmentBytes: 140, MaxAge: time.Hour, FsyncInterval: time.Minute})
+		defer s.Close()
+		appendN(t, s, 8) // two segments
+		time.Sleep(50 * time.Minute)
+		appendN(t, s, 4) // third segment
+		time.Sleep(5 * time.Minute)
+		if d := s.Drops(); d.Batches != 0 {
+			t.Fatalf("dropped %+v before any segment was an hour old", d)
+		}
+		time.Sleep(15 * time.Minute)
+		// The first two segments are now 70 minutes old, the third 20: the
+		// background sync dropped the two at the 60-minute mark.
+		synctest.Wait()
+		d := s.Drops()
+		if d.Batches != 8 || d.Samples != 80 {
+			t.Fatalf("drops %+v, want 8 batches", d)
+		}
+		equalSeqs(t, "left", readAll(t, s, 1), seqRange(9, 12))
+	})
 }
 
 func TestTornTailSkippedAndCounted(t *testing.T) {

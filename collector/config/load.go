@@ -3,11 +3,8 @@ package config
 import (
 	"cmp"
 	"fmt"
-	"net"
 	"net/url"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/outpost-nms/outpost/shared/configfile"
@@ -144,32 +141,17 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
-
 func (c *Config) finish(pos *configfile.Positions) error {
 	c.applyDefaults()
-	var first error
-	fail := func(path, format string, args ...any) {
-		if first == nil {
-			first = pos.Errorf(path, format, args...)
-		}
-	}
+	v := configfile.NewValidator(pos)
+	fail := v.Fail
 	hostPort := func(path, s string, allowOff bool) {
 		if allowOff && s == Off {
 			return
 		}
-		_, port, err := net.SplitHostPort(s)
-		if err != nil {
-			fail(path, "%q is not host:port (or :port)", s)
-			return
-		}
-		if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-			fail(path, "%q: port must be a number from 0 to 65535", s)
-		}
+		v.Listen(path, s)
 	}
-	if !nameRE.MatchString(c.Name) {
-		fail("name", "%q is not a valid name (1-63 letters, digits, '.', '_', '-')", c.Name)
-	}
+	v.Name("name", c.Name)
 	if !filepath.IsAbs(c.DataDir) {
 		fail("data_dir", "%q must be an absolute path", c.DataDir)
 	}
@@ -270,5 +252,5 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	if err := logging.CheckFormat(c.Log.Format); err != nil {
 		fail("log.format", "%v", err)
 	}
-	return first
+	return v.Err()
 }

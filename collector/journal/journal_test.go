@@ -97,7 +97,7 @@ func lastSegment(t *testing.T, dir string) string {
 }
 
 func TestTornTailTruncated(t *testing.T) {
-	for _, cut := range []int{1, 5, headerLen, headerLen + 3} {
+	for _, cut := range []int{1, 5, int(RecordLen(0)), int(RecordLen(0)) + 3} {
 		t.Run(strconv.Itoa(cut), func(t *testing.T) {
 			dir := t.TempDir()
 			j, err := Open(dir, Options{})
@@ -114,7 +114,7 @@ func TestTornTailTruncated(t *testing.T) {
 			}
 			j.Close()
 			// Simulate a crash in the middle of writing the fourth record.
-			full := make([]byte, headerLen+len(rec(3)))
+			full := make([]byte, int(RecordLen(0))+len(rec(3)))
 			copy(full, []byte{0x4f, 0x50, 0x4a, 0x31, 0, 0, 0, byte(len(rec(3)))})
 			f, _ := os.OpenFile(lastSegment(t, dir), os.O_WRONLY|os.O_APPEND, 0)
 			f.Write(full[:cut])
@@ -150,7 +150,7 @@ func TestCorruptRecordSkippedAndCounted(t *testing.T) {
 		name   string
 		offset func(start Pos) int64 // byte to flip, relative to record 1's start
 	}{
-		{"data", func(Pos) int64 { return headerLen + 2 }},
+		{"data", func(Pos) int64 { return int64(RecordLen(0)) + 2 }},
 		{"length", func(Pos) int64 { return 6 }},
 		{"magic", func(Pos) int64 { return 0 }},
 		{"crc", func(Pos) int64 { return 9 }},
