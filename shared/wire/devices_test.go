@@ -79,3 +79,34 @@ func TestEntityClass(t *testing.T) {
 		}
 	}
 }
+
+// FuzzBatchDevices decodes arbitrary bytes as a batch seeded with device
+// facts: no panic; what decodes survives Screen, and re-encodes to the
+// same encoding.
+func FuzzBatchDevices(f *testing.F) {
+	c := newCodec(f)
+	b, err := c.Marshal(&Batch{Seq: 1, Devices: []DeviceFacts{{Host: "sw1", HasEntities: true, HasNeighbors: true,
+		Entities:  []Entity{{Index: 1, Class: "chassis", Name: "c", ContainedIn: 0, Position: -1}},
+		Neighbors: []Neighbor{{Protocol: ProtoLLDP, LocalIfIndex: 3, SysName: "core"}}, ChassisIDs: []string{"00:11"}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte{0xa2, 0x01, 0x01, 0x07, 0x81, 0xa1, 0x01, 0x60})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := c.Decode(TypeBatch, body)
+		if err != nil {
+			return
+		}
+		bt := m.(*Batch)
+		if _, err := bt.Screen(); err != nil {
+			return
+		}
+		for i := range bt.Devices {
+			if err := bt.Devices[i].Validate(); err != nil {
+				t.Fatalf("screened facts invalid: %v", err)
+			}
+		}
+		checkReencode(t, c, bt)
+	})
+}
