@@ -356,6 +356,16 @@ type TopologyEdge struct {
 	StatusName string `json:"status"`
 	// SpeedBPS is the link's speed as the ports report it (the lower).
 	SpeedBPS uint64 `json:"speed_bps,omitempty"`
+	// Archive and Interval are those of one port's interface attribute
+	// (A's when known, else B's), whose traffic labels the link; "" when
+	// neither port is a known interface.
+	Archive  string        `json:"-"`
+	Interval time.Duration `json:"-"`
+	// InBPS and OutBPS are that port's latest traffic (bits/s, as seen
+	// from ArchiveHost), set by the web layer from the archive; nil unknown.
+	ArchiveHost string   `json:"measured_at,omitempty"`
+	InBPS       *float64 `json:"in_bps,omitempty"`
+	OutBPS      *float64 `json:"out_bps,omitempty"`
 }
 
 // Topology is the map: hosts that take part in a link, and the links.
@@ -417,6 +427,7 @@ func (db *DB) Topology(ctx context.Context) (*Topology, error) {
 			edges[k] = e
 			if ps.name != "" {
 				e.Status = ps.status
+				e.Archive, e.Interval, e.ArchiveHost = ps.archive, ps.interval, r.host
 			}
 			e.SpeedBPS = ps.speed
 		} else if ps.name != "" {
@@ -425,6 +436,9 @@ func (db *DB) Topology(ctx context.Context) (*Topology, error) {
 			}
 			if ps.speed > 0 && (e.SpeedBPS == 0 || ps.speed < e.SpeedBPS) {
 				e.SpeedBPS = ps.speed
+			}
+			if e.Archive == "" {
+				e.Archive, e.Interval, e.ArchiveHost = ps.archive, ps.interval, r.host
 			}
 		}
 		hosts[r.host], hosts[remote] = true, true
@@ -466,14 +480,16 @@ type portKey struct {
 }
 
 type portState struct {
-	name   string
-	status status.Status
-	speed  uint64
+	name     string
+	status   status.Status
+	speed    uint64
+	archive  string
+	interval time.Duration
 }
 
 // portStates returns every live interface's name, status and speed by host and ifIndex.
 func (db *DB) portStates(ctx context.Context) (map[portKey]portState, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT h.name, a.name, a.status, COALESCE(json_extract(a.props, '$.ifIndex'), ''),
+	rows, err := db.r.QueryContext(ctx, `SELECT h.name, a.name, a.status, a.archive, a.interval_s, COALESCE(json_extract(a.props, '$.ifIndex'), ''),
 		COALESCE(json_extract(a.props, '$.speed'), json_extract(a.props, '$.ifSpeed'), '') FROM attributes a JOIN hosts h ON h.id = a.host_id
 		WHERE a.kind = 'interface' AND a.gone = 0`)
 	if err != nil {
@@ -481,9 +497,10 @@ func (db *DB) portStates(ctx context.Context) (map[portKey]portState, error) {
 	}
 	out := map[portKey]portState{}
 	for rows.Next() {
-		var host, name, idx, speed string
+		var host, name, archive, idx, speed string
 		var st int
-		if err := rows.Scan(&host, &name, &st, &idx, &speed); err != nil {
+		var interval int64
+		if err := rows.Scan(&host, &name, &st, &archive, &interval, &idx, &speed); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("topology ports: %w", err)
 		}
@@ -491,7 +508,7 @@ func (db *DB) portStates(ctx context.Context) (map[portKey]portState, error) {
 		var sp uint64
 		fmt.Sscan(idx, &i)
 		fmt.Sscan(speed, &sp)
-		out[portKey{host, i}] = portState{name: name, status: status.Status(st), speed: sp}
+		out[portKey{host, i}] = portState{name: name, status: status.Status(st), speed: sp, archive: archive, interval: time.Duration(interval) * time.Second}
 	}
 	return out, closeRows(rows)
 }

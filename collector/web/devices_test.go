@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -75,6 +76,12 @@ func TestDevicesAPIAndPages(t *testing.T) {
 		t.Errorf("topology: %d %s", res.StatusCode, body)
 	}
 
+	// The link is labelled with its port's latest traffic, read from the
+	// interface archive (the fixture's out rate is a third of its in rate).
+	if l := topo.Edges[0]; l.InBPS == nil || l.OutBPS == nil || *l.InBPS <= 0 || math.Abs(*l.InBPS / *l.OutBPS-3) > 0.01 || l.ArchiveHost != "r1" {
+		t.Errorf("link traffic: %+v", l)
+	}
+
 	e.login(c, "viewer", viewerPass)
 	res, body = get(t, c, e.ts.URL+"/hosts/r1")
 	page := string(body)
@@ -90,7 +97,7 @@ func TestDevicesAPIAndPages(t *testing.T) {
 	res, body = get(t, c, e.ts.URL+"/topology")
 	page = string(body)
 	if res.StatusCode != http.StatusOK || !strings.Contains(page, `data-host="sw2"`) || !strings.Contains(page, `class="edge" data-a="r1" data-b="sw2"`) ||
-		!strings.Contains(page, "site edge-a") {
+		!strings.Contains(page, "site edge-a") || !strings.Contains(page, "b/s / ") {
 		t.Errorf("topology page: %d", res.StatusCode)
 	}
 }

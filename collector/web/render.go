@@ -50,6 +50,7 @@ func (s *Server) parseTemplates() error {
 		},
 		"si":    graph.FormatSI,
 		"speed": func(bps uint64) string { return graph.FormatSI(float64(bps), "b/s") },
+		"deref": func(p *float64) float64 { return *p },
 		"path":  url.PathEscape,
 	}
 	s.pages = map[string]*template.Template{}

@@ -9,6 +9,7 @@ package web
 // pans and zooms the drawing (the CSP's script-src 'self' holds).
 
 import (
+	"context"
 	"fmt"
 	"html/template"
 	"math"
@@ -16,6 +17,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/outpost-nms/outpost/collector/graph"
 	"github.com/outpost-nms/outpost/collector/inventory"
@@ -148,7 +150,12 @@ func topologySVG(t *inventory.Topology) template.HTML {
 	for _, e := range t.Edges {
 		a, z := pos[e.A], pos[e.B]
 		label := e.APort + " – " + e.BPort
-		if e.SpeedBPS > 0 {
+		if e.InBPS != nil && e.OutBPS != nil {
+			label += " · " + graph.FormatSI(*e.InBPS, "b/s") + " / " + graph.FormatSI(*e.OutBPS, "b/s")
+			if e.SpeedBPS > 0 {
+				label += fmt.Sprintf(" (%.0f %%)", 100*max(*e.InBPS, *e.OutBPS)/float64(e.SpeedBPS))
+			}
+		} else if e.SpeedBPS > 0 {
 			label += " · " + graph.FormatSI(float64(e.SpeedBPS), "b/s")
 		}
 		fmt.Fprintf(&b, `<g class="edge" data-a="%s" data-b="%s" data-status="%s"><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s"><title>%s</title></line>`,
@@ -184,7 +191,40 @@ func (s *Server) topology(r *http.Request) (*inventory.Topology, bool, error) {
 		}
 		t.Edges, cut = edges, true
 	}
+	s.measureLinks(r.Context(), t)
 	return t, cut, nil
+}
+
+// maxMeasuredLinks bounds the archives read for one map.
+const maxMeasuredLinks = 1000
+
+// measureLinks sets each link's latest traffic from its port's archive:
+// the last known AVERAGE of in_octets and out_octets within ten intervals,
+// in bits/s. A link whose archive cannot be read keeps no figures.
+func (s *Server) measureLinks(ctx context.Context, t *inventory.Topology) {
+	now := s.o.Clock()
+	for i := range t.Edges {
+		e := &t.Edges[i]
+		if e.Archive == "" || i >= maxMeasuredLinks {
+			continue
+		}
+		iv := max(e.Interval, time.Minute)
+		tab, err := s.o.Source.Fetch(ctx, s.archivePath(e.Archive), graph.CFAverage, now.Add(-10*iv), now, time.Second)
+		if err != nil {
+			continue
+		}
+		last := func(ds string) *float64 {
+			col := tab.Column(ds)
+			for j := len(col) - 1; j >= 0; j-- {
+				if !math.IsNaN(col[j]) {
+					v := col[j] * 8
+					return &v
+				}
+			}
+			return nil
+		}
+		e.InBPS, e.OutBPS = last("in_octets"), last("out_octets")
+	}
 }
 
 func (s *Server) topologyPage(w http.ResponseWriter, r *http.Request) {

@@ -173,6 +173,22 @@ func deviceConfig(d Device, clock func() time.Time, start time.Time, links []Lin
 	for i := range ifs {
 		byName[ifs[i].Name] = &ifs[i]
 	}
+	// A cabled port is up and carries traffic (LLDP runs on it).
+	for _, l := range links {
+		for _, end := range [][2]string{{l.A, l.APort}, {l.B, l.BPort}} {
+			if end[0] != d.Name {
+				continue
+			}
+			f := byName[end[1]]
+			if f == nil {
+				return snmpsim.Config{}, fmt.Errorf("links: no interface %q among the %d generated", end[1], n)
+			}
+			f.AdminUp, f.Oper = true, snmpsim.OperUp
+			if f.InRate == 0 {
+				f.InRate, f.OutRate = 2e6, 1.5e6
+			}
+		}
+	}
 	for _, name := range d.AdminDown {
 		f := byName[name]
 		if f == nil {
