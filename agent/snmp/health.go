@@ -18,15 +18,14 @@ import (
 // attribute whose data sources are linear combinations of device objects
 // (scaled sensor values, used + free), read with Gets on every poll.
 type Health struct {
-	Key     string            `json:"key"`    // attribute key: "sensor:…", "cpu:…", "mem:…", "load"
-	Kind    string            `json:"kind"`   // wire.KindSensor, KindProcessor, KindMemory, KindLoad
-	Name    string            `json:"name"`   // clean line
-	Source  string            `json:"source"` // the MIB table it comes from
-	Unit    string            `json:"unit,omitempty"`
-	Entity  uint32            `json:"entity_index,omitempty"` // entPhysicalIndex it describes
-	IfIndex uint32            `json:"ifindex,omitempty"`      // the interface it belongs to (optical levels)
-	Props   map[string]string `json:"-"`
-	DS      []HealthDS        `json:"data_sources"`
+	Key     string     `json:"key"`    // attribute key: "sensor:…", "cpu:…", "mem:…", "load"
+	Kind    string     `json:"kind"`   // wire.KindSensor, KindProcessor, KindMemory, KindLoad
+	Name    string     `json:"name"`   // clean line
+	Source  string     `json:"source"` // the MIB table it comes from
+	Unit    string     `json:"unit,omitempty"`
+	Entity  uint32     `json:"entity_index,omitempty"` // entPhysicalIndex it describes
+	IfIndex uint32     `json:"ifindex,omitempty"`      // the interface it belongs to (optical levels)
+	DS      []HealthDS `json:"data_sources"`
 	// Thresholds the device itself reports (CISCO-ENTITY-SENSOR-MIB,
 	// CISCO-ENVMON-MIB), in the value's unit.
 	Thresholds []Threshold `json:"thresholds,omitempty"`
