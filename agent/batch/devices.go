@@ -10,7 +10,10 @@ import (
 // collector applies them after the attributes they describe. They are
 // bounded to one part's size: a device with more entities than that keeps
 // the first (lowest indexes: chassis and modules come first on real
-// devices) and the batcher logs the cut.
+// devices) and the batcher logs the cut. Facts are not repeated at the
+// head of spool segments as inventories are: a spool that drops the batch
+// holding them loses them until the host's next discovery, and the
+// collector keeps what it knew meanwhile.
 
 // factsSize estimates the encoded size of f.
 func factsSize(f *wire.DeviceFacts) int {

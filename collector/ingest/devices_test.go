@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"context"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,5 +52,37 @@ func TestRecordDevices(t *testing.T) {
 	screenHosts(rec, func(h string) bool { return h == "sw1" }, "edge")
 	if len(rec.Devices) != 1 || rec.Devices[0].Host != "sw1" || len(rec.Refusals) != 1 {
 		t.Errorf("screened: %+v refusals %+v", rec.Devices, rec.Refusals)
+	}
+}
+
+// TestDevicesThroughIngest: device facts sent by an agent over QUIC land in
+// the inventory after the host; entities and neighbours beyond the
+// per-host quotas are cut and counted as quota refusals, the rest kept.
+func TestDevicesThroughIngest(t *testing.T) {
+	s := openStack(t, t.TempDir(), stackOptions{quotas: Quotas{EntitiesPerHost: 10, NeighborsPerHost: 2}})
+	a := hostileSession(t, s)
+	f := wire.DeviceFacts{Host: "r1", Time: 1_800_000_000_000, HasEntities: true, HasNeighbors: true}
+	for i := 1; i <= 25; i++ {
+		f.Entities = append(f.Entities, wire.Entity{Index: uint32(i), Class: "port", Name: "p" + strconv.Itoa(i)})
+	}
+	for i := 1; i <= 3; i++ {
+		f.Neighbors = append(f.Neighbors, wire.Neighbor{Protocol: wire.ProtoLLDP, LocalIfIndex: uint32(i), SysName: "n" + strconv.Itoa(i)})
+	}
+	if got, err := a.batch(&wire.Batch{Seq: 1, Hosts: []wire.Host{testHost("r1", 60)}, Devices: []wire.DeviceFacts{f}}); err != nil || got != 1 {
+		t.Fatalf("ack %d, %v", got, err)
+	}
+	s.shutdown(t)
+	ctx := context.Background()
+	ents, err := s.db.Entities(ctx, "r1")
+	if err != nil || len(ents) != 10 {
+		t.Fatalf("entities %d, %v", len(ents), err)
+	}
+	nbs, err := s.db.Neighbors(ctx, "r1")
+	if err != nil || len(nbs) != 2 {
+		t.Fatalf("neighbours %d, %v", len(nbs), err)
+	}
+	r := quotaRefusals(t, s)
+	if r.Count != 16 || !strings.Contains(r.LastReason, "quotas.") {
+		t.Fatalf("refusal %+v (15 entities and 1 neighbour)", r)
 	}
 }
