@@ -78,7 +78,7 @@ func TestDevicesAPIAndPages(t *testing.T) {
 
 	// The link is labelled with its port's latest traffic, read from the
 	// interface archive (the fixture's out rate is a third of its in rate).
-	if l := topo.Edges[0]; l.InBPS == nil || l.OutBPS == nil || *l.InBPS <= 0 || math.Abs(*l.InBPS / *l.OutBPS-3) > 0.01 || l.ArchiveHost != "r1" {
+	if l := topo.Edges[0]; l.InBPS == nil || l.OutBPS == nil || *l.InBPS <= 0 || math.Abs(*l.InBPS / *l.OutBPS - 3) > 0.01 || l.ArchiveHost != "r1" {
 		t.Errorf("link traffic: %+v", l)
 	}
 
