@@ -4,42 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/outpost-nms/outpost/shared/testbed/golden"
+
 	"github.com/outpost-nms/outpost/agent/sim/ntpsim"
 	"github.com/outpost-nms/outpost/agent/sim/snmpsim"
 	"github.com/outpost-nms/outpost/shared/safetext"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run with -update to accept):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 // checkTerminalSafe fails for anything in out a terminal would obey or
 // mis-measure: control characters other than line feed, invalid UTF-8,
@@ -85,7 +62,7 @@ func TestProbeSNMPHostileTable(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	checkTerminalSafe(t, out)
-	golden(t, "probe_snmp_hostile.golden", out)
+	golden.Check(t, filepath.Join("testdata", "probe_snmp_hostile.golden"), []byte(out))
 	// Aligned: every row of the table starts its STATUS column at the same
 	// display column as the header.
 	lines := strings.Split(out, "\n")
@@ -177,7 +154,7 @@ func TestProbeNTPHostileTable(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	checkTerminalSafe(t, out)
-	golden(t, "probe_ntp_hostile.golden", out)
+	golden.Check(t, filepath.Join("testdata", "probe_ntp_hostile.golden"), []byte(out))
 	// Every row keeps ntpq's fixed columns up to reach (an absurd number
 	// widens its own column as ntpq's %8d does, and nothing before it).
 	for i, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {

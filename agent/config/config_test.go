@@ -1,7 +1,6 @@
 package config
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,9 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/errors.golden")
+	"github.com/outpost-nms/outpost/shared/testbed/golden"
+)
 
 // TestBadConfigs loads every file in testdata/bad and compares its error
 // with the line of the same name in testdata/errors.golden.
@@ -43,13 +42,13 @@ func TestBadConfigs(t *testing.T) {
 		}
 		got.WriteString(msg + "\n")
 	}
-	golden := filepath.Join("testdata", "errors.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+	goldenPath := filepath.Join("testdata", "errors.golden")
+	if golden.Update() {
+		if err := os.WriteFile(goldenPath, []byte(got.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(goldenPath)
 	if err != nil {
 		t.Fatalf("%v (run go test -update)", err)
 	}

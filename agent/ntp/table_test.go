@@ -1,15 +1,13 @@
 package ntp
 
 import (
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/outpost-nms/outpost/shared/testbed/golden"
+)
 
 func TestTally(t *testing.T) {
 	for sel, want := range []byte(" x.-+#*o") {
@@ -134,19 +132,7 @@ func TestTableFromCapture(t *testing.T) {
 	if err := WriteTable(&b, snap.Rows()); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "capture-table.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("table differs from %s:\n got:\n%s\nwant:\n%s", golden, b.String(), want)
-	}
+	golden.Check(t, filepath.Join("testdata", "capture-table.golden"), []byte(b.String()))
 }
 
 // TestGarbageQuote: ntpsec 1.2.2 sends uninitialised bytes in filtdelay;

@@ -230,7 +230,7 @@ func (s *Scheduler) pollOnce(ctx context.Context, i int, t poll.Target) {
 	err := t.Poll(pctx, s.sink)
 	cancel()
 	<-s.sem
-	took := time.Now().Sub(began)
+	took := time.Since(began)
 	if err != nil && ctx.Err() == nil {
 		s.cfg.Logger.Warn("schedule: poll failed", "target", t.Name(), "err", err, "took", took)
 	}

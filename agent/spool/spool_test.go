@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/outpost-nms/outpost/shared/testbed"
 
 	"github.com/outpost-nms/outpost/shared/sample"
 )
@@ -343,13 +344,12 @@ func TestCursorSkipsDroppedRecords(t *testing.T) {
 // has fsynced, kills it with SIGKILL mid-stream, and checks that every
 // reported record survives, in order, without duplicates.
 func TestCrashKill9(t *testing.T) {
-	if os.Getenv("SPOOL_CRASH_CHILD") != "" {
+	if _, child := testbed.CrashChildArg(); child {
 		t.Skip("child")
 	}
 	dir := t.TempDir()
 	for round := 0; round < 3; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
-		cmd.Env = append(os.Environ(), "SPOOL_CRASH_CHILD="+dir)
+		cmd := testbed.CrashChild(t, "TestCrashChild", dir)
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -358,7 +358,6 @@ func TestCrashKill9(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		sc := bufio.NewScanner(out)
 		var synced uint64
 		deadline := time.Now().Add(20 * time.Second)
@@ -400,8 +399,8 @@ func TestCrashKill9(t *testing.T) {
 // TestCrashChild is the child of TestCrashKill9: it appends forever and
 // prints the highest seq after each Sync.
 func TestCrashChild(t *testing.T) {
-	dir := os.Getenv("SPOOL_CRASH_CHILD")
-	if dir == "" {
+	dir, child := testbed.CrashChildArg()
+	if !child {
 		t.Skip("only runs as the child of TestCrashKill9")
 	}
 	s, err := Open(Options{Dir: dir, SegmentBytes: 4096, FsyncInterval: -1, Logger: quiet()})

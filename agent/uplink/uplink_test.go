@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outpost-nms/outpost/shared/testbed"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/quic-go/quic-go"
@@ -131,16 +133,10 @@ func TestHelloAckAndDelivery(t *testing.T) {
 		t.Fatal("Up() false while the session runs")
 	}
 	// the spool applies the acks
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, _, acked := e.sp.Bounds(); acked == 50 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("spool watermark did not reach 50")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testbed.Eventually(t, 5*time.Second, "the spool watermark at 50", func() (bool, string) {
+		_, _, acked := e.sp.Bounds()
+		return acked == 50, fmt.Sprintf("acked %d", acked)
+	})
 	e.col.mu.Lock()
 	h := e.col.hellos[0]
 	if h.Agent != "agent1" || h.Epoch != e.sp.Epoch() || h.FirstSeq != 1 || h.LastSeq != 50 || h.Proto != wire.ProtocolVersion {
@@ -391,13 +387,10 @@ func TestRejectMovesPast(t *testing.T) {
 	cfg.Metrics = m
 	u := start(t, cfg, e.sp)
 	e.col.waitFor(t, "10 acked", 10*time.Second, func() bool { return e.col.acked == 10 })
-	deadline := time.Now().Add(5 * time.Second)
-	for u.LastReject().Seq != 7 {
-		if time.Now().After(deadline) {
-			t.Fatalf("last reject %+v", u.LastReject())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testbed.Eventually(t, 5*time.Second, "the refusal of batch 7", func() (bool, string) {
+		r := u.LastReject()
+		return r.Seq == 7, fmt.Sprintf("last reject %+v", r)
+	})
 	r := u.LastReject()
 	if r.Kind != wire.RejectFrame || !r.Whole || r.Reason != `batch 7: \x1b[31mbad\xff` {
 		t.Fatalf("last reject %+v", r)

@@ -1,16 +1,15 @@
 package config
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/errors.golden")
+	"github.com/outpost-nms/outpost/shared/testbed/golden"
+)
 
 func TestBadConfigs(t *testing.T) {
 	files, _ := filepath.Glob("testdata/bad/*.yaml")
@@ -27,18 +26,18 @@ func TestBadConfigs(t *testing.T) {
 		}
 		got.WriteString(err.Error() + "\n")
 	}
-	golden := filepath.Join("testdata", "errors.golden")
-	if *update {
-		if err := os.WriteFile(golden, []byte(got.String()), 0o644); err != nil {
+	goldenPath := filepath.Join("testdata", "errors.golden")
+	if golden.Update() {
+		if err := os.WriteFile(goldenPath, []byte(got.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	want, err := os.ReadFile(goldenPath)
 	if err != nil {
 		t.Fatalf("%v (run go test -update)", err)
 	}
 	if got.String() != string(want) {
-		t.Errorf("errors differ from %s:\n got:\n%s\nwant:\n%s", golden, got.String(), want)
+		t.Errorf("errors differ from %s:\n got:\n%s\nwant:\n%s", goldenPath, got.String(), want)
 	}
 }
 

@@ -2,15 +2,14 @@ package graph
 
 import (
 	"bytes"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/outpost-nms/outpost/shared/testbed/golden"
+)
 
 // goldenData is a fixed two-series graph: 24 ten-minute rows with a gap
 // of two unknown rows, bursts in MAX, and the 95th percentiles given.
@@ -43,7 +42,7 @@ func TestSVGGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("testdata", "golden-"+c.name+".svg")
-		if *update {
+		if golden.Update() {
 			os.MkdirAll("testdata", 0o755)
 			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)

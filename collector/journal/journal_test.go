@@ -5,12 +5,13 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/outpost-nms/outpost/shared/testbed"
 )
 
 func replayAll(t *testing.T, j *Journal, from Pos) []Entry {
@@ -289,7 +290,7 @@ func TestGroupCommitConcurrentAppenders(t *testing.T) {
 // SIGKILL mid-stream and checks that every record whose Append returned
 // (the child prints its number only then) is replayed.
 func TestCrashWhileAppending(t *testing.T) {
-	if dir := os.Getenv("JOURNAL_CRASH_CHILD"); dir != "" {
+	if dir, child := testbed.CrashChildArg(); child {
 		crashChild(dir)
 		return
 	}
@@ -298,8 +299,7 @@ func TestCrashWhileAppending(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for round := 0; round < 3; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashWhileAppending$")
-		cmd.Env = append(os.Environ(), "JOURNAL_CRASH_CHILD="+dir, "JOURNAL_CRASH_ROUND="+strconv.Itoa(round))
+		cmd := testbed.CrashChild(t, "TestCrashWhileAppending", dir, "JOURNAL_CRASH_ROUND="+strconv.Itoa(round))
 		out, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
@@ -307,7 +307,6 @@ func TestCrashWhileAppending(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 		acked := map[string]bool{}
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {

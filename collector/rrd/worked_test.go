@@ -3,7 +3,6 @@ package rrd
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outpost-nms/outpost/shared/testbed/golden"
+
 	"github.com/outpost-nms/outpost/shared/testbed"
 )
-
-var update = flag.Bool("update", false, "regenerate testdata/*.golden with rrdtool")
 
 // workedUpdates is the worked example: a COUNTER that wraps at 2^32 and a
 // GAUGE over its max, an unknown value and a gap beyond the heartbeat, at a
@@ -66,10 +65,10 @@ func fetchText(t testing.TB, path, cf string, start, end int64) string {
 	return b.String()
 }
 
-func golden(t *testing.T, name string, produce func() string, got string) {
+func checkGolden(t *testing.T, name string, produce func() string, got string) {
 	t.Helper()
 	p := filepath.Join("testdata", name)
-	if *update {
+	if golden.Update() {
 		os.WriteFile(p, []byte(produce()), 0o644)
 	}
 	want, err := os.ReadFile(p)
@@ -100,7 +99,7 @@ func TestWorkedExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := filepath.Join("testdata", "worked_rrdtool.rrd")
-	if *update {
+	if golden.Update() {
 		os.Remove(ref)
 		exec.Command("rrdtool", "create", ref, "--start", "1000000200", "--step", "300", "DS:in:COUNTER:600:0:U",
 			"DS:g:GAUGE:600:U:100", "RRA:AVERAGE:0.5:1:10", "RRA:MAX:0.5:3:5").Run()
@@ -114,10 +113,10 @@ func TestWorkedExample(t *testing.T) {
 		{"worked_max.golden", "MAX", 1000000200, 1000002700},
 		{"worked_max_long.golden", "MAX", 999990000, 1000002700},
 	} {
-		golden(t, c.golden, rrdtoolOut("fetch", ref, c.cf, "--start", itoa(c.start), "--end", itoa(c.end)),
+		checkGolden(t, c.golden, rrdtoolOut("fetch", ref, c.cf, "--start", itoa(c.start), "--end", itoa(c.end)),
 			fetchText(t, p, c.cf, c.start, c.end))
 		// And Outpost reads rrdtool's file the same way.
-		if got := fetchText(t, ref, c.cf, c.start, c.end); !*update {
+		if got := fetchText(t, ref, c.cf, c.start, c.end); !golden.Update() {
 			want, _ := os.ReadFile(filepath.Join("testdata", c.golden))
 			if got != string(want) {
 				t.Errorf("Outpost fetch of rrdtool's file differs:\n%s\nwant\n%s", got, want)
@@ -132,7 +131,7 @@ func TestWorkedExample(t *testing.T) {
 	var b bytes.Buffer
 	in.WriteText(&b)
 	got := dropLines(b.String(), "cur_row")
-	golden(t, "worked_info.golden", func() string {
+	checkGolden(t, "worked_info.golden", func() string {
 		out := rrdtoolOut("info", ref)()
 		return dropLines(strings.ReplaceAll(out, ref, "w.rrd"), "cur_row")
 	}, got)

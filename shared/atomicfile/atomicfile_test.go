@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/outpost-nms/outpost/shared/testbed"
 )
 
 func TestWriteReplacesWithMode(t *testing.T) {
@@ -37,8 +38,7 @@ func TestWriteReplacesWithMode(t *testing.T) {
 // moments while it rewrites a file in a loop: the file always holds one
 // complete version, never a torn or empty one.
 func TestCrashLeavesOldOrNew(t *testing.T) {
-	if os.Getenv("ATOMICFILE_CHILD") != "" {
-		p := os.Getenv("ATOMICFILE_CHILD")
+	if p, child := testbed.CrashChildArg(); child {
 		for i := 0; ; i++ {
 			data := bytes.Repeat([]byte(strconv.Itoa(i%10)), 64<<10)
 			if err := Write(p, data, 0o600); err != nil {
@@ -56,8 +56,7 @@ func TestCrashLeavesOldOrNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	for round := 0; round < 20; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestCrashLeavesOldOrNew$")
-		cmd.Env = append(os.Environ(), "ATOMICFILE_CHILD="+p)
+		cmd := testbed.CrashChild(t, "TestCrashLeavesOldOrNew", p)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -43,7 +43,11 @@ func TestValidator(t *testing.T) {
 		{func(v *Validator) { v.Listen("metrics", "127.0.0.1:70000") }, `x.yaml:8: metrics: "127.0.0.1:70000": port must be a number from 0 to 65535`},
 		{func(v *Validator) { v.Listen("listen", "0") }, `"0" is not host:port (or :port)`},
 		// Several errors: the one earliest in the file wins.
-		{func(v *Validator) { v.Port("snmp[0].port", 0); v.Name("name", "-bad"); v.Dial("collector.address", "host") }, `x.yaml:1: name:`},
+		{func(v *Validator) {
+			v.Port("snmp[0].port", 0)
+			v.Name("name", "-bad")
+			v.Dial("collector.address", "host")
+		}, `x.yaml:1: name:`},
 	}
 	for i, c := range cases {
 		v := NewValidator(pos)

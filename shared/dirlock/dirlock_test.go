@@ -3,12 +3,13 @@ package dirlock
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/outpost-nms/outpost/shared/testbed"
 )
 
 func TestSecondHolderIsRefusedUntilRelease(t *testing.T) {
@@ -34,7 +35,7 @@ func TestSecondHolderIsRefusedUntilRelease(t *testing.T) {
 // TestKilledHolderLeavesNoStaleLock: a holder killed with SIGKILL does not
 // keep the directory locked.
 func TestKilledHolderLeavesNoStaleLock(t *testing.T) {
-	if dir := os.Getenv("DIRLOCK_CHILD"); dir != "" {
+	if dir, child := testbed.CrashChildArg(); child {
 		if _, err := Acquire(dir); err != nil {
 			os.Exit(3)
 		}
@@ -43,8 +44,7 @@ func TestKilledHolderLeavesNoStaleLock(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledHolderLeavesNoStaleLock$")
-	cmd.Env = append(os.Environ(), "DIRLOCK_CHILD="+dir)
+	cmd := testbed.CrashChild(t, "TestKilledHolderLeavesNoStaleLock", dir)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

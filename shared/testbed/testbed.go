@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // InCI reports whether the CI environment variable is set to a true value.
@@ -125,4 +126,25 @@ func ephemeralLow() int {
 		return 32768
 	}
 	return n
+}
+
+// Eventually polls cond until it reports true, failing the test with what
+// cond last said when timeout passes. Tests wait for real peers and
+// processes this way: with a deadline, never a fixed sleep.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	wait := time.Millisecond
+	for {
+		ok, state := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, state)
+			return
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 50*time.Millisecond)
+	}
 }

@@ -3,7 +3,6 @@ package wire
 import (
 	"bytes"
 	"encoding/hex"
-	"flag"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/outpost-nms/outpost/shared/testbed/golden"
+
 	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/status"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden frames in testdata/")
 
 func newCodec(tb testing.TB) *Codec {
 	tb.Helper()
@@ -180,7 +179,7 @@ func TestGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("testdata", g.name+".hex")
-		if *update {
+		if golden.Update() {
 			if err := os.WriteFile(path, []byte(hexLines(frame)), 0o644); err != nil {
 				t.Fatal(err)
 			}
