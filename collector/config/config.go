@@ -63,6 +63,8 @@ type Quotas struct {
 	ArchiveBytesPerAgent    configfile.Size `yaml:"archive_bytes_per_agent"`     // default 512GiB
 	SeriesPerConnection     int             `yaml:"series_per_connection"`       // default 1048576
 	SeriesBytesPerConn      configfile.Size `yaml:"series_bytes_per_connection"` // default 128MiB
+	EntitiesPerHost         int             `yaml:"entities_per_host"`           // hardware entities kept per host; default and at most 4096
+	NeighborsPerHost        int             `yaml:"neighbors_per_host"`          // LLDP/CDP neighbours kept per host; default and at most 2048
 }
 
 // Listen sets the agent-facing listeners.

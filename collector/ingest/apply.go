@@ -299,8 +299,8 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 		}
 	}
 	hosts, sweep, now := a.hostParts(rec, now)
-	if len(hosts) > 0 || len(statuses) > 0 || len(events) > 0 || len(traps) > 0 {
-		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: hosts, Statuses: statuses, Events: events, Traps: traps,
+	if len(hosts) > 0 || len(statuses) > 0 || len(events) > 0 || len(traps) > 0 || len(rec.Devices) > 0 {
+		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: hosts, Statuses: statuses, Events: events, Traps: traps, Devices: rec.Devices,
 			Archive: ArchivePath, SweepSince: sweep}
 		res, err := a.db.ApplyIngest(ctx, u)
 		for try := 1; err != nil && try < 3 && ctx.Err() == nil; try++ {

@@ -98,6 +98,9 @@ type IngestUpdate struct {
 	// Complete, marks gone every attribute not upserted since then,
 	// instead of those not listed in the last part.
 	SweepSince map[string]time.Time
+	// Devices are hosts' hardware entities and neighbours (devices.go),
+	// applied after Hosts.
+	Devices []wire.DeviceFacts
 }
 
 // IngestResult lists the attributes an update created or redescribed.
@@ -146,6 +149,17 @@ func (db *DB) ApplyIngest(ctx context.Context, u IngestUpdate) (IngestResult, er
 			SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE at = ? AND kind = ? AND agent = ? AND message = ?)`,
 			e.At.UnixMilli(), e.Kind, e.Agent, e.Host, e.Message, e.At.UnixMilli(), e.Kind, e.Agent, e.Message); err != nil {
 			return res, fmt.Errorf("ingest event %s: %w", e.Kind, err)
+		}
+	}
+	for i := range u.Devices {
+		evs, err := applyDevices(ctx, tx, u.Agent, &u.Devices[i], now)
+		if err != nil {
+			return res, err
+		}
+		for _, e := range evs {
+			if err := insertEvent(ctx, tx, e); err != nil {
+				return res, err
+			}
 		}
 	}
 	n, err := insertTraps(ctx, tx, u.Agent, u.Traps)
@@ -268,6 +282,12 @@ func KindOfKey(key string) string {
 		return wire.KindStorage
 	case "cpu":
 		return wire.KindProcessor
+	case "sensor":
+		return wire.KindSensor
+	case "mem":
+		return wire.KindMemory
+	case "load":
+		return wire.KindLoad
 	}
 	return wire.KindOID
 }

@@ -112,7 +112,8 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 		},
 		Quotas: ingest.Quotas{HostsPerAgent: c.Quotas.HostsPerAgent, AttributesPerHost: c.Quotas.AttributesPerHost,
 			DataSourcesPerAttribute: c.Quotas.DataSourcesPerAttribute, ArchiveBytesPerAttr: int64(c.Quotas.ArchiveBytesPerAttr),
-			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent)}}, j, db, cache, m, log)
+			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent),
+			EntitiesPerHost:      c.Quotas.EntitiesPerHost, NeighborsPerHost: c.Quotas.NeighborsPerHost}}, j, db, cache, m, log)
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/outpost-nms/outpost/shared/status"
 )
 
-var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error", "alerts", "rules"}
+var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error", "alerts", "rules", "topology"}
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
@@ -48,8 +48,10 @@ func (s *Server) parseTemplates() error {
 			}
 			return fmt.Sprintf("%d s", d/time.Second)
 		},
-		"si":   graph.FormatSI,
-		"list": func(v ...string) []string { return v },
+		"si":    graph.FormatSI,
+		"speed": func(bps uint64) string { return graph.FormatSI(float64(bps), "b/s") },
+		"deref": func(p *float64) float64 { return *p },
+		"list":  func(v ...string) []string { return v },
 		"alertRows": func(alerts []AlertJSON, canOperate bool, csrf string) any {
 			return struct {
 				Alerts     []AlertJSON
