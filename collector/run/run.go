@@ -23,7 +23,7 @@ import (
 	"github.com/outpost-nms/outpost/collector/journal"
 	"github.com/outpost-nms/outpost/collector/latest"
 	"github.com/outpost-nms/outpost/collector/metrics"
-	"github.com/outpost-nms/outpost/collector/mibs"
+	"github.com/outpost-nms/outpost/shared/mibs"
 	"github.com/outpost-nms/outpost/collector/pki"
 	"github.com/outpost-nms/outpost/collector/rrd"
 	"github.com/outpost-nms/outpost/collector/web"
