@@ -39,6 +39,14 @@ type Config struct {
 	// set in the environment (then the runtime's limit stays); at least
 	// 8MiB. Set, it overrides GOMEMLIMIT.
 	MemoryLimit configfile.Size `yaml:"memory_limit"`
+	// MIBDirs are directories of MIB files for the object names in oids
+	// entries that the agent does not know built in
+	// (CISCO-PROCESS-MIB::cpmCPUTotal5minRev.1). They are searched before
+	// net-snmp's directories (mibs.NetSNMPDirs: /usr/share/snmp/mibs and
+	// its iana and ietf subdirectories, where snmp-mibs-downloader puts
+	// them). Names are resolved once, at load; MIB files are not read at
+	// all when every OID is numeric or built in.
+	MIBDirs []string `yaml:"mib_dirs"`
 }
 
 // Collector is where and how the agent connects.
@@ -142,7 +150,10 @@ type InterfaceFilter struct {
 // OIDSpec is a user-listed OID that becomes an attribute.
 type OIDSpec struct {
 	Name string   `yaml:"name"` // attribute name; key "oid:<name>"
-	OID  string   `yaml:"oid"`  // numeric (1.3.6.1...) or MIB::name
+	OID  string   `yaml:"oid"`  // numeric (1.3.6.1...), MODULE::object[.instance] or a bare object name
+	// Resolved is the numeric OID of a name that needed MIB files, set by
+	// Load; "" for numbers and built-in names (agent/snmp resolves those).
+	Resolved string `yaml:"-"`
 	Type string   `yaml:"type"` // gauge, counter32, counter64, derive, absolute; default gauge
 	Min  *float64 `yaml:"min"`
 	Max  *float64 `yaml:"max"`

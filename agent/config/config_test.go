@@ -222,3 +222,48 @@ func TestProtocolSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestMIBNames: oids entries by name resolve at load, built-in names and
+// numbers without MIB files, others with mib_dirs (searched before
+// net-snmp's directories) and Debian's net-snmp MIBs.
+func TestMIBNames(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "agent.yaml")
+	body := `name: site1
+collector:
+  address: collector.example.net:4700
+mib_dirs: [testdata/mibs]
+snmp:
+  - name: sw1
+    address: 192.0.2.1
+    community: public
+    oids:
+      - {name: errors, oid: IF-MIB::ifInErrors.3, type: counter32}
+      - {name: num, oid: .1.3.6.1.2.1.1.3.0}
+      - {name: temp, oid: OUTPOST-SITE-MIB::outpostSiteTemperature}
+      - {name: charge, oid: outpostSiteUpsCharge.2}
+`
+	if _, err := os.Stat("/usr/share/snmp/mibs/UCD-SNMP-MIB.txt"); err == nil {
+		body += "      - {name: mem, oid: UCD-SNMP-MIB::memTotalReal}\n"
+	} else {
+		t.Log("no Debian net-snmp MIBs (libsnmp-base): UCD-SNMP-MIB not tried")
+	}
+	if err := os.WriteFile(f, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"errors": "", "num": "",
+		"temp":   "1.3.6.1.4.1.99997.1.0",
+		"charge": "1.3.6.1.4.1.99997.2.1.2.2",
+		"mem":    "1.3.6.1.4.1.2021.4.5.0",
+	}
+	for _, o := range c.SNMP[0].OIDs {
+		if o.Resolved != want[o.Name] {
+			t.Errorf("%s (%s): resolved %q, want %q", o.Name, o.OID, o.Resolved, want[o.Name])
+		}
+	}
+}

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path"
 	"regexp"
 	"slices"
@@ -11,10 +13,12 @@ import (
 
 	"github.com/outpost-nms/outpost/agent/batch"
 	"github.com/outpost-nms/outpost/agent/schedule"
+	"github.com/outpost-nms/outpost/agent/snmp/oidname"
 	"github.com/outpost-nms/outpost/agent/spool"
 	"github.com/outpost-nms/outpost/agent/uplink"
 	"github.com/outpost-nms/outpost/shared/configfile"
 	"github.com/outpost-nms/outpost/shared/logging"
+	"github.com/outpost-nms/outpost/shared/mibs"
 	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/secret"
 )
@@ -278,7 +282,51 @@ func (c *Config) finish(pos *configfile.Positions) error {
 		c.SNMP[i].SNMPSettings = resolveSNMP(c.SNMP[i].SNMPSettings, c.Defaults.SNMPSettings)
 	}
 	v.config(c)
+	if v.Err() == nil {
+		c.resolveOIDNames(v)
+	}
 	return v.Err()
+}
+
+// resolveOIDNames checks mib_dirs and gives each oids entry whose name is
+// not built in its numeric OID from the MIB files (OIDSpec.Resolved).
+// gosmi is loaded only when there is such a name.
+func (c *Config) resolveOIDNames(v validator) {
+	for k, d := range c.MIBDirs {
+		if fi, err := os.Stat(d); err != nil {
+			v.Fail(fmt.Sprintf("mib_dirs[%d]", k), "%v", err)
+		} else if !fi.IsDir() {
+			v.Fail(fmt.Sprintf("mib_dirs[%d]", k), "%s is not a directory", d)
+		}
+	}
+	type at struct{ i, j int }
+	var refs []at
+	var names []string
+	for i := range c.SNMP {
+		for j, o := range c.SNMP[i].OIDs {
+			_, err := oidname.Resolve(o.OID)
+			switch {
+			case err == nil:
+			case errors.Is(err, oidname.ErrNotBuiltin):
+				refs = append(refs, at{i, j})
+				names = append(names, o.OID)
+			default:
+				v.Fail(fmt.Sprintf("snmp[%d].oids[%d].oid", i, j), "%v", err)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	dirs := append(slices.Clone(c.MIBDirs), mibs.NetSNMPDirs...)
+	oids, errs := mibs.Resolve(dirs, names)
+	for k, r := range refs {
+		if errs[k] != nil {
+			v.Fail(fmt.Sprintf("snmp[%d].oids[%d].oid", r.i, r.j), "%v", errs[k])
+			continue
+		}
+		c.SNMP[r.i].OIDs[r.j].Resolved = oids[k]
+	}
 }
 
 // validator checks a Config with the checks both sides share
@@ -574,7 +622,6 @@ func (v validator) interfaces(p string, f InterfaceFilter) {
 
 var (
 	numericOIDRE = regexp.MustCompile(`^\.?[0-9]+(\.[0-9]+)+$`)
-	mibOIDRE     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*::[a-zA-Z][A-Za-z0-9-]*(\.[0-9]+)*$`)
 	oidNameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 )
 
@@ -591,8 +638,8 @@ func (v validator) oid(p string, o OIDSpec, names map[string]bool) {
 	switch {
 	case o.OID == "":
 		v.Fail(p+".oid", "required")
-	case !numericOIDRE.MatchString(o.OID) && !mibOIDRE.MatchString(o.OID):
-		v.Fail(p+".oid", "%q is neither a numeric OID (1.3.6.1.2.1.1.3.0) nor MIB::name (SNMPv2-MIB::sysUpTime.0)", o.OID)
+	case !numericOIDRE.MatchString(o.OID) && !mibs.IsName(o.OID):
+		v.Fail(p+".oid", "%q is neither a numeric OID (1.3.6.1.2.1.1.3.0) nor an object name (SNMPv2-MIB::sysUpTime.0, sysUpTime.0)", o.OID)
 	}
 	if _, err := sample.ParseKind(o.Type); err != nil {
 		v.Fail(p+".type", "%v", err)

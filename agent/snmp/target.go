@@ -123,7 +123,10 @@ func New(tc config.SNMPTarget, opts Options) (*Target, error) {
 			return nil, fmt.Errorf("snmp target %s: oid %q: names must be set and unique", tc.Name, o.OID)
 		}
 		seen[o.Name] = true
-		num, err := ResolveOID(o.OID)
+		num, err := o.Resolved, error(nil)
+		if num == "" {
+			num, err = ResolveOID(o.OID)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("snmp target %s: oid %s: %w", tc.Name, o.Name, err)
 		}

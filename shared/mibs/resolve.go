@@ -162,9 +162,9 @@ func Resolve(dirs []string, names []string) (oids []string, errs []error) {
 		case types.NodeScalar:
 			oids[i] = oid + ".0"
 		case types.NodeColumn:
-			errs[i] = fmt.Errorf("%s: %s is a table column; add the instance (%s.1)", names[i], r.object, names[i])
+			errs[i] = fmt.Errorf("%s is a table column; add the instance (%s.1)", names[i], names[i])
 		default:
-			errs[i] = fmt.Errorf("%s: %s is a %s, not an object to poll; add the instance", names[i], r.object, strings.ToLower(kind.String()))
+			errs[i] = fmt.Errorf("%s is a %s, not an object to poll; add the instance", names[i], strings.ToLower(kind.String()))
 		}
 	}
 	return oids, errs
