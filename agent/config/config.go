@@ -149,14 +149,14 @@ type InterfaceFilter struct {
 
 // OIDSpec is a user-listed OID that becomes an attribute.
 type OIDSpec struct {
-	Name string   `yaml:"name"` // attribute name; key "oid:<name>"
-	OID  string   `yaml:"oid"`  // numeric (1.3.6.1...), MODULE::object[.instance] or a bare object name
+	Name string `yaml:"name"` // attribute name; key "oid:<name>"
+	OID  string `yaml:"oid"`  // numeric (1.3.6.1...), MODULE::object[.instance] or a bare object name
 	// Resolved is the numeric OID of a name that needed MIB files, set by
 	// Load; "" for numbers and built-in names (agent/snmp resolves those).
-	Resolved string `yaml:"-"`
-	Type string   `yaml:"type"` // gauge, counter32, counter64, derive, absolute; default gauge
-	Min  *float64 `yaml:"min"`
-	Max  *float64 `yaml:"max"`
+	Resolved string   `yaml:"-"`
+	Type     string   `yaml:"type"` // gauge, counter32, counter64, derive, absolute; default gauge
+	Min      *float64 `yaml:"min"`
+	Max      *float64 `yaml:"max"`
 }
 
 // NTPTarget is one NTP server or chronyd.
