@@ -9,12 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/outpost-nms/outpost/shared/testbed"
 	"github.com/outpost-nms/outpost/shared/testbed/golden"
 )
 
 // TestBadConfigs loads every file in testdata/bad and compares its error
 // with the line of the same name in testdata/errors.golden.
 func TestBadConfigs(t *testing.T) {
+	t.Setenv(MIBHelperEnv, testbed.GoBuild(t, "github.com/outpost-nms/outpost/agent/cmd/outpost-agent-mibs"))
 	files, err := filepath.Glob("testdata/bad/*.yaml")
 	if err != nil || len(files) < 8 {
 		t.Fatalf("testdata/bad: %d files, %v", len(files), err)
@@ -227,6 +229,7 @@ func TestProtocolSpellings(t *testing.T) {
 // numbers without MIB files, others with mib_dirs (searched before
 // net-snmp's directories) and Debian's net-snmp MIBs.
 func TestMIBNames(t *testing.T) {
+	t.Setenv(MIBHelperEnv, testbed.GoBuild(t, "github.com/outpost-nms/outpost/agent/cmd/outpost-agent-mibs"))
 	dir := t.TempDir()
 	f := filepath.Join(dir, "agent.yaml")
 	body := `name: site1
@@ -254,6 +257,12 @@ snmp:
 	c, err := Load(f)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Without the helper, a name that needs MIBs is a clear error; built-in
+	// names and numbers never need it.
+	t.Setenv(MIBHelperEnv, filepath.Join(dir, "no-such-helper"))
+	if _, err := Load(f); err == nil || !strings.Contains(err.Error(), "snmp[0].oids[2].oid: OUTPOST-SITE-MIB::outpostSiteTemperature: ") {
+		t.Errorf("without the helper: %v", err)
 	}
 	want := map[string]string{
 		"errors": "", "num": "",

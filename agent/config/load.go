@@ -18,7 +18,6 @@ import (
 	"github.com/outpost-nms/outpost/agent/uplink"
 	"github.com/outpost-nms/outpost/shared/configfile"
 	"github.com/outpost-nms/outpost/shared/logging"
-	"github.com/outpost-nms/outpost/shared/mibs"
 	"github.com/outpost-nms/outpost/shared/sample"
 	"github.com/outpost-nms/outpost/shared/secret"
 )
@@ -290,7 +289,7 @@ func (c *Config) finish(pos *configfile.Positions) error {
 
 // resolveOIDNames checks mib_dirs and gives each oids entry whose name is
 // not built in its numeric OID from the MIB files (OIDSpec.Resolved).
-// gosmi is loaded only when there is such a name.
+// outpost-agent-mibs runs only when there is such a name.
 func (c *Config) resolveOIDNames(v validator) {
 	for k, d := range c.MIBDirs {
 		if fi, err := os.Stat(d); err != nil {
@@ -318,8 +317,12 @@ func (c *Config) resolveOIDNames(v validator) {
 	if len(names) == 0 {
 		return
 	}
-	dirs := append(slices.Clone(c.MIBDirs), mibs.NetSNMPDirs...)
-	oids, errs := mibs.Resolve(dirs, names)
+	oids, errs, err := resolveMIBNames(c.MIBDirs, names)
+	if err != nil {
+		r := refs[0]
+		v.Fail(fmt.Sprintf("snmp[%d].oids[%d].oid", r.i, r.j), "%s: %v", names[0], err)
+		return
+	}
 	for k, r := range refs {
 		if errs[k] != nil {
 			v.Fail(fmt.Sprintf("snmp[%d].oids[%d].oid", r.i, r.j), "%v", errs[k])
@@ -622,6 +625,7 @@ func (v validator) interfaces(p string, f InterfaceFilter) {
 
 var (
 	numericOIDRE = regexp.MustCompile(`^\.?[0-9]+(\.[0-9]+)+$`)
+	objectNameRE = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9-]*::)?[a-zA-Z][A-Za-z0-9-]*(?:\.[0-9]+)*$`)
 	oidNameRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 )
 
@@ -638,7 +642,7 @@ func (v validator) oid(p string, o OIDSpec, names map[string]bool) {
 	switch {
 	case o.OID == "":
 		v.Fail(p+".oid", "required")
-	case !numericOIDRE.MatchString(o.OID) && !mibs.IsName(o.OID):
+	case !numericOIDRE.MatchString(o.OID) && !objectNameRE.MatchString(o.OID):
 		v.Fail(p+".oid", "%q is neither a numeric OID (1.3.6.1.2.1.1.3.0) nor an object name (SNMPv2-MIB::sysUpTime.0, sysUpTime.0)", o.OID)
 	}
 	if _, err := sample.ParseKind(o.Type); err != nil {

@@ -28,6 +28,7 @@ func TestSNMPDNamedUserOIDs(t *testing.T) {
 	if _, err := os.Stat("/usr/share/snmp/mibs/UCD-SNMP-MIB.txt"); err != nil {
 		testbed.Missing(t, "no /usr/share/snmp/mibs/UCD-SNMP-MIB.txt (Debian's libsnmp-base)")
 	}
+	t.Setenv(config.MIBHelperEnv, testbed.GoBuild(t, "github.com/outpost-nms/outpost/agent/cmd/outpost-agent-mibs"))
 	d := testpeer.StartSNMPD(t, testpeer.SNMPDConfig{SysName: "outpost-mib"})
 	// testdata/mibs holds only the SNMPv2-SMI registration roots, which
 	// Debian does not ship (they come with snmp-mibs-downloader).
