@@ -18,6 +18,7 @@ all: build
 ## build: static, stripped binaries in bin/ (outpost-demo holds the demo and the simulators, so the shipped two link only their own side)
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/outpost-agent ./agent/cmd/outpost-agent
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/outpost-agent-mibs ./agent/cmd/outpost-agent-mibs
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/outpost-collector ./collector/cmd/outpost-collector
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/outpost-demo ./demo/cmd/outpost-demo
 

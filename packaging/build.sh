@@ -32,18 +32,21 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/n
 rm -f dist/*.deb dist/*.rpm dist/*.zip
 LDFLAGS="-s -w -buildid= -X github.com/outpost-nms/outpost/shared/buildinfo.version=${VERSION}"
 
-build() { # goos goarch binary
-    local goos=$1 goarch=$2 bin=$3 goarm="" dir ext=""
+build() { # goos goarch binary [package dir]
+    local goos=$1 goarch=$2 bin=$3 src=${4:-./${3#outpost-}/cmd/$3} goarm="" dir ext=""
     dir="dist/${goos}_${goarch}"
     if [ "$goarch" = arm7 ]; then goarch=arm; goarm=7; fi
     [ "$goos" = windows ] && ext=.exe
     mkdir -p "$dir"
     CGO_ENABLED=0 GOOS=$goos GOARCH=$goarch GOARM=$goarm \
-        go build -trimpath -ldflags "$LDFLAGS" -o "$dir/$bin$ext" "./${bin#outpost-}/cmd/$bin"
+        go build -trimpath -ldflags "$LDFLAGS" -o "$dir/$bin$ext" "$src"
 }
 
 for arch in $arches; do
     build linux "$arch" outpost-agent
+    # MIB names in the agent's config are resolved by a program of its own
+    # (the agent does not link the MIB parser); it ships in the agent package.
+    build linux "$arch" outpost-agent-mibs ./agent/cmd/outpost-agent-mibs
     # The collector is built for 64-bit servers only.
     [ "$arch" = arm7 ] || build linux "$arch" outpost-collector
     for fmt in $formats; do
@@ -51,6 +54,7 @@ for arch in $arches; do
             [ "$bin" = outpost-collector ] && [ "$arch" = arm7 ] && continue
             mkdir -p dist/stage
             cp "dist/linux_${arch}/$bin" "dist/stage/$bin"
+            [ "$bin" = outpost-agent ] && cp "dist/linux_${arch}/outpost-agent-mibs" dist/stage/outpost-agent-mibs
             if ! out=$(ARCH=$arch "$NFPM" package --config "packaging/nfpm/$bin.yaml" --packager "$fmt" --target dist/ 2>&1); then
                 echo "$out" >&2
                 exit 1
@@ -62,8 +66,9 @@ done
 if [ -z "${1:-}" ]; then
     # Windows agent: a zip with the executable, an example config and notes.
     build windows amd64 outpost-agent
+    build windows amd64 outpost-agent-mibs ./agent/cmd/outpost-agent-mibs
     stage=$(mktemp -d)
-    cp dist/windows_amd64/outpost-agent.exe "$stage/"
+    cp dist/windows_amd64/outpost-agent.exe dist/windows_amd64/outpost-agent-mibs.exe "$stage/"
     cp configs/agent.example.yaml "$stage/agent.yaml"
     cp packaging/windows/README.txt "$stage/"
     find "$stage" -exec touch -d "@$SOURCE_DATE_EPOCH" {} +
