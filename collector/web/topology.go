@@ -3,10 +3,11 @@ package web
 // The topology map (/topology, /api/v1/topology): hosts as nodes, the
 // links their LLDP and CDP neighbours reveal as edges (inventory.Topology).
 // The layout is computed here, in Go, and drawn as inline SVG: a
-// deterministic force-directed layout (Fruchterman–Reingold) in which
-// every agent's hosts are pulled towards their site's centre, so sites
-// stay grouped. The page needs no layout library; static/topology.js only
-// pans and zooms the drawing (the CSP's script-src 'self' holds).
+// deterministic force-directed layout (Fruchterman–Reingold) run inside a
+// cell of its own for every agent (site), so sites are grouped and their
+// boxes never overlap. The page needs no layout library; static/topology.js
+// only pans and zooms the drawing (the CSP's script-src 'self' holds).
+// docs/design-notes.md says why no JavaScript layout library is vendored.
 
 import (
 	"context"
@@ -29,8 +30,58 @@ const maxMapNodes = 2000
 
 type point struct{ x, y float64 }
 
-// layout places the nodes of t in a width×height box (see the file doc).
-// The same topology always gives the same drawing.
+// Site boxes are drawn this far around their hosts (the label sits in the
+// top margin); layout keeps hosts this far inside their site's cell, so
+// the boxes of two sites never overlap.
+const (
+	sitePadX, sitePadTop, sitePadBottom = 36.0, 34.0, 28.0
+	cellGap                             = 6.0
+)
+
+type rect struct{ x0, y0, x1, y1 float64 }
+
+// siteCells splits the width×height box into one cell per site, in a grid
+// of rows, each cell's width (and each row's height, with its largest
+// site) growing with the square root of its hosts (a site of 20 switches gets more room than one
+// of 2).
+func siteCells(names []string, sizes map[string]int, width, height float64) map[string]rect {
+	cells := make(map[string]rect, len(names))
+	cols := int(math.Ceil(math.Sqrt(float64(len(names)) * width / height)))
+	cols = max(1, min(cols, len(names)))
+	rows := (len(names) + cols - 1) / cols
+	weight := func(s string) float64 { return math.Sqrt(float64(sizes[s])) + 1 }
+	rowWeight := make([]float64, rows) // the sum of its cells' weights
+	rowHeight := make([]float64, rows) // its largest cell's weight
+	all := 0.0
+	for r := range rows {
+		for _, s := range names[r*cols : min(len(names), (r+1)*cols)] {
+			rowWeight[r] += weight(s)
+			rowHeight[r] = max(rowHeight[r], weight(s))
+		}
+		all += rowHeight[r]
+	}
+	y := 0.0
+	for r := range rows {
+		row := names[r*cols : min(len(names), (r+1)*cols)]
+		h := height * rowHeight[r] / all
+		x := 0.0
+		for _, s := range row {
+			w := width * weight(s) / rowWeight[r]
+			cells[s] = rect{x, y, x + w, y + h}
+			x += w
+		}
+		y += h
+	}
+	return cells
+}
+
+// layout places the nodes of t in a width×height box (see the file doc):
+// every site (agent) gets a cell of its own and its hosts are laid out
+// inside it by a Fruchterman–Reingold force layout, so sites are grouped
+// by construction; links between sites still pull their ends towards the
+// facing sides of the cells. Repulsion works within a site only, so the
+// cost is the sum of the squares of the site sizes, not of the total. The
+// same topology always gives the same drawing.
 func layout(t *inventory.Topology, width, height float64) map[string]point {
 	n := len(t.Nodes)
 	pos := make(map[string]point, n)
@@ -46,68 +97,90 @@ func layout(t *inventory.Topology, width, height float64) map[string]point {
 		sites[nd.Agent] = append(sites[nd.Agent], i)
 	}
 	sort.Strings(siteNames)
-	// Start: sites on a circle, their hosts on a small circle around it.
-	cx, cy := width/2, height/2
-	centre := map[string]point{}
-	p := make([]point, n)
-	for si, s := range siteNames {
-		a := 2 * math.Pi * float64(si) / float64(len(siteNames))
-		r := 0.0
-		if len(siteNames) > 1 {
-			r = math.Min(width, height) * 0.3
+	sizes := make(map[string]int, len(sites))
+	for s, m := range sites {
+		sizes[s] = len(m)
+	}
+	cells := siteCells(siteNames, sizes, width, height)
+	// inner is where a site's hosts may be: its cell less the box margins.
+	inner := make(map[string]rect, len(cells))
+	for s, c := range cells {
+		in := rect{c.x0 + cellGap + sitePadX, c.y0 + cellGap + sitePadTop, c.x1 - cellGap - sitePadX, c.y1 - cellGap - sitePadBottom}
+		if in.x1 < in.x0 { // a cell narrower than its margins: its middle
+			in.x0, in.x1 = (c.x0+c.x1)/2, (c.x0+c.x1)/2
 		}
-		c := point{cx + r*math.Cos(a), cy + r*math.Sin(a)}
-		centre[s] = c
-		members := sites[s]
+		if in.y1 < in.y0 {
+			in.y0, in.y1 = (c.y0+c.y1)/2, (c.y0+c.y1)/2
+		}
+		inner[s] = in
+	}
+	// Start: each site's hosts on a circle around its cell's centre.
+	p := make([]point, n)
+	siteK := make(map[string]float64, len(sites))
+	for _, s := range siteNames {
+		in, members := inner[s], sites[s]
+		c := point{(in.x0 + in.x1) / 2, (in.y0 + in.y1) / 2}
+		rr := math.Min(in.x1-in.x0, in.y1-in.y0) / 3
 		for k, i := range members {
-			b := 2*math.Pi*float64(k)/float64(len(members)) + a
-			rr := 30 + 12*math.Sqrt(float64(len(members)))
+			b := 2 * math.Pi * float64(k) / float64(len(members))
 			p[i] = point{c.x + rr*math.Cos(b), c.y + rr*math.Sin(b)}
 		}
+		siteK[s] = 0.5 * math.Sqrt(math.Max((in.x1-in.x0)*(in.y1-in.y0), 1)/float64(len(members)))
 	}
 	index := make(map[string]int, n)
 	for i, nd := range t.Nodes {
 		index[nd.Host] = i
 	}
-	k := math.Sqrt(width * height / float64(n))
 	temp := width / 10
-	const iterations = 200
+	const iterations, gravity = 200, 0.3
 	disp := make([]point, n)
 	for it := 0; it < iterations; it++ {
 		for i := range disp {
 			disp[i] = point{}
 		}
-		for i := 0; i < n; i++ {
-			for j := i + 1; j < n; j++ {
-				dx, dy := p[i].x-p[j].x, p[i].y-p[j].y
-				d := math.Max(math.Hypot(dx, dy), 0.01)
-				f := k * k / d
-				disp[i].x += dx / d * f
-				disp[i].y += dy / d * f
-				disp[j].x -= dx / d * f
-				disp[j].y -= dy / d * f
+		for _, s := range siteNames {
+			members, k := sites[s], siteK[s]
+			for a := 0; a < len(members); a++ {
+				for b := a + 1; b < len(members); b++ {
+					i, j := members[a], members[b]
+					dx, dy := p[i].x-p[j].x, p[i].y-p[j].y
+					d := math.Max(math.Hypot(dx, dy), 0.01)
+					f := k * k / d
+					disp[i].x += dx / d * f
+					disp[i].y += dy / d * f
+					disp[j].x -= dx / d * f
+					disp[j].y -= dy / d * f
+				}
 			}
 		}
 		for _, e := range t.Edges {
-			i, j := index[e.A], index[e.B]
+			i, okA := index[e.A]
+			j, okB := index[e.B]
+			if !okA || !okB {
+				continue
+			}
+			k := siteK[t.Nodes[i].Agent]
 			dx, dy := p[i].x-p[j].x, p[i].y-p[j].y
 			d := math.Max(math.Hypot(dx, dy), 0.01)
 			f := d * d / k
+			if t.Nodes[i].Agent != t.Nodes[j].Agent {
+				f /= 4 // a link between sites leans on the cells, no more
+			}
 			disp[i].x -= dx / d * f
 			disp[i].y -= dy / d * f
 			disp[j].x += dx / d * f
 			disp[j].y += dy / d * f
 		}
-		for i, nd := range t.Nodes { // gravity towards the site's centre
-			c := centre[nd.Agent]
-			disp[i].x += (c.x - p[i].x) * 0.6
-			disp[i].y += (c.y - p[i].y) * 0.6
-		}
-		for i := range p {
+		for i, nd := range t.Nodes {
+			in := inner[nd.Agent]
+			// Gravity towards the cell's centre keeps hosts off its walls
+			// (where clamping would stack them).
+			disp[i].x += ((in.x0+in.x1)/2 - p[i].x) * gravity
+			disp[i].y += ((in.y0+in.y1)/2 - p[i].y) * gravity
 			d := math.Max(math.Hypot(disp[i].x, disp[i].y), 0.01)
 			step := math.Min(d, temp)
-			p[i].x = math.Min(width-40, math.Max(40, p[i].x+disp[i].x/d*step))
-			p[i].y = math.Min(height-30, math.Max(30, p[i].y+disp[i].y/d*step))
+			p[i].x = math.Min(in.x1, math.Max(in.x0, p[i].x+disp[i].x/d*step))
+			p[i].y = math.Min(in.y1, math.Max(in.y0, p[i].y+disp[i].y/d*step))
 		}
 		temp *= 0.97
 	}
@@ -145,7 +218,7 @@ func topologySVG(t *inventory.Topology) template.HTML {
 	for _, s := range order {
 		bx := boxes[s]
 		fmt.Fprintf(&b, `<g class="site"><rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="12"></rect><text x="%.1f" y="%.1f">%s</text></g>`,
-			bx[0]-36, bx[1]-34, bx[2]-bx[0]+72, bx[3]-bx[1]+62, bx[0]-30, bx[1]-20, esc("site "+s))
+			bx[0]-sitePadX, bx[1]-sitePadTop, bx[2]-bx[0]+2*sitePadX, bx[3]-bx[1]+sitePadTop+sitePadBottom, bx[0]-sitePadX+6, bx[1]-sitePadTop+14, esc("site "+s))
 	}
 	for _, e := range t.Edges {
 		a, z := pos[e.A], pos[e.B]
