@@ -100,6 +100,8 @@ type stackOptions struct {
 	maxClockSkew time.Duration
 	quotas       Quotas
 	maxSeries    int
+	// forwardOnly runs the applier without archives (rrd.enabled: false).
+	forwardOnly bool
 }
 
 // openStack opens (or reopens, after a crash) the collector state in dir
@@ -124,7 +126,11 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s.cache = rrd.NewCache(rrd.CacheOptions{FlushInterval: time.Hour, Logger: logger})
-	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour), Quotas: opts.quotas}, s.j, s.db, s.cache, s.m, logger); err != nil {
+	var archives Archives = s.cache
+	if opts.forwardOnly {
+		archives = nil
+	}
+	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour), Quotas: opts.quotas}, s.j, s.db, archives, s.m, logger); err != nil {
 		t.Fatal(err)
 	}
 	streams, err := s.app.Recover(ctx)
