@@ -67,7 +67,19 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 			err = cerr
 		}
 	}()
-	cache := rrd.NewCache(rrd.CacheOptions{FlushInterval: c.RRD.FlushInterval.D(), Workers: c.RRD.FlushWorkers, Logger: log})
+	// Forward-only (rrd.enabled: false): no archive cache; the applier
+	// gets nil Archives and the web UI says graphs come from the store.
+	var cache *rrd.Cache
+	var archives ingest.Archives
+	source := graph.Engine{}
+	graphsRemote := ""
+	if c.RRD.On() {
+		cache = rrd.NewCache(rrd.CacheOptions{FlushInterval: c.RRD.FlushInterval.D(), Workers: c.RRD.FlushWorkers, Logger: log})
+		archives, source.Cache = cache, cache
+	} else {
+		graphsRemote = remoteStores(c)
+		log.Info("forward-only: rrd.enabled is false, no archives are written", "remote_write", graphsRemote)
+	}
 	m := metrics.New()
 	names := snmpname.New()
 	mibDirs := c.Inventory.MIBDirs
@@ -78,7 +90,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names,
 		Quotas: ingest.Quotas{HostsPerAgent: c.Quotas.HostsPerAgent, AttributesPerHost: c.Quotas.AttributesPerHost,
 			DataSourcesPerAttribute: c.Quotas.DataSourcesPerAttribute, ArchiveBytesPerAttr: int64(c.Quotas.ArchiveBytesPerAttr),
-			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent)}}, j, db, cache, m, log)
+			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent)}}, j, db, archives, m, log)
 	if err != nil {
 		return err
 	}
@@ -93,7 +105,7 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	if err != nil {
 		return err
 	}
-	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
+	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: source, Logger: log, GraphsRemote: graphsRemote,
 		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns,
 		Warnings: forwardWarnings(fwds)})
 	if err != nil {
@@ -124,12 +136,14 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	}
 	apply.Go("applier", app.Run)
 	apply.Then(app.Checkpoint)
-	apply.Then(func(ctx context.Context) error {
-		if err := cache.Close(ctx); err != nil {
-			return fmt.Errorf("close archives: %w", err)
-		}
-		return nil
-	})
+	if cache != nil {
+		apply.Then(func(ctx context.Context) error {
+			if err := cache.Close(ctx); err != nil {
+				return fmt.Errorf("close archives: %w", err)
+			}
+			return nil
+		})
+	}
 	startForwarders(side, fwds, j, m, log)
 	side.Go("web", func(ctx context.Context) error { return webSrv.Run(ctx, c.Web.Listen) })
 	if len(c.Alerting.Alertmanagers) > 0 || len(c.Alerting.Webhooks) > 0 {
