@@ -374,6 +374,8 @@ forward:
 	b.ReportMetric(disk/ifMinutes, "disk-B/interface-minute")
 	b.ReportMetric(float64(rrdBytes)/float64(n), "archive-B/interface")
 	b.ReportMetric(wall.Seconds()/capMinutes, "wall-s/sim-minute")
+	b.ReportMetric(float64(ru.Maxrss)/1024, "collector-maxrss-MiB")
+	b.ReportMetric(float64(n), "interfaces")
 	b.ReportMetric(0, "ns/op")
 }
 
