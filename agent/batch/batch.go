@@ -123,6 +123,7 @@ type Batcher struct {
 	stats   []wire.AttrStatus
 	hosts   []wire.Host
 	traps   []wire.Trap
+	devices []wire.DeviceFacts
 	samples int
 	size    int // estimated encoded bytes
 	lost    uint64
@@ -146,13 +147,14 @@ func (*hostMessage) Validate() error { return nil }
 // encodedBatch is wire.Batch with its hosts already encoded; it encodes to
 // the bytes the wire.Batch would (same keys, same options; a test checks).
 type encodedBatch struct {
-	Seq      uint64            `cbor:"1,keyasint"`
-	Groups   []wire.Group      `cbor:"2,keyasint,omitempty"`
-	Statuses []wire.AttrStatus `cbor:"3,keyasint,omitempty"`
-	Hosts    []cbor.RawMessage `cbor:"4,keyasint,omitempty"`
-	Dropped  wire.Drops        `cbor:"5,keyasint"`
-	Traps    []wire.Trap       `cbor:"6,keyasint,omitempty"`
-	Parts    []wire.HostPart   `cbor:"8,keyasint,omitempty"`
+	Seq      uint64             `cbor:"1,keyasint"`
+	Groups   []wire.Group       `cbor:"2,keyasint,omitempty"`
+	Statuses []wire.AttrStatus  `cbor:"3,keyasint,omitempty"`
+	Hosts    []cbor.RawMessage  `cbor:"4,keyasint,omitempty"`
+	Dropped  wire.Drops         `cbor:"5,keyasint"`
+	Traps    []wire.Trap        `cbor:"6,keyasint,omitempty"`
+	Devices  []wire.DeviceFacts `cbor:"7,keyasint,omitempty"`
+	Parts    []wire.HostPart    `cbor:"8,keyasint,omitempty"`
 }
 
 func (*encodedBatch) Type() wire.Type { return wire.TypeBatch }
@@ -189,10 +191,18 @@ func New(sp Spool, opt Options) (*Batcher, error) {
 // commit: see the package doc). It does not wait for the network.
 func (b *Batcher) Report(r poll.Report) {
 	b.clean(&r) // every string valid and bounded before it is numbered or spooled (clean.go)
+	if r.Devices != nil {
+		var cut bool
+		if r.Devices, cut = boundFacts(r.Devices, b.opt.PartBytes); cut {
+			b.log.Warn("batch: device facts cut to fit a frame", "host", r.Devices.Host,
+				"entities", len(r.Devices.Entities), "neighbors", len(r.Devices.Neighbors))
+		}
+	}
 	if r.Inventory != nil && hostSize(r.Inventory) > b.opt.PartBytes {
 		// Too large for one frame: its parts go first, in batches of their own (parts.go).
-		b.writeParts(r.Inventory)
-		r.Inventory = nil
+		// The host's device facts travel with its last part.
+		b.writeParts(r.Inventory, r.Devices)
+		r.Inventory, r.Devices = nil, nil
 	}
 	addSamples, addSize := reportSize(&r)
 	reg := b.sp.Registry()
@@ -241,6 +251,10 @@ func (b *Batcher) Report(r poll.Report) {
 		b.hosts = append(b.hosts, *r.Inventory)
 		b.size += hostSize(r.Inventory)
 	}
+	if r.Devices != nil {
+		b.devices = append(b.devices, *r.Devices)
+		b.size += factsSize(r.Devices)
+	}
 	mine := b.gen
 	b.mu.Unlock()
 
@@ -254,7 +268,7 @@ func (b *Batcher) Report(r poll.Report) {
 
 // pendingLocked reports whether anything waits to be cut. b.mu is held.
 func (b *Batcher) pendingLocked() bool {
-	return len(b.groups) > 0 || len(b.stats) > 0 || len(b.hosts) > 0 || len(b.traps) > 0
+	return len(b.groups) > 0 || len(b.stats) > 0 || len(b.hosts) > 0 || len(b.traps) > 0 || len(b.devices) > 0
 }
 
 // reportSize estimates what r adds to a batch, as Report counts it.
@@ -266,6 +280,9 @@ func reportSize(r *poll.Report) (samples, size int) {
 	}
 	if r.Inventory != nil {
 		size += hostSize(r.Inventory)
+	}
+	if r.Devices != nil {
+		size += factsSize(r.Devices)
 	}
 	return samples, size
 }
@@ -298,7 +315,7 @@ func (b *Batcher) flushLocked() error {
 		b.mu.Unlock()
 		return nil
 	}
-	batch := encodedBatch{Statuses: b.stats, Traps: b.traps}
+	batch := encodedBatch{Statuses: b.stats, Traps: b.traps, Devices: b.devices}
 	batch.Groups = make([]wire.Group, 0, len(b.groups))
 	for _, g := range b.groups {
 		batch.Groups = append(batch.Groups, *g)
@@ -306,7 +323,7 @@ func (b *Batcher) flushLocked() error {
 	hosts := b.hosts
 	samples := b.samples
 	b.groups = make(map[int64]*wire.Group, len(b.groups))
-	b.stats, b.hosts, b.traps, b.samples, b.size = nil, nil, nil, 0, 0
+	b.stats, b.hosts, b.traps, b.devices, b.samples, b.size = nil, nil, nil, nil, 0, 0
 	b.mu.Unlock()
 
 	sort.Slice(batch.Groups, func(i, j int) bool { return batch.Groups[i].Time < batch.Groups[j].Time })

@@ -120,6 +120,9 @@ func (b *Batcher) clean(r *poll.Report) int {
 		cleanHost(&h, &c)
 		r.Inventory = &h
 	}
+	if r.Devices != nil {
+		r.Devices = cleanFacts(r.Devices, &c)
+	}
 	if c.n > 0 {
 		b.noteCleaned(r.Host, c)
 	}

@@ -20,7 +20,7 @@ import (
 // keeps what it already knew of the host either way.
 
 // writeParts writes h in parts of at most PartBytes (estimated) each.
-func (b *Batcher) writeParts(h *wire.Host) {
+func (b *Batcher) writeParts(h *wire.Host, facts *wire.DeviceFacts) {
 	var parts [][]wire.Attr
 	var cur []wire.Attr
 	size := hostSize(&wire.Host{Name: h.Name, Address: h.Address, SysName: h.SysName, SysDescr: h.SysDescr,
@@ -54,6 +54,9 @@ func (b *Batcher) writeParts(h *wire.Host) {
 			batch := encodedBatch{Dropped: b.sp.Drops()}
 			if len(parts) > 1 {
 				batch.Parts = []wire.HostPart{{Name: h.Name, Index: uint32(i), Count: uint32(len(parts))}}
+			}
+			if facts != nil && i == len(parts)-1 {
+				batch.Devices = []wire.DeviceFacts{*facts}
 			}
 			err = b.appendBatch(&batch, []cbor.RawMessage{enc})
 		}

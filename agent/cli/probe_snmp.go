@@ -132,7 +132,8 @@ func writeProbeJSON(w io.Writer, dev *snmp.Device) error {
 	out := struct {
 		System     snmp.System      `json:"system"`
 		Interfaces []probeInterface `json:"interfaces"`
-	}{dev.System, probeRows(dev)}
+		probeDevice
+	}{dev.System, probeRows(dev), probeDeviceOf(dev)}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
@@ -174,8 +175,10 @@ func writeProbeText(w io.Writer, dev *snmp.Device) error {
 	if err := writeTable(w, cols, rows); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "\n%d interfaces\n", len(dev.Interfaces))
-	return err
+	if _, err := fmt.Fprintf(w, "\n%d interfaces\n", len(dev.Interfaces)); err != nil {
+		return err
+	}
+	return writeProbeDevice(w, dev)
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

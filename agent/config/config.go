@@ -126,6 +126,10 @@ type SNMPTarget struct {
 	// TrapSources are addresses besides Address that this device's traps
 	// come from (other interfaces, a loopback used as trap source).
 	TrapSources []string `yaml:"trap_sources"`
+	// Disable lists device features (DeviceFeatures) not to discover or
+	// poll on this target: "entities", "sensors", "cpu", "memory",
+	// "lldp", "cdp". All are on by default.
+	Disable []string `yaml:"disable"`
 }
 
 // InterfaceFilter selects interfaces by ifName/ifDescr glob (path.Match).

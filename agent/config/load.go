@@ -342,6 +342,7 @@ func (v validator) config(c *Config) {
 		v.Host(p+".address", t.Address)
 		v.snmpSettings(p, &t.SNMPSettings, true)
 		v.interfaces(p+".interfaces", t.Interfaces)
+		v.disable(p+".disable", t.Disable)
 		oidNames := map[string]bool{}
 		for j, o := range t.OIDs {
 			v.oid(fmt.Sprintf("%s.oids[%d]", p, j), o, oidNames)

@@ -44,6 +44,9 @@ type Report struct {
 	Statuses []wire.AttrStatus
 	// Inventory is set when the poll (re)discovered the host.
 	Inventory *wire.Host
+	// Devices are the host's hardware entities and neighbours, set with
+	// Inventory when the discovery read any (agent/snmp).
+	Devices *wire.DeviceFacts
 }
 
 // SinkFunc adapts a function to Sink.

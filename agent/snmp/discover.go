@@ -11,6 +11,7 @@ import (
 
 	"github.com/outpost-nms/outpost/agent/config"
 	"github.com/outpost-nms/outpost/shared/safetext"
+	"github.com/outpost-nms/outpost/shared/wire"
 )
 
 // System is the SNMPv2-MIB system group of a device. Its strings are
@@ -73,6 +74,17 @@ type Device struct {
 	Interfaces []Interface // in ifIndex order
 	Storage    []Storage
 	Processors []uint32 // hrProcessorTable indexes
+
+	// Device features (devices.go). HasEntities and HasNeighbors say the
+	// lists were read (empty then means none); Health holds the sensors,
+	// vendor CPUs, memory pools and load averages found.
+	Entities     []wire.Entity   `json:"entities,omitempty"`
+	HasEntities  bool            `json:"-"`
+	Neighbors    []wire.Neighbor `json:"neighbors,omitempty"`
+	HasNeighbors bool            `json:"-"`
+	ChassisIDs   []string        `json:"chassis_ids,omitempty"`
+	MgmtAddrs    []string        `json:"management_addresses,omitempty"`
+	Health       []Health        `json:"health,omitempty"`
 }
 
 // discoverCol is a column discovery reads: its position in discoverCols.
@@ -190,6 +202,9 @@ func (t *Target) discover() (*Device, error) {
 		if err := t.discoverHostResources(dev); err != nil {
 			return nil, err
 		}
+	}
+	if err := t.discoverDevices(dev); err != nil {
+		return nil, err
 	}
 	return dev, nil
 }

@@ -1,7 +1,10 @@
 // Package snmp polls SNMP devices (v1, v2c, v3) for the agent: discovery
 // of the system group, IF-MIB interfaces and HOST-RESOURCES storage and
 // processors; counters, statuses and reachability on every poll. A Target
-// implements poll.Target for one configured device.
+// implements poll.Target for one configured device. Device features
+// (devices.go): ENTITY-MIB hardware, sensors (ENTITY-SENSOR, Cisco,
+// Juniper), vendor and UCD CPU and memory as attributes, LLDP and CDP
+// neighbours, each table behind its own backoff gate (table.go).
 //
 // Invariants:
 //   - One *gosnmp.GoSNMP per Target, used by one goroutine at a time, with
@@ -38,6 +41,11 @@
 //     with an Alert (or Unknown) status that names the value.
 //   - Errors name the host, port and v3 user and explain v3 Report PDUs;
 //     communities and passphrases never appear in errors or logs.
+//   - A device table that fails or times out never fails the poll or the
+//     discovery: it is skipped for one interval, then 2, 4 ... 64, while
+//     the other tables are read; tables the device lacks (one GetNext
+//     probe per discovery) are not walked at all. Rows, entities and
+//     neighbours are bounded (wire.MaxEntities, wire.MaxNeighbors).
 //   - Standard objects (SNMPv2-MIB, IF-MIB, HOST-RESOURCES-MIB) are built in
 //     by name, so no MIB files are needed (ResolveOID).
 package snmp

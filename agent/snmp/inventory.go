@@ -96,6 +96,9 @@ func (t *Target) inventory() *wire.Host {
 			DS:       []wire.DSDef{{Name: "load", Kind: sample.Gauge, Min: 0, Max: 100}},
 		})
 	}
+	for i := range d.Health {
+		h.Attrs = append(h.Attrs, healthAttr(&d.Health[i], interval))
+	}
 	for _, o := range t.oids {
 		minV, maxV := nan, nan
 		if o.spec.Min != nil {

@@ -36,6 +36,9 @@ type Target struct {
 	set              config.SNMPSettings
 	filter           interfaceFilter
 	hostResources    bool
+	features         map[string]bool  // device features enabled (config.DeviceFeatures)
+	gates            map[string]*gate // backed-off device tables
+	absent           map[string]bool  // device tables the last discovery's probe found absent
 	oids             []userOID
 	sess             *session
 	reps             int // current GetBulk max-repetitions; halved on tooBig
@@ -102,6 +105,8 @@ func New(tc config.SNMPTarget, opts Options) (*Target, error) {
 		now:           opts.Now,
 		log:           opts.Logger,
 		hostReset:     map[string]bool{},
+		features:      enabledFeatures(tc),
+		gates:         map[string]*gate{},
 	}
 	if t.now == nil {
 		t.now = time.Now
@@ -243,8 +248,13 @@ func (t *Target) poll(rep *poll.Report) error {
 	if err := t.readInterfaces(); err != nil {
 		return err
 	}
+	hv, err := t.readHealth()
+	if err != nil {
+		return err
+	}
 	at := t.now()
 	t.emit(rep, sc, at)
+	t.emitHealth(rep, hv, at)
 	return nil
 }
 
@@ -255,6 +265,7 @@ func (t *Target) discoverAndReport(rep *poll.Report) error {
 	}
 	t.adopt(dev)
 	rep.Inventory = t.inventory()
+	rep.Devices = t.facts()
 	return nil
 }
 
@@ -334,6 +345,9 @@ func (t *Target) attrKeys() []string {
 		}
 		for _, p := range t.dev.Processors {
 			keys = append(keys, keyPrefixCPU+strconv.FormatUint(uint64(p), 10))
+		}
+		for i := range t.dev.Health {
+			keys = append(keys, t.dev.Health[i].Key)
 		}
 	}
 	return keys

@@ -186,6 +186,14 @@ func TestDeliveryToAlertmanager(t *testing.T) {
 	if err := e.Cycle(ctx); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("cycle with a failing Alertmanager: %v", err)
 	}
+	var failing, ok bool
+	for _, d := range e.Rules().Delivery {
+		failing = failing || (d.Target == "alertmanager "+down.URL && d.Failures == 1 && strings.Contains(d.LastError, "500") && d.LastOK.IsZero())
+		ok = ok || (d.Target == "alertmanager "+base && d.Failures == 0 && !d.LastOK.IsZero())
+	}
+	if !failing || !ok {
+		t.Errorf("delivery report %+v", e.Rules().Delivery)
+	}
 	waitFor(t, "two alerts in Alertmanager", func() bool { return len(amAlerts(t, base)) == 2 })
 	for _, a := range amAlerts(t, base) {
 		if a.Labels["host"] == "sw1" && (a.Labels["alertname"] != "InterfaceDown" || a.Labels["attribute"] != "if:ge-0/0/1" ||

@@ -33,10 +33,11 @@ type Webhook struct {
 
 // Outbox is the inventory's part the webhooks use.
 type Outbox interface {
-	SyncAlertState(ctx context.Context, firing map[string]string, now time.Time, notify func([]inventory.AlertChange) []inventory.OutboxItem) ([]inventory.AlertChange, int, error)
+	SyncAlertState(ctx context.Context, firing map[string]string, now time.Time, notify func([]inventory.AlertChange) ([]inventory.OutboxItem, []inventory.Event)) ([]inventory.AlertChange, int, error)
 	DueOutbox(ctx context.Context, now time.Time, limit int) ([]inventory.OutboxRow, error)
 	OutboxDone(ctx context.Context, id int64) error
 	OutboxRetry(ctx context.Context, id int64, next time.Time, reason string) error
+	Silences(ctx context.Context, since time.Time, limit int) ([]inventory.Silence, error)
 }
 
 // Notification is the JSON a webhook receives.
@@ -65,9 +66,28 @@ func Sign(secret string, body []byte) string {
 // outboxBatch is how many notifications one cycle tries at most.
 const outboxBatch = 100
 
-// notifyWebhooks saves the firing set and queues a notification of its
-// changes for each webhook, then delivers what is due.
-func (e *Engine) notifyWebhooks(ctx context.Context, now time.Time, firing []Alert) error {
+// historyLine is the events table's line for an alert's change.
+func historyLine(st string, a Alert) string {
+	what := a.Labels["alertname"]
+	if h := a.Labels["host"]; h != "" {
+		what += " on " + h
+		if k := a.Labels["attribute"]; k != "" {
+			what += " " + k
+		}
+	} else if ag := a.Labels["agent"]; ag != "" {
+		what += " for agent " + ag
+	}
+	line := fmt.Sprintf("%s %s (%s)", what, st, a.Labels["severity"])
+	if s := a.Annotations["summary"]; s != "" && st == "firing" {
+		line += ": " + s
+	}
+	return line
+}
+
+// notifyWebhooks saves the firing set (the Alerts page reads it) with the
+// history of its changes, queues a notification of the changes not
+// silenced for each webhook, then delivers what is due.
+func (e *Engine) notifyWebhooks(ctx context.Context, now time.Time, firing []Alert, silences []inventory.Silence) error {
 	state := map[string]string{}
 	for _, a := range firing {
 		b, err := json.Marshal(Alert{Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt, GeneratorURL: a.GeneratorURL})
@@ -76,28 +96,33 @@ func (e *Engine) notifyWebhooks(ctx context.Context, now time.Time, firing []Ale
 		}
 		state[a.fingerprint()] = string(b)
 	}
-	_, dropped, err := e.outbox.SyncAlertState(ctx, state, now, func(changes []inventory.AlertChange) []inventory.OutboxItem {
+	_, dropped, err := e.outbox.SyncAlertState(ctx, state, now, func(changes []inventory.AlertChange) ([]inventory.OutboxItem, []inventory.Event) {
 		n := Notification{Version: "1", Sender: "outpost"}
+		var events []inventory.Event
 		for _, c := range changes {
 			var a Alert
 			if json.Unmarshal([]byte(c.Alert), &a) != nil {
 				continue
 			}
-			st := "firing"
+			st, kind := "firing", inventory.EventAlertFiring
 			if c.Resolved {
-				st, a.EndsAt = "resolved", now
+				st, a.EndsAt, kind = "resolved", now, inventory.EventAlertResolved
+			}
+			events = append(events, inventory.Event{At: now, Kind: kind, Agent: a.Labels["agent"], Host: a.Labels["host"], Message: historyLine(st, a)})
+			if silenced(silences, a.Labels, now) {
+				continue // a silenced alert's changes are not notified
 			}
 			n.Alerts = append(n.Alerts, NotificationAlert{Status: st, Alert: a})
 		}
 		body, err := json.Marshal(n)
 		if err != nil || len(n.Alerts) == 0 {
-			return nil
+			return nil, events
 		}
 		items := make([]inventory.OutboxItem, 0, len(e.cfg.Webhooks))
 		for _, w := range e.cfg.Webhooks {
 			items = append(items, inventory.OutboxItem{Target: w.Name, Body: body})
 		}
-		return items
+		return items, events
 	})
 	if err != nil {
 		return err
@@ -107,6 +132,9 @@ func (e *Engine) notifyWebhooks(ctx context.Context, now time.Time, firing []Ale
 		if e.m != nil {
 			e.m.AlertDeliveryErrors.WithLabelValues("outbox-dropped").Add(float64(dropped))
 		}
+	}
+	if len(e.cfg.Webhooks) == 0 {
+		return nil
 	}
 	return e.deliverOutbox(ctx, now)
 }
@@ -132,7 +160,9 @@ func (e *Engine) deliverOutbox(ctx context.Context, now time.Time) error {
 			}
 			continue
 		}
-		if err := e.postWebhook(ctx, w, row.Body); err != nil {
+		err := e.postWebhook(ctx, w, row.Body)
+		e.noteDelivery("webhook "+w.Name, now, err)
+		if err != nil {
 			if e.m != nil {
 				e.m.AlertDeliveryErrors.WithLabelValues("webhook:" + w.Name).Inc()
 			}

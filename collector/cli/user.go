@@ -81,7 +81,7 @@ func newUserAddCmd() *cobra.Command {
 	var f dataDirFlags
 	var role, passwordFile string
 	cmd := &cobra.Command{
-		Use:   "add NAME --role admin|viewer [--password-file FILE]",
+		Use:   "add NAME --role admin|operator|viewer [--password-file FILE]",
 		Short: "Add a user; the password is read from a prompt or --password-file",
 		Long: `add creates a web UI user. The password (8 to 72 bytes) comes from
 --password-file (its first line), or from standard input: a prompt without
@@ -106,7 +106,7 @@ is stored.`,
 		},
 	}
 	f.add(cmd)
-	cmd.Flags().StringVar(&role, "role", "viewer", "admin (may change things) or viewer (reads)")
+	cmd.Flags().StringVar(&role, "role", "viewer", "admin (may change things), operator (acknowledges alerts, makes silences) or viewer (reads)")
 	cmd.Flags().StringVar(&passwordFile, "password-file", "", "read the password from the first line of this file")
 	return cmd
 }

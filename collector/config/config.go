@@ -34,6 +34,9 @@ type Alerting struct {
 	For           configfile.Duration `yaml:"for"`           // how long a status holds before it fires, default 1m
 	AgentSilence  configfile.Duration `yaml:"agent_silence"` // no session for this long: AgentSilent, default 5m
 	ExternalURL   string              `yaml:"external_url"`  // the web UI's address for links in alerts
+	// Rules are the user's alert rules and overrides of built-in ones
+	// (rules.go); re-read on SIGHUP.
+	Rules []Rule `yaml:"rules"`
 }
 
 // Webhook is one webhook that receives each change of an alert (firing,
@@ -60,6 +63,8 @@ type Quotas struct {
 	ArchiveBytesPerAgent    configfile.Size `yaml:"archive_bytes_per_agent"`     // default 512GiB
 	SeriesPerConnection     int             `yaml:"series_per_connection"`       // default 1048576
 	SeriesBytesPerConn      configfile.Size `yaml:"series_bytes_per_connection"` // default 128MiB
+	EntitiesPerHost         int             `yaml:"entities_per_host"`           // hardware entities kept per host; default and at most 4096
+	NeighborsPerHost        int             `yaml:"neighbors_per_host"`          // LLDP/CDP neighbours kept per host; default and at most 2048
 }
 
 // Listen sets the agent-facing listeners.

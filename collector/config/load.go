@@ -95,6 +95,8 @@ func (c *Config) applyDefaults() {
 	q.ArchiveBytesPerAgent = configfile.Size(q.ArchiveBytesPerAgent.Or(512 << 30))
 	q.SeriesPerConnection = cmp.Or(q.SeriesPerConnection, 1<<20)
 	q.SeriesBytesPerConn = configfile.Size(q.SeriesBytesPerConn.Or(128 << 20))
+	q.EntitiesPerHost = cmp.Or(q.EntitiesPerHost, wire.MaxEntities)
+	q.NeighborsPerHost = cmp.Or(q.NeighborsPerHost, wire.MaxNeighbors)
 	al := &c.Alerting
 	al.Interval = configfile.Duration(al.Interval.Or(30 * time.Second))
 	al.For = configfile.Duration(al.For.Or(time.Minute))
@@ -206,6 +208,8 @@ func (c *Config) finish(pos *configfile.Positions) error {
 		{"quotas.attributes_per_host", int64(q.AttributesPerHost), 1, 1 << 20}, // ingest.MaxAttributesPerHost
 		{"quotas.data_sources_per_attribute", int64(q.DataSourcesPerAttribute), 1, 1024},
 		{"quotas.series_per_connection", int64(q.SeriesPerConnection), 1024, 1 << 24},
+		{"quotas.entities_per_host", int64(q.EntitiesPerHost), 1, wire.MaxEntities},
+		{"quotas.neighbors_per_host", int64(q.NeighborsPerHost), 1, wire.MaxNeighbors},
 	} {
 		if f.v < f.lo || f.v > f.hi {
 			fail(f.name, "%d out of range (%d to %d)", f.v, f.lo, f.hi)
@@ -249,6 +253,7 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	if d := c.Alerting.AgentSilence.D(); d < c.Alerting.Interval.D() {
 		fail("alerting.agent_silence", "%s is shorter than alerting.interval %s", c.Alerting.AgentSilence, c.Alerting.Interval)
 	}
+	checkRules(c.Alerting.Rules, fail)
 	c.Forward.check(c.Journal.SegmentBytes, v)
 	hostPort("metrics.listen", c.Metrics.Listen, true)
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/journal"
+	"github.com/outpost-nms/outpost/collector/latest"
 	"github.com/outpost-nms/outpost/collector/metrics"
 	"github.com/outpost-nms/outpost/collector/rrd"
 	"github.com/outpost-nms/outpost/shared/sample"
@@ -48,6 +49,16 @@ type ApplierConfig struct {
 	// Quotas bound what each agent can create (quota.go); zero fields
 	// take DefaultQuotas.
 	Quotas Quotas
+	// Latest, when set, receives every applied attribute update: the
+	// latest values alert rules compare with their thresholds.
+	Latest *latest.Table
+	// StatusChanged, when set, is called (without blocking for long)
+	// after an update that changed an attribute's status, so alerts go
+	// out without waiting for the next evaluation.
+	StatusChanged func()
+	// InventoryChanged, when set, is called after an update that created
+	// or redescribed attributes (alert rules select again).
+	InventoryChanged func()
 }
 
 // Applier applies journaled records: inventory (hosts, attributes,
@@ -57,8 +68,9 @@ type ApplierConfig struct {
 // Forward-only: with nil Archives (rrd.enabled: false) the Applier applies
 // the inventory, statuses and events alone; it creates no archive, skips
 // every sample (the forwarders read them from the journal, whose Retain
-// keeps what they have not sent), applies no archive-bytes quota, and
-// checkpoints the journal as before.
+// keeps what they have not sent; the latest-value table for alert rules
+// still gets them), applies no archive-bytes quota, and checkpoints the
+// journal as before.
 //
 // Exactly once: a record is applied when it is journaled (Enqueue) and,
 // after a restart, again if it lies after the last checkpoint (Recover).
@@ -98,6 +110,8 @@ type Applier struct {
 	quotaLog *rejectLog
 
 	names *snmpname.Table
+	// latestBuf is reused by observe (only the applying goroutine uses it).
+	latestBuf []latest.Value
 }
 
 type queued struct {
@@ -295,8 +309,8 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 		}
 	}
 	hosts, sweep, now := a.hostParts(rec, now)
-	if len(hosts) > 0 || len(statuses) > 0 || len(events) > 0 || len(traps) > 0 {
-		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: hosts, Statuses: statuses, Events: events, Traps: traps,
+	if len(hosts) > 0 || len(statuses) > 0 || len(events) > 0 || len(traps) > 0 || len(rec.Devices) > 0 {
+		u := inventory.IngestUpdate{Agent: rec.Agent, Now: now, Hosts: hosts, Statuses: statuses, Events: events, Traps: traps, Devices: rec.Devices,
 			Archive: ArchivePath, SweepSince: sweep}
 		res, err := a.db.ApplyIngest(ctx, u)
 		for try := 1; err != nil && try < 3 && ctx.Err() == nil; try++ {
@@ -308,6 +322,12 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 			// record is lost (the next discovery of the host repeats it).
 			a.m.ApplyErrors.Inc()
 			a.log.Error("inventory update failed, skipped", "agent", rec.Agent, "seq", rec.Seq, "err", err)
+		}
+		if res.StatusChanges > 0 && a.cfg.StatusChanged != nil {
+			a.cfg.StatusChanged()
+		}
+		if len(res.Specs) > 0 && a.cfg.InventoryChanged != nil {
+			a.cfg.InventoryChanged()
 		}
 		if res.TrapsStored > 0 {
 			for i := range rec.Traps {
@@ -325,10 +345,15 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 			}
 		}
 	}
-	if a.archives != nil {
-		for i := range rec.Updates {
-			a.update(ctx, &rec.Updates[i])
+	for i := range rec.Updates {
+		if a.archives == nil {
+			// Forward-only: no archive, but the latest values alert
+			// rules compare with still follow the samples.
+			a.markRestart(&rec.Updates[i])
+			a.observe(&rec.Updates[i])
+			continue
 		}
+		a.update(ctx, &rec.Updates[i])
 	}
 	a.recordRefusals(ctx, rec)
 	a.mu.Lock()
@@ -502,6 +527,7 @@ func (a *Applier) update(ctx context.Context, u *AttrUpdate) {
 		}
 		values[i] = rrdValue(v)
 	}
+	a.observe(u)
 	err := a.archives.Update(st.path, time.UnixMilli(u.Time), values)
 	switch {
 	case err == nil:
@@ -512,6 +538,19 @@ func (a *Applier) update(ctx context.Context, u *AttrUpdate) {
 		a.m.ApplyErrors.Inc()
 		a.log.Warn("archive update refused", "host", u.Host, "attr", u.Attr, "err", err)
 	}
+}
+
+// observe hands an update to the latest-value table.
+func (a *Applier) observe(u *AttrUpdate) {
+	if a.cfg.Latest == nil {
+		return
+	}
+	vals := a.latestBuf[:0]
+	for _, v := range u.Values {
+		vals = append(vals, latest.Value{DS: v.DS, Kind: v.Kind, Uint: v.Uint, Float: v.Float, Reset: v.Reset})
+	}
+	a.latestBuf = vals
+	a.cfg.Latest.Observe(u.Host, u.Attr, u.Time, vals)
 }
 
 // rrdValue converts a sample: a reset is unknown (the archive records

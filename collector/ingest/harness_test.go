@@ -22,6 +22,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/journal"
+	"github.com/outpost-nms/outpost/collector/latest"
 	"github.com/outpost-nms/outpost/collector/metrics"
 	"github.com/outpost-nms/outpost/collector/pki"
 	"github.com/outpost-nms/outpost/collector/rrd"
@@ -100,6 +101,9 @@ type stackOptions struct {
 	maxClockSkew time.Duration
 	quotas       Quotas
 	maxSeries    int
+	// latest, statusChanged and inventoryChanged are ApplierConfig's.
+	latest                          *latest.Table
+	statusChanged, inventoryChanged func()
 	// forwardOnly runs the applier without archives (rrd.enabled: false).
 	forwardOnly bool
 }
@@ -130,7 +134,8 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 	if opts.forwardOnly {
 		archives = nil
 	}
-	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour), Quotas: opts.quotas}, s.j, s.db, archives, s.m, logger); err != nil {
+	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour), Quotas: opts.quotas,
+		Latest: opts.latest, StatusChanged: opts.statusChanged, InventoryChanged: opts.inventoryChanged}, s.j, s.db, archives, s.m, logger); err != nil {
 		t.Fatal(err)
 	}
 	streams, err := s.app.Recover(ctx)

@@ -28,6 +28,8 @@ type Quotas struct {
 	DataSourcesPerAttribute int   // data sources in one attribute's archive
 	ArchiveBytesPerAttr     int64 // estimated size of one archive
 	ArchiveBytesPerAgent    int64 // estimated size of all of an agent's archives
+	EntitiesPerHost         int   // hardware entities kept per host (at most wire.MaxEntities)
+	NeighborsPerHost        int   // neighbours kept per host (at most wire.MaxNeighbors)
 }
 
 // MaxAttributesPerHost is the highest AttributesPerHost allowed (a bound on
@@ -44,6 +46,8 @@ func DefaultQuotas() Quotas {
 		DataSourcesPerAttribute: 64,
 		ArchiveBytesPerAttr:     64 << 20,
 		ArchiveBytesPerAgent:    512 << 30,
+		EntitiesPerHost:         wire.MaxEntities,
+		NeighborsPerHost:        wire.MaxNeighbors,
 	}
 }
 
@@ -66,6 +70,12 @@ func (q *Quotas) fill() {
 	}
 	if q.ArchiveBytesPerAgent <= 0 {
 		q.ArchiveBytesPerAgent = d.ArchiveBytesPerAgent
+	}
+	if q.EntitiesPerHost <= 0 || q.EntitiesPerHost > wire.MaxEntities {
+		q.EntitiesPerHost = d.EntitiesPerHost
+	}
+	if q.NeighborsPerHost <= 0 || q.NeighborsPerHost > wire.MaxNeighbors {
+		q.NeighborsPerHost = d.NeighborsPerHost
 	}
 }
 
@@ -221,6 +231,17 @@ func (a *Applier) screenQuotas(ctx context.Context, rec *Record) {
 		keptS = append(keptS, s)
 	}
 	rec.Statuses = keptS
+	for i := range rec.Devices {
+		f := &rec.Devices[i]
+		if n := len(f.Entities) - q.EntitiesPerHost; n > 0 {
+			refuse("entity", n, "host %s reports %d hardware entities (quotas.entities_per_host %d)", f.Host, len(f.Entities), q.EntitiesPerHost)
+			f.Entities = f.Entities[:q.EntitiesPerHost]
+		}
+		if n := len(f.Neighbors) - q.NeighborsPerHost; n > 0 {
+			refuse("neighbor", n, "host %s reports %d neighbours (quotas.neighbors_per_host %d)", f.Host, len(f.Neighbors), q.NeighborsPerHost)
+			f.Neighbors = f.Neighbors[:q.NeighborsPerHost]
+		}
+	}
 	if len(refused) > 0 {
 		for _, r := range refused {
 			a.m.Rejected.WithLabelValues(r.Kind, r.Unit).Add(float64(r.Count))

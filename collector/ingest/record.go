@@ -41,7 +41,9 @@ type Record struct {
 	Dropped  wire.Drops        `cbor:"9,keyasint"`            // the agent's cumulative drop counters
 	Gap      uint64            `cbor:"10,keyasint,omitempty"` // for RecordGap: number of batches declared dropped
 	Traps    []wire.Trap       `cbor:"11,keyasint,omitempty"` // SNMP notifications the agent received
-	// Key reserved for a field being added: 12 device facts.
+	// Devices are the hardware entities and neighbours of hosts
+	// (wire.DeviceFacts), applied after Hosts.
+	Devices []wire.DeviceFacts `cbor:"12,keyasint,omitempty"`
 	// Refusals are the parts of the batch refused for good (screen.go).
 	Refusals []Refusal `cbor:"13,keyasint,omitempty"`
 	// Parts marks host inventories split over several batches (wire.HostPart).
@@ -211,7 +213,7 @@ var ErrUnknownSeries = errors.New("unknown series number")
 // missing one is not going to arrive.
 func Resolve(b *wire.Batch, dict *Dictionary, agent string, epoch uint64, received int64) (*Record, error) {
 	rec := &Record{Kind: RecordBatch, Agent: agent, Epoch: epoch, Seq: b.Seq, Received: received,
-		Statuses: b.Statuses, Hosts: b.Hosts, Dropped: b.Dropped, Traps: b.Traps, Parts: b.Parts}
+		Statuses: b.Statuses, Hosts: b.Hosts, Dropped: b.Dropped, Traps: b.Traps, Parts: b.Parts, Devices: b.Devices}
 	type attrKey struct{ host, attr string }
 	var unknown, unusable uint64
 	var unknownWhy, unusableWhy string
@@ -296,6 +298,9 @@ func (r *Record) HostNames() []string {
 	}
 	for i := range r.Hosts {
 		note(r.Hosts[i].Name)
+	}
+	for i := range r.Devices {
+		note(r.Devices[i].Host)
 	}
 	for i := range r.Traps {
 		if r.Traps[i].Host != "" { // "" is an unknown source: the agent's own, no host

@@ -103,6 +103,9 @@ func cleanBatch(b *wire.Batch) {
 	for i := range b.Parts {
 		b.Parts[i].Name = line(b.Parts[i].Name)
 	}
+	for i := range b.Devices {
+		cleanFacts(&b.Devices[i])
+	}
 	for i := range b.Traps {
 		t := &b.Traps[i]
 		t.Host, t.Source, t.From = line(t.Host), line(t.Source), line(t.From)
@@ -111,6 +114,31 @@ func cleanBatch(b *wire.Batch) {
 			v := &t.VarBinds[j]
 			v.OID, v.Value = line(v.OID), text(v.Value)
 		}
+	}
+}
+
+// cleanFacts cleans a host's device facts. Device strings are names: one
+// line each, at most safetext.MaxName bytes (what the agent sends).
+func cleanFacts(f *wire.DeviceFacts) {
+	name := func(s *string) { *s = safetext.Line(*s, safetext.MaxName) }
+	f.Host = line(f.Host)
+	for i := range f.Entities {
+		e := &f.Entities[i]
+		for _, s := range []*string{&e.Class, &e.Descr, &e.Name, &e.Model, &e.Serial, &e.HardwareRev, &e.FirmwareRev, &e.SoftwareRev, &e.Vendor} {
+			name(s)
+		}
+	}
+	for i := range f.Neighbors {
+		n := &f.Neighbors[i]
+		for _, s := range []*string{&n.LocalPort, &n.ChassisID, &n.SysName, &n.PortID, &n.PortDescr, &n.Platform, &n.MgmtAddr} {
+			name(s)
+		}
+	}
+	for i := range f.ChassisIDs {
+		name(&f.ChassisIDs[i])
+	}
+	for i := range f.MgmtAddrs {
+		name(&f.MgmtAddrs[i])
 	}
 }
 
@@ -155,6 +183,14 @@ func screenHosts(rec *Record, may func(host string) bool, agent string) {
 			return false
 		}
 		note(h.Name)
+		hosts++
+		return true
+	})
+	rec.Devices = drop(rec.Devices, func(f wire.DeviceFacts) bool {
+		if ok(f.Host) {
+			return false
+		}
+		note(f.Host)
 		hosts++
 		return true
 	})

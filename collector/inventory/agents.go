@@ -223,8 +223,10 @@ const (
 	EventAgentAdded    = "agent-added"
 	EventAgentEnrolled = "agent-enrolled"
 	EventAgentRevoked  = "agent-revoked"
-	EventAgentDropped  = "agent-dropped" // the agent's spool dropped batches
-	EventAgentRefused  = "agent-refused" // a connection or batch was refused
+	EventAgentDropped  = "agent-dropped"  // the agent's spool dropped batches
+	EventAgentRefused  = "agent-refused"  // a connection or batch was refused
+	EventAlertFiring   = "alert-firing"   // an alert started firing
+	EventAlertResolved = "alert-resolved" // an alert resolved
 )
 
 // Event is a row of the events table.

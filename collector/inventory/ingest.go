@@ -98,6 +98,9 @@ type IngestUpdate struct {
 	// Complete, marks gone every attribute not upserted since then,
 	// instead of those not listed in the last part.
 	SweepSince map[string]time.Time
+	// Devices are hosts' hardware entities and neighbours (devices.go),
+	// applied after Hosts.
+	Devices []wire.DeviceFacts
 }
 
 // IngestResult lists the attributes an update created or redescribed.
@@ -146,6 +149,17 @@ func (db *DB) ApplyIngest(ctx context.Context, u IngestUpdate) (IngestResult, er
 			SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE at = ? AND kind = ? AND agent = ? AND message = ?)`,
 			e.At.UnixMilli(), e.Kind, e.Agent, e.Host, e.Message, e.At.UnixMilli(), e.Kind, e.Agent, e.Message); err != nil {
 			return res, fmt.Errorf("ingest event %s: %w", e.Kind, err)
+		}
+	}
+	for i := range u.Devices {
+		evs, err := applyDevices(ctx, tx, u.Agent, &u.Devices[i], now)
+		if err != nil {
+			return res, err
+		}
+		for _, e := range evs {
+			if err := insertEvent(ctx, tx, e); err != nil {
+				return res, err
+			}
 		}
 	}
 	n, err := insertTraps(ctx, tx, u.Agent, u.Traps)
@@ -268,6 +282,12 @@ func KindOfKey(key string) string {
 		return wire.KindStorage
 	case "cpu":
 		return wire.KindProcessor
+	case "sensor":
+		return wire.KindSensor
+	case "mem":
+		return wire.KindMemory
+	case "load":
+		return wire.KindLoad
 	}
 	return wire.KindOID
 }
@@ -287,10 +307,12 @@ func Counted(a string) string {
 func applyStatus(ctx context.Context, tx *sql.Tx, agent string, s wire.AttrStatus, now int64, archive func(host, key string) string) (bool, error) {
 	var attrID int64
 	var old int
-	var kind string
+	var kind, rule, ruleReason string
+	var ruleStatus int
 	var neverUp bool
-	err := tx.QueryRowContext(ctx, `SELECT a.id, a.status, a.kind, a.never_up FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE h.name = ? AND a.key = ?`,
-		s.Host, s.Attr).Scan(&attrID, &old, &kind, &neverUp)
+	err := tx.QueryRowContext(ctx, `SELECT a.id, a.status, a.kind, a.never_up, a.rule_name, a.rule_status, a.rule_reason
+		FROM attributes a JOIN hosts h ON h.id = a.host_id WHERE h.name = ? AND a.key = ?`,
+		s.Host, s.Attr).Scan(&attrID, &old, &kind, &neverUp, &rule, &ruleStatus, &ruleReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		hid, err := hostID(ctx, tx, agent, s.Host, now)
 		if err != nil {
@@ -315,19 +337,34 @@ func applyStatus(ctx context.Context, tx *sql.Tx, agent string, s wire.AttrStatu
 	} else if s.Status == status.Down && neverUp {
 		s.Reason = UnusedPortReason + ": " + s.Reason
 	}
-	if status.Status(old) == s.Status {
-		_, err := tx.ExecContext(ctx, `UPDATE attributes SET status_reason = ?, never_up = ? WHERE id = ?`, s.Reason, neverUp, attrID)
+	// What the agent reports is kept; the status shown is a rule's while
+	// one holds the attribute and the agent reports Up.
+	st, reason := effectiveStatus(s.Status, s.Reason, rule, status.Status(ruleStatus), ruleReason)
+	if status.Status(old) == st {
+		_, err := tx.ExecContext(ctx, `UPDATE attributes SET status_reason = ?, never_up = ?, reported_status = ?, reported_reason = ? WHERE id = ?`,
+			reason, neverUp, int(s.Status), s.Reason, attrID)
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE attributes SET status = ?, status_reason = ?, status_since = ?, updated_at = ?, never_up = ? WHERE id = ?`,
-		int(s.Status), s.Reason, at, now, neverUp, attrID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE attributes SET status = ?, status_reason = ?, status_since = ?, updated_at = ?, never_up = ?,
+		reported_status = ?, reported_reason = ? WHERE id = ?`,
+		int(st), reason, at, now, neverUp, int(s.Status), s.Reason, attrID); err != nil {
 		return false, fmt.Errorf("ingest status %s/%s: %w", s.Host, s.Attr, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO status_events(attr_id, at, old_status, new_status, reason) VALUES (?, ?, ?, ?, ?)`,
-		attrID, at, old, int(s.Status), s.Reason); err != nil {
+		attrID, at, old, int(st), reason); err != nil {
 		return false, fmt.Errorf("ingest status event %s/%s: %w", s.Host, s.Attr, err)
 	}
 	return true, nil
+}
+
+// effectiveStatus is an attribute's status from what its agent reports
+// and the rule that holds it, if any: the rule's status while the agent
+// reports Up, the agent's otherwise.
+func effectiveStatus(reported status.Status, reportedReason, rule string, ruleStatus status.Status, ruleReason string) (status.Status, string) {
+	if rule != "" && reported == status.Up {
+		return ruleStatus, ruleReason
+	}
+	return reported, reportedReason
 }
 
 // LookupArchiveSpec returns an attribute's archive description, or

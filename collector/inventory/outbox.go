@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -37,10 +38,12 @@ const MaxOutbox = 100_000
 
 // SyncAlertState compares firing (fingerprint → alert JSON) with the state
 // saved by the previous call, saves the new state, and queues the items
-// notify returns for the changes, all in one transaction: each change is
-// queued exactly once, across restarts. It returns the changes and how
-// many queued items were dropped to keep the outbox within MaxOutbox.
-func (db *DB) SyncAlertState(ctx context.Context, firing map[string]string, now time.Time, notify func([]AlertChange) []OutboxItem) ([]AlertChange, int, error) {
+// notify returns for the changes and stores the events it returns (the
+// alerts' history), all in one transaction: each change is queued
+// exactly once, across restarts. The acknowledgement of an alert that
+// resolves is removed. It returns the changes and how many queued items
+// were dropped to keep the outbox within MaxOutbox.
+func (db *DB) SyncAlertState(ctx context.Context, firing map[string]string, now time.Time, notify func([]AlertChange) ([]OutboxItem, []Event)) ([]AlertChange, int, error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("alert state: %w", err)
@@ -62,28 +65,67 @@ func (db *DB) SyncAlertState(ctx context.Context, firing map[string]string, now 
 	if err := closeRows(rows); err != nil {
 		return nil, 0, fmt.Errorf("alert state: %w", err)
 	}
+	// Changes are written with one statement each (rows as a JSON
+	// parameter): a storm of 100,000 changes keeps the writer for a short
+	// time, not for 100,000 statements.
 	var changes []AlertChange
+	added := map[string]string{}
+	var gone, goneIDs []string
 	for fp, a := range firing {
 		if _, ok := old[fp]; ok {
 			continue
 		}
 		changes = append(changes, AlertChange{Fingerprint: fp, Alert: a})
-		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_state(fingerprint, alert, since) VALUES (?, ?, ?)`, fp, a, now.UnixMilli()); err != nil {
-			return nil, 0, fmt.Errorf("alert state: %w", err)
-		}
+		added[fp] = a
 	}
 	for fp, a := range old {
 		if _, ok := firing[fp]; ok {
 			continue
 		}
 		changes = append(changes, AlertChange{Fingerprint: fp, Alert: a, Resolved: true})
-		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_state WHERE fingerprint = ?`, fp); err != nil {
+		gone, goneIDs = append(gone, fp), append(goneIDs, AlertID(fp))
+	}
+	if len(added) > 0 {
+		b, err := json.Marshal(added)
+		if err != nil {
+			return nil, 0, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_state(fingerprint, alert, since) SELECT key, value, ? FROM json_each(?)`, now.UnixMilli(), string(b)); err != nil {
 			return nil, 0, fmt.Errorf("alert state: %w", err)
+		}
+	}
+	if len(gone) > 0 {
+		b, _ := json.Marshal(gone)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_state WHERE fingerprint IN (SELECT value FROM json_each(?))`, string(b)); err != nil {
+			return nil, 0, fmt.Errorf("alert state: %w", err)
+		}
+		b, _ = json.Marshal(goneIDs)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_acks WHERE alert_id IN (SELECT value FROM json_each(?))`, string(b)); err != nil {
+			return nil, 0, fmt.Errorf("alert acks: %w", err)
 		}
 	}
 	dropped := 0
 	if len(changes) > 0 {
-		for _, it := range notify(changes) {
+		items, events := notify(changes)
+		if len(events) > 0 {
+			type row struct {
+				At                         int64
+				Kind, Agent, Host, Message string
+			}
+			rows := make([]row, len(events))
+			for i, e := range events {
+				rows[i] = row{e.At.UnixMilli(), e.Kind, e.Agent, e.Host, safetext.Line(e.Message, safetext.MaxText)}
+			}
+			b, err := json.Marshal(rows)
+			if err != nil {
+				return nil, 0, err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO events(at, kind, agent, host, message)
+				SELECT value->>'At', value->>'Kind', value->>'Agent', value->>'Host', value->>'Message' FROM json_each(?)`, string(b)); err != nil {
+				return nil, 0, fmt.Errorf("alert events: %w", err)
+			}
+		}
+		for _, it := range items {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO alert_outbox(target, body, next_at, created_at) VALUES (?, ?, ?, ?)`,
 				it.Target, it.Body, now.UnixMilli(), now.UnixMilli()); err != nil {
 				return nil, 0, fmt.Errorf("alert outbox: %w", err)

@@ -29,17 +29,22 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Role is what a user may do: RoleAdmin changes things, RoleViewer reads.
+// Role is what a user may do: RoleAdmin changes things, RoleOperator
+// acknowledges alerts and makes silences, RoleViewer reads.
 type Role string
 
 // The roles.
 const (
-	RoleAdmin  Role = "admin"
-	RoleViewer Role = "viewer"
+	RoleAdmin    Role = "admin"
+	RoleOperator Role = "operator"
+	RoleViewer   Role = "viewer"
 )
 
 // Valid reports whether r is one of the defined roles.
-func (r Role) Valid() bool { return r == RoleAdmin || r == RoleViewer }
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleOperator || r == RoleViewer }
+
+// Operates reports whether r may acknowledge alerts and make silences.
+func (r Role) Operates() bool { return r == RoleAdmin || r == RoleOperator }
 
 // ErrBadCredentials is returned by Authenticate for an unknown user, a
 // wrong password or a disabled user, without saying which.
@@ -71,7 +76,7 @@ func (db *DB) CreateUser(ctx context.Context, name, password string, role Role, 
 		return fmt.Errorf("user name %q: want 1-64 of letters, digits, . _ @ -", name)
 	}
 	if !role.Valid() {
-		return fmt.Errorf("user %s: role %q: want admin or viewer", name, role)
+		return fmt.Errorf("user %s: role %q: want admin, operator or viewer", name, role)
 	}
 	hash, err := hashPassword(name, password)
 	if err != nil {

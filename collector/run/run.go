@@ -21,6 +21,7 @@ import (
 	"github.com/outpost-nms/outpost/collector/ingest"
 	"github.com/outpost-nms/outpost/collector/inventory"
 	"github.com/outpost-nms/outpost/collector/journal"
+	"github.com/outpost-nms/outpost/collector/latest"
 	"github.com/outpost-nms/outpost/collector/metrics"
 	"github.com/outpost-nms/outpost/collector/mibs"
 	"github.com/outpost-nms/outpost/collector/pki"
@@ -31,11 +32,26 @@ import (
 	"github.com/outpost-nms/outpost/shared/snmpname"
 )
 
+// Reload is a re-read of the configuration file (SIGHUP): the
+// configuration, or why it does not load.
+type Reload struct {
+	Config *config.Config
+	Err    error
+}
+
 // Serve wires the collector's parts (inventory, journal, applier, archive
 // cache, ingest listeners, web UI, metrics) and runs them until ctx ends,
 // then stops them in order: agents first, then the applier, then the
 // archive cache and the journal checkpoint, then the side listeners.
-func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) {
+func Serve(ctx context.Context, c *config.Config, log *slog.Logger) error {
+	return ServeReloading(ctx, c, nil, log)
+}
+
+// ServeReloading is Serve that applies the configurations reloads
+// delivers: the alert rules (alerting.rules) change at once; a file that
+// does not load keeps the running rules, and why is logged and shown on
+// the rules page. Other settings need a restart.
+func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload, log *slog.Logger) (err error) {
 	webConns := openFileLimit(c, log)
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
@@ -87,10 +103,29 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 		mibDirs = mibs.DefaultDirs
 	}
 	mibs.Load(mibDirs, names, log)
-	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names,
+	rules, err := alerting.CompileRules(c.Alerting.Rules, c.Alerting.For.D())
+	if err != nil {
+		return fmt.Errorf("alerting.rules: %w", err)
+	}
+	latestValues := latest.New(0)
+	// The engine is made after the ingest server it reads; the applier,
+	// made before, wakes it through this.
+	var wakeAlerts, inventoryChanged func()
+	app, err := ingest.NewApplier(ingest.ApplierConfig{DataDir: c.DataDir, CheckpointInterval: c.RRD.FlushInterval.D(), TrapNames: names, Latest: latestValues,
+		StatusChanged: func() {
+			if wakeAlerts != nil {
+				wakeAlerts()
+			}
+		},
+		InventoryChanged: func() {
+			if inventoryChanged != nil {
+				inventoryChanged()
+			}
+		},
 		Quotas: ingest.Quotas{HostsPerAgent: c.Quotas.HostsPerAgent, AttributesPerHost: c.Quotas.AttributesPerHost,
 			DataSourcesPerAttribute: c.Quotas.DataSourcesPerAttribute, ArchiveBytesPerAttr: int64(c.Quotas.ArchiveBytesPerAttr),
-			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent)}}, j, db, archives, m, log)
+			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent),
+			EntitiesPerHost:      c.Quotas.EntitiesPerHost, NeighborsPerHost: c.Quotas.NeighborsPerHost}}, j, db, archives, m, log)
 	if err != nil {
 		return err
 	}
@@ -105,7 +140,21 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	if err != nil {
 		return err
 	}
-	webSrv, err := web.New(web.Options{DB: db, DataDir: c.DataDir, Source: source, Logger: log, GraphsRemote: graphsRemote,
+	// The alerting engine always runs: user rules set statuses (Alert,
+	// Unknown) even where no Alertmanager or webhook is configured.
+	var hooks []alerting.Webhook
+	for _, w := range c.Alerting.Webhooks {
+		hooks = append(hooks, alerting.Webhook{Name: w.Name, URL: w.URL, Secret: w.Secret.Reveal()})
+	}
+	var ams []string
+	for _, am := range c.Alerting.Alertmanagers {
+		ams = append(ams, am.URL)
+	}
+	eng := alerting.New(alerting.Config{Alertmanagers: ams, Interval: c.Alerting.Interval.D(), For: c.Alerting.For.D(),
+		AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL, Webhooks: hooks,
+		Rules: rules, Store: db, Latest: latestValues}, db, srv, db, m, log)
+	wakeAlerts, inventoryChanged = eng.Wake, eng.InventoryChanged
+	webSrv, err := web.New(web.Options{AlertRules: eng, DB: db, DataDir: c.DataDir, Source: source, Logger: log, GraphsRemote: graphsRemote,
 		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns,
 		Warnings: forwardWarnings(fwds)})
 	if err != nil {
@@ -146,18 +195,18 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 	}
 	startForwarders(side, fwds, j, m, log)
 	side.Go("web", func(ctx context.Context) error { return webSrv.Run(ctx, c.Web.Listen) })
-	if len(c.Alerting.Alertmanagers) > 0 || len(c.Alerting.Webhooks) > 0 {
-		var hooks []alerting.Webhook
-		for _, w := range c.Alerting.Webhooks {
-			hooks = append(hooks, alerting.Webhook{Name: w.Name, URL: w.URL, Secret: w.Secret.Reveal()})
-		}
-		var ams []string
-		for _, am := range c.Alerting.Alertmanagers {
-			ams = append(ams, am.URL)
-		}
-		eng := alerting.New(alerting.Config{Alertmanagers: ams, Interval: c.Alerting.Interval.D(), For: c.Alerting.For.D(),
-			AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL, Webhooks: hooks}, db, srv, db, m, log)
-		side.Go("alerting", eng.Run)
+	side.Go("alerting", eng.Run)
+	if reloads != nil {
+		side.Go("reload", func(ctx context.Context) error {
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case r := <-reloads:
+					reloadRules(eng, r, log)
+				}
+			}
+		})
 	}
 	side.Go("status history", func(ctx context.Context) error {
 		return db.KeepStatusHistory(ctx, c.Inventory.StatusHistory.D(), nil, log)
@@ -182,6 +231,23 @@ func Serve(ctx context.Context, c *config.Config, log *slog.Logger) (err error) 
 		log.Info("collector stopped cleanly", "journal_end", j.End())
 	}
 	return runErr
+}
+
+// reloadRules applies a reloaded configuration's alert rules.
+func reloadRules(eng *alerting.Engine, r Reload, log *slog.Logger) {
+	if r.Err != nil {
+		log.Error("reload: the configuration does not load; keeping the running alert rules", "err", r.Err)
+		eng.RulesFailed(r.Err)
+		return
+	}
+	rs, err := alerting.CompileRules(r.Config.Alerting.Rules, r.Config.Alerting.For.D())
+	if err != nil {
+		log.Error("reload: keeping the running alert rules", "err", err)
+		eng.RulesFailed(err)
+		return
+	}
+	eng.SetRules(rs)
+	log.Info("reload: alert rules re-read (other settings take effect at the next restart)", "rules", len(r.Config.Alerting.Rules))
 }
 
 // openFileLimit raises the open file limit to its hard limit (fdlimit),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/outpost-nms/outpost/collector/graph"
 	"github.com/outpost-nms/outpost/collector/inventory"
+	"github.com/outpost-nms/outpost/shared/wire"
 )
 
 // chartSpec is what the attribute page's chart draws by default: the data
@@ -33,7 +34,26 @@ func defaultChart(a inventory.AttrInfo) chartSpec {
 		names = append(names, d.Name)
 	}
 	ds, scale, unit := graph.DefaultView(names)
+	if unit == "" {
+		unit = kindUnit(a)
+	}
 	return chartSpec{DS: ds, Scale: scale, Unit: unit}
+}
+
+// kindUnit is the unit of a device health attribute's values: a sensor's
+// own (its "unit" property, an ENTITY-SENSOR-MIB type name), percent for
+// processors, bytes for memory and storage.
+func kindUnit(a inventory.AttrInfo) string {
+	switch a.Kind {
+	case wire.KindSensor:
+		return map[string]string{"celsius": "°C", "voltsAC": "V", "voltsDC": "V", "amperes": "A", "watts": "W", "hertz": "Hz",
+			"percentRH": "%RH", "rpm": "rpm", "cmm": "m³/min", "dBm": "dBm"}[a.Props["unit"]]
+	case wire.KindProcessor:
+		return "%"
+	case wire.KindMemory, wire.KindStorage:
+		return "B"
+	}
+	return ""
 }
 
 func (s *Server) attributeByPath(r *http.Request) (inventory.AttrInfo, error) {

@@ -416,3 +416,49 @@ func TestBrowserLoginAfterFavicon(t *testing.T) {
 		}
 	})
 }
+
+// TestBrowserAlerts: an operator sees the firing count in the top bar,
+// acknowledges an alert with a comment and silences another on the
+// Alerts page; a device string in a summary stays text.
+func TestBrowserAlerts(t *testing.T) { forEachBrowser(t, browserAlerts) }
+
+func browserAlerts(t *testing.T, b *tab) {
+	e := newEnv(t)
+	addAlerts(t, e)
+	arts := filepath.Join(artifactDir(t), filepath.Base(b.bin))
+	if err := os.MkdirAll(arts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.step("open the alerts page without login", chromedp.Navigate(e.ts.URL+"/alerts"), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	b.login("olga", operatorPass, "#alert-filter")
+	if got := b.eval(`document.getElementById('firing-count').textContent`); got != "3" {
+		t.Errorf("firing count in the top bar: %q", got)
+	}
+	if got := b.eval(`String([...document.querySelectorAll('td')].some(td => td.textContent === '<script>alert("x")</script>'))`); got != "true" {
+		t.Errorf("the hostile summary is not shown as text: %q", got)
+	}
+	b.shot(arts, "20-alerts")
+	uplink := `tr[data-id="` + listAlerts(t, e, "?rule=UplinkBusy", e.viewerTok)[0].ID + `"]`
+	b.step("acknowledge the uplink alert",
+		chromedp.SendKeys(chromedp.CSS(uplink+` form.ack input[name="comment"]`), "replacing the optic"),
+		chromedp.Click(chromedp.CSS(uplink+` form.ack button`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := b.eval(`document.getElementById('notice').textContent`); got != "Alert acknowledged." {
+		t.Errorf("after ack: %q", got)
+	}
+	b.step("silence r1's host alert", chromedp.Navigate(e.ts.URL+"/alerts"), chromedp.WaitVisible(chromedp.CSS("#silence-form")),
+		chromedp.SendKeys(chromedp.CSS(`#silence-form textarea[name="matchers"]`), "host=r1\nalertname=HostUnreachable"),
+		chromedp.SendKeys(chromedp.CSS(`#silence-form input[name="comment"]`), "power work"),
+		chromedp.Click(chromedp.CSS(`#silence-form button`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	if got := b.eval(`document.getElementById('notice').textContent + " / " + document.querySelectorAll('#silences tbody tr').length`); !strings.HasPrefix(got, "Silence ") || !strings.HasSuffix(got, "created. / 1") {
+		t.Errorf("after silencing: %q", got)
+	}
+	states := map[string]string{}
+	for _, a := range listAlerts(t, e, "", e.viewerTok) {
+		states[a.Labels["alertname"]] = a.State
+	}
+	if states["HostUnreachable"] != AlertSilenced || states["NTPOffset"] != AlertFiring || states["UplinkBusy"] != AlertAcknowledged {
+		t.Errorf("states after the browser: %v", states)
+	}
+	b.shot(arts, "21-alerts-acked-silenced")
+	b.step("rules page", chromedp.Click(chromedp.CSS(`a[href="/alerts/rules"]`)), chromedp.WaitVisible(chromedp.CSS(".panel h1")))
+}

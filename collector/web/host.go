@@ -21,7 +21,8 @@ import (
 
 // attrKinds are the kinds the attribute grid filters by.
 func attrKinds() []string {
-	return []string{wire.KindHost, wire.KindInterface, wire.KindNTP, wire.KindNTPPeer, wire.KindOID, wire.KindStorage, wire.KindProcessor}
+	return []string{wire.KindHost, wire.KindInterface, wire.KindNTP, wire.KindNTPPeer, wire.KindOID, wire.KindStorage, wire.KindProcessor,
+		wire.KindSensor, wire.KindMemory, wire.KindLoad}
 }
 
 // ntpRow is one line of the `ntpq -pn` style peer table.
@@ -142,6 +143,11 @@ func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	device, err := s.deviceView(ctx, h)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "host", struct {
 		Host        inventory.HostInfo
 		Kinds       []string
@@ -150,5 +156,6 @@ func (s *Server) hostPage(w http.ResponseWriter, r *http.Request) {
 		TimeSource  *ntpServerView
 		Changes     []inventory.StatusChange
 		Traps       []inventory.Trap
-	}{h, attrKinds(), s.ntpRows(ctx, peers), tallyTitles(), timeSource, changes, traps.Traps})
+		Device      deviceView
+	}{h, attrKinds(), s.ntpRows(ctx, peers), tallyTitles(), timeSource, changes, traps.Traps, device})
 }

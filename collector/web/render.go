@@ -18,7 +18,7 @@ import (
 	"github.com/outpost-nms/outpost/shared/status"
 )
 
-var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error"}
+var pageNames = []string{"login", "index", "host", "attribute", "events", "traps", "agents", "account", "users", "error", "alerts", "rules", "topology"}
 
 func (s *Server) parseTemplates() error {
 	funcs := template.FuncMap{
@@ -48,7 +48,17 @@ func (s *Server) parseTemplates() error {
 			}
 			return fmt.Sprintf("%d s", d/time.Second)
 		},
-		"si":   graph.FormatSI,
+		"si":    graph.FormatSI,
+		"speed": func(bps uint64) string { return graph.FormatSI(float64(bps), "b/s") },
+		"deref": func(p *float64) float64 { return *p },
+		"list":  func(v ...string) []string { return v },
+		"alertRows": func(alerts []AlertJSON, canOperate bool, csrf string) any {
+			return struct {
+				Alerts     []AlertJSON
+				CanOperate bool
+				CSRF       string
+			}{alerts, canOperate, csrf}
+		},
 		"path": url.PathEscape,
 	}
 	s.pages = map[string]*template.Template{}
@@ -74,6 +84,8 @@ type pageData struct {
 	// Warnings are Options.Warnings, for logged-in users only.
 	Warnings []string
 	Data     any
+	// Firing is the number of firing alerts, for the top bar.
+	Firing int
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
@@ -91,6 +103,9 @@ func (s *Server) renderNotice(w http.ResponseWriter, r *http.Request, code int, 
 		}
 		if p.Session != nil {
 			pd.CSRF = p.Session.CSRF
+		}
+		if n, err := s.o.DB.FiringCount(r.Context()); err == nil {
+			pd.Firing = n
 		}
 	}
 	var buf bytes.Buffer

@@ -87,6 +87,9 @@ type Options struct {
 	// MaxConnections bounds the connections Run serves at once (a quarter
 	// of them from one client address); 0 means DefaultMaxConnections.
 	MaxConnections int
+	// AlertRules is the alerting engine, for the rules page; nil: the
+	// page says the engine is not running.
+	AlertRules AlertRules
 	// Warnings, when set, returns operational problems the layout shows
 	// on every page to a logged-in user (a remote-write store failing or
 	// refusing samples, samples dropped beyond forward.max_backlog).
@@ -188,6 +191,12 @@ func (s *Server) routes() {
 	page("GET /events", s.eventsPage)
 	page("GET /traps", s.trapsPage)
 	page("GET /agents", s.agentsPage)
+	page("GET /alerts", s.alertsPage)
+	page("GET /alerts/rules", s.rulesPage)
+	page("POST /alerts/{id}/ack", s.requireOperator(false, s.ackForm))
+	page("POST /silences", s.requireOperator(false, s.silenceForm))
+	page("POST /silences/{id}/expire", s.requireOperator(false, s.expireForm))
+	page("GET /topology", s.topologyPage)
 	page("GET /account", s.accountView)
 	page("POST /account/password", s.changePassword)
 	page("POST /account/tokens", s.issueToken)
@@ -199,9 +208,18 @@ func (s *Server) routes() {
 	admin("POST /admin/users/{name}/delete", s.deleteUser)
 	admin("POST /admin/users/{name}/password", s.setUserPassword)
 
+	api("GET /api/v1/alerts", s.apiAlerts)
+	api("GET /api/v1/alerts/rules", s.apiRules)
+	api("POST /api/v1/alerts/{id}/ack", s.requireOperator(true, s.apiAck))
+	api("GET /api/v1/silences", s.apiSilences)
+	api("POST /api/v1/silences", s.requireOperator(true, s.apiCreateSilence))
+	api("DELETE /api/v1/silences/{id}", s.requireOperator(true, s.apiExpireSilence))
 	api("GET /api/v1/hosts", s.apiHosts)
 	api("GET /api/v1/hosts/{host}", s.apiHost)
 	api("GET /api/v1/hosts/{host}/attributes", s.apiHostAttributes)
+	api("GET /api/v1/hosts/{host}/entities", s.apiHostEntities)
+	api("GET /api/v1/hosts/{host}/neighbors", s.apiHostNeighbors)
+	api("GET /api/v1/topology", s.apiTopology)
 	api("GET /api/v1/attributes/{id}", s.apiAttribute)
 	graphs := func(pattern string, h http.HandlerFunc) {
 		if s.o.GraphsRemote != "" {

@@ -52,11 +52,12 @@ func TestHostileDeviceEndToEnd(t *testing.T) {
 	metricsAddr := freeTCPAddr(t)
 	spec := site.Spec{
 		Devices: []site.Device{
-			{Name: "bad-1", Interfaces: len(snmpsim.HostileStrings()) + 3, Hostile: true},
-			{Name: "good-1", Interfaces: 4},
+			{Name: "bad-1", Interfaces: len(snmpsim.HostileStrings()) + 3, Hostile: true, Hardware: true},
+			{Name: "good-1", Interfaces: 4, Hardware: true},
 			{Name: "good-2", Interfaces: 4},
 		},
-		NTP: []site.NTP{{Name: "badtime", Peers: 4, Hostile: true}, {Name: "goodtime", Peers: 2}},
+		NTP:   []site.NTP{{Name: "badtime", Peers: 4, Hostile: true}, {Name: "goodtime", Peers: 2}},
+		Links: []site.Link{{A: "bad-1", APort: "ge-0/0/0", B: "good-1", BPort: "ge-0/0/0"}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -390,6 +391,8 @@ func checkPagesInChromium(t *testing.T, bin string, env *demo.Env, api *apiClien
 		{"/hosts/bad-1", `document.querySelectorAll('#attr-grid tbody tr[data-key]').length > 5`, `port\xff1`},
 		{"/hosts/badtime", `document.readyState === 'complete' && document.body.innerText.includes('badtime')`, `../../../../tmp/outpost-escape`},
 		{"/events", `document.readyState === 'complete'`, ""},
+		{"/hosts/good-1", `document.querySelectorAll('#neighbor-table tbody tr').length > 0`, "bad-1"},
+		{"/topology", `document.querySelectorAll('#topo-svg .node').length === 2`, "bad-1"},
 	}
 	for _, a := range attrs {
 		if a.Name == "<script>window.__outpostXSS=1</script>" || a.Name == `port\xff1` || a.Name == `\x1b[2J\x1b[31mred\x1b]0;owned\x07` {

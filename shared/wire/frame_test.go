@@ -115,7 +115,7 @@ func TestReadFrameSequenceAndReuse(t *testing.T) {
 		}
 		types = append(types, typ.String())
 	}
-	if got := strings.Join(types, ","); got != "hello,hello-ack,series,batch,ack,error,hello,reject,reject" {
+	if got := strings.Join(types, ","); got != "hello,hello-ack,series,batch,ack,error,hello,reject,reject,batch" {
 		t.Errorf("frames %s", got)
 	}
 	// A small buf is replaced, not overrun.

@@ -153,8 +153,10 @@ type Batch struct {
 	Dropped  Drops        `cbor:"5,keyasint"`
 	// Traps are the SNMP notifications the agent received (traps.go).
 	Traps []Trap `cbor:"6,keyasint,omitempty"`
-	// Key reserved for a field being added: 7 device facts (hardware
-	// entities, neighbours). Key numbers are never reused.
+	// Devices are the hardware entities and neighbours of the hosts
+	// discovered in this batch (devices.go). Since protocol version 2;
+	// older collectors skip the key.
+	Devices []DeviceFacts `cbor:"7,keyasint,omitempty"`
 	// Parts marks host inventories split over several batches because
 	// they would not fit one frame (see HostPart).
 	Parts []HostPart `cbor:"8,keyasint,omitempty"`
@@ -323,6 +325,11 @@ func (m *Batch) Validate() error {
 			return fmt.Errorf("batch %d: %w", m.Seq, err)
 		}
 	}
+	for i := range m.Devices {
+		if err := m.Devices[i].Validate(); err != nil {
+			return fmt.Errorf("batch %d: %w", m.Seq, err)
+		}
+	}
 	return nil
 }
 
@@ -418,6 +425,15 @@ func (m *Batch) Screen() (removed []string, err error) {
 		keptP = append(keptP, p)
 	}
 	m.Parts = keptP
+	keptD := m.Devices[:0]
+	for i := range m.Devices {
+		if err := m.Devices[i].Validate(); err != nil {
+			removed = append(removed, err.Error())
+			continue
+		}
+		keptD = append(keptD, m.Devices[i])
+	}
+	m.Devices = keptD
 	return removed, nil
 }
 

@@ -77,6 +77,17 @@ func goldenMessages() []struct {
 			FirstSeq: 41, LastSeq: 97, Dropped: Drops{Batches: 2, Samples: 24000, Corrupt: 1}}},
 		{"reject", &Reject{Seq: 99, Kind: RejectHost, Reason: `batch 99 names host "core-sw9", which agent site-paris is not assigned`, Count: 12}},
 		{"reject-whole", &Reject{Seq: 100, Kind: RejectFrame, Reason: "batch 100: decode batch: cbor: ...", Whole: true}},
+		// Device facts (key 7), issue 18.
+		{"batch-devices", &Batch{Seq: 101, Devices: []DeviceFacts{{Host: "core-sw1", Time: 1764131700123, HasEntities: true, HasNeighbors: true,
+			Entities: []Entity{
+				{Index: 1, Class: "chassis", Descr: "EX4300-48T", Name: "FPC: EX4300-48T @ 0/*/*", Model: "EX4300-48T", Serial: "PE3714100218", Position: -1},
+				{Index: 2, Class: "powerSupply", Name: "PSU 0", Model: "JPSU-350-AC-AFO", Serial: "1EDN4140188", ContainedIn: 1, Position: 0, FRU: true},
+				{Index: 513, Class: "port", Name: "ge-0/0/1", ContainedIn: 1, Position: 2, IfIndex: 513},
+			},
+			Neighbors: []Neighbor{{Protocol: ProtoLLDP, LocalIfIndex: 513, LocalPort: "ge-0/0/1", ChassisID: "3c:61:04:aa:bb:cc", SysName: "edge-sw2",
+				PortID: "Gi1/0/48", PortDescr: "uplink", Platform: "Cisco IOS Software", MgmtAddr: "192.0.2.11"}},
+			ChassisIDs: []string{"54:4b:8c:00:11:22"}, MgmtAddrs: []string{"192.0.2.10"}}},
+			Dropped: Drops{Batches: 2, Samples: 24000}}},
 	}
 }
 

@@ -81,7 +81,7 @@ func Start(ctx context.Context, spec Spec, opts Options) (*Site, error) {
 		return nil, err
 	}
 	for _, d := range spec.Devices {
-		cfg, err := deviceConfig(d, s.clock, s.start)
+		cfg, err := deviceConfig(d, s.clock, s.start, spec.Links)
 		if err != nil {
 			return fail(fmt.Errorf("site: device %s: %w", d.Name, err))
 		}
@@ -125,7 +125,37 @@ func seedOf(name string) int64 {
 	return int64(h.Sum64() & 0x7fffffffffffffff)
 }
 
-func deviceConfig(d Device, clock func() time.Time, start time.Time) (snmpsim.Config, error) {
+// chassisMAC is a device's LLDP chassis id, derived from its name.
+func chassisMAC(name string) net.HardwareAddr {
+	s := uint64(seedOf(name))
+	return net.HardwareAddr{0x02, 0x0e, byte(s >> 24), byte(s >> 16), byte(s >> 8), byte(s)}
+}
+
+// hardware is d's simulated hardware, with the neighbours links give it.
+func hardware(d Device, links []Link, index int) *snmpsim.Hardware {
+	h := &snmpsim.Hardware{Model: "OSIM-" + strconv.Itoa(max(d.Interfaces, 24)), Serial: fmt.Sprintf("OS%08X", uint32(seedOf(d.Name))),
+		ChassisMAC: chassisMAC(d.Name), MgmtAddr: net.IPv4(192, 0, 2, byte(10+index%200)),
+		Sensors: []snmpsim.Sensor{
+			{Name: "Inlet", Type: 8, Base: 27, Swing: 3, Warn: 45, Crit: 60},
+			{Name: "CPU die", Type: 8, Precision: 1, Base: 52, Swing: 4, Warn: 70, Crit: 85},
+			{Name: "PSU 1 output", Type: 4, Precision: 2, Base: 12.05, Swing: 0.05},
+			{Name: "Fan 1", Type: 10, Base: 5200, Swing: 400},
+		}}
+	if d.HotSensor {
+		h.Sensors[1].Base = 76
+	}
+	for _, l := range links {
+		switch d.Name {
+		case l.A:
+			h.Neighbors = append(h.Neighbors, snmpsim.Neighbor{LocalPort: l.APort, ChassisMAC: chassisMAC(l.B), SysName: l.B, PortID: l.BPort})
+		case l.B:
+			h.Neighbors = append(h.Neighbors, snmpsim.Neighbor{LocalPort: l.BPort, ChassisMAC: chassisMAC(l.A), SysName: l.A, PortID: l.APort})
+		}
+	}
+	return h
+}
+
+func deviceConfig(d Device, clock func() time.Time, start time.Time, links []Link) (snmpsim.Config, error) {
 	n := d.Interfaces
 	if n == 0 {
 		n = 24
@@ -142,6 +172,22 @@ func deviceConfig(d Device, clock func() time.Time, start time.Time) (snmpsim.Co
 	byName := make(map[string]*snmpsim.Interface, len(ifs))
 	for i := range ifs {
 		byName[ifs[i].Name] = &ifs[i]
+	}
+	// A cabled port is up and carries traffic (LLDP runs on it).
+	for _, l := range links {
+		for _, end := range [][2]string{{l.A, l.APort}, {l.B, l.BPort}} {
+			if end[0] != d.Name {
+				continue
+			}
+			f := byName[end[1]]
+			if f == nil {
+				return snmpsim.Config{}, fmt.Errorf("links: no interface %q among the %d generated", end[1], n)
+			}
+			f.AdminUp, f.Oper = true, snmpsim.OperUp
+			if f.InRate == 0 {
+				f.InRate, f.OutRate = 2e6, 1.5e6
+			}
+		}
 	}
 	for _, name := range d.AdminDown {
 		f := byName[name]
@@ -174,6 +220,9 @@ func deviceConfig(d Device, clock func() time.Time, start time.Time) (snmpsim.Co
 	}
 	if d.V3 != nil {
 		cfg.Users = []snmpsim.User{{Name: d.V3.User, AuthProto: d.V3.AuthProto, AuthPass: d.V3.AuthPass, PrivProto: d.V3.PrivProto, PrivPass: d.V3.PrivPass}}
+	}
+	if d.Hardware {
+		cfg.Hardware = hardware(d, links, int(uint32(seed)%200))
 	}
 	if d.Hostile {
 		cfg = snmpsim.Hostile(cfg)

@@ -3,6 +3,7 @@ package site
 import (
 	"bytes"
 	"context"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -331,5 +332,55 @@ func TestHostileSpec(t *testing.T) {
 		if len(peers) != 4 || peers[0].Vars["offset"] == "" || peers[3].Vars != nil {
 			t.Errorf("badtime peers at %v: %+v", at, peers)
 		}
+	}
+}
+
+// TestDefaultSiteIsCabled: every link of the default site is seen from
+// both ends as an LLDP neighbour (lldpRemSysName, lldpRemPortId), and the
+// hot access switch's CPU die sensor reads above its warning threshold.
+func TestDefaultSiteIsCabled(t *testing.T) {
+	spec := DefaultSpec()
+	s, _ := startSite(t, spec)
+	want := map[string]bool{}
+	for _, l := range spec.Links {
+		want[l.A+">"+l.B+":"+l.BPort] = true
+		want[l.B+">"+l.A+":"+l.APort] = true
+	}
+	got := map[string]bool{}
+	usm := &gosnmp.UsmSecurityParameters{UserName: "outpost", AuthenticationProtocol: gosnmp.SHA256, AuthenticationPassphrase: "demo-auth-pass",
+		PrivacyProtocol: gosnmp.AES, PrivacyPassphrase: "demo-priv-pass"}
+	for _, tg := range s.Targets() {
+		if tg.Kind != "snmp" {
+			continue
+		}
+		g := snmpClient(t, tg, gosnmp.Version2c, "public", nil)
+		if tg.Name == "fw-1" {
+			g = snmpClient(t, tg, gosnmp.Version3, "", usm)
+		}
+		names := map[string]string{}
+		err := g.BulkWalk(".1.0.8802.1.1.2.1.4.1.1.9", func(p gosnmp.SnmpPDU) error {
+			names[strings.TrimPrefix(p.Name, ".1.0.8802.1.1.2.1.4.1.1.9.")] = string(p.Value.([]byte))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tg.Name, err)
+		}
+		err = g.BulkWalk(".1.0.8802.1.1.2.1.4.1.1.7", func(p gosnmp.SnmpPDU) error {
+			idx := strings.TrimPrefix(p.Name, ".1.0.8802.1.1.2.1.4.1.1.7.")
+			got[tg.Name+">"+names[idx]+":"+string(p.Value.([]byte))] = true
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tg.Name, err)
+		}
+		if tg.Name == "access-2" {
+			r, err := g.Get([]string{".1.3.6.1.4.1.9.9.91.1.1.1.1.4.2001"})
+			if err != nil || len(r.Variables) != 1 || gosnmp.ToBigInt(r.Variables[0].Value).Int64() < 700 {
+				t.Errorf("access-2 CPU die: %+v %v (want above 70.0 °C, precision 1)", r, err)
+			}
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("LLDP neighbours\n got %v\nwant %v", got, want)
 	}
 }

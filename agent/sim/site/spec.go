@@ -27,6 +27,17 @@ type Spec struct {
 	Host    string   `yaml:"host"`
 	Devices []Device `yaml:"devices"`
 	NTP     []NTP    `yaml:"ntp"`
+	// Links cable two devices' interfaces: each end sees the other as
+	// an LLDP neighbour (both devices need hardware).
+	Links []Link `yaml:"links"`
+}
+
+// Link is a cable between interface APort of device A and BPort of B.
+type Link struct {
+	A     string `yaml:"a"`
+	APort string `yaml:"a_port"`
+	B     string `yaml:"b"`
+	BPort string `yaml:"b_port"`
 }
 
 // Device is one simulated SNMP device.
@@ -54,6 +65,11 @@ type Device struct {
 	// snmpsim.Hostile); counters and statuses stay normal. admin_down and
 	// flap name the interfaces as generated, before they are renamed.
 	Hostile bool `yaml:"hostile"`
+	// Hardware gives the device entities, sensors, CPU, memory and LLDP
+	// (snmpsim.Hardware); HotSensor makes its CPU die temperature run
+	// above the device's warning threshold.
+	Hardware  bool `yaml:"hardware"`
+	HotSensor bool `yaml:"hot_sensor"`
 }
 
 // V3 is a device's SNMPv3 user. Protocol spellings as snmpsim.User.
@@ -85,22 +101,33 @@ type NTP struct {
 // DefaultSpec is the demo site: a core router, two distribution switches
 // (one restarting every six hours with ifIndex renumbering), three access
 // switches, a v3-only firewall, and two NTP servers, one of them
-// unsynchronised.
+// unsynchronised. Every device has hardware (entities, sensors, CPU,
+// memory), one access switch runs hot, and the devices are cabled to each
+// other (LLDP), so the demo draws a topology.
 func DefaultSpec() Spec {
 	return Spec{
 		Devices: []Device{
-			{Name: "core-1", Interfaces: 96, AdminDown: []string{"ge-0/0/5"}, Flap: []string{"ge-0/0/6"}, FlapPeriod: 10 * time.Minute, Location: "DC1 row A"},
-			{Name: "dist-1", Interfaces: 48, RestartEvery: 6 * time.Hour, Renumber: true, Location: "DC1 row B"},
-			{Name: "dist-2", Interfaces: 48, Location: "DC1 row B"},
-			{Name: "access-1", Interfaces: 24, Location: "floor 1"},
-			{Name: "access-2", Interfaces: 24, Location: "floor 2"},
-			{Name: "access-3", Interfaces: 24, AdminDown: []string{"ge-0/0/3"}, Location: "floor 3"},
-			{Name: "fw-1", Interfaces: 12, Community: "-", Location: "DC1 row A",
+			{Name: "core-1", Interfaces: 96, AdminDown: []string{"ge-0/0/5"}, Flap: []string{"ge-0/0/6"}, FlapPeriod: 10 * time.Minute, Location: "DC1 row A", Hardware: true},
+			{Name: "dist-1", Interfaces: 48, RestartEvery: 6 * time.Hour, Renumber: true, Location: "DC1 row B", Hardware: true},
+			{Name: "dist-2", Interfaces: 48, Location: "DC1 row B", Hardware: true},
+			{Name: "access-1", Interfaces: 24, Location: "floor 1", Hardware: true},
+			{Name: "access-2", Interfaces: 24, Location: "floor 2", Hardware: true, HotSensor: true},
+			{Name: "access-3", Interfaces: 24, AdminDown: []string{"ge-0/0/3"}, Location: "floor 3", Hardware: true},
+			{Name: "fw-1", Interfaces: 12, Community: "-", Location: "DC1 row A", Hardware: true,
 				V3: &V3{User: "outpost", AuthProto: "SHA-256", AuthPass: "demo-auth-pass", PrivProto: "AES", PrivPass: "demo-priv-pass"}},
 		},
 		NTP: []NTP{
 			{Name: "ntp-1", Peers: 4, Offset: 1500 * time.Microsecond},
 			{Name: "ntp-2", Peers: 3, Unsynced: true},
+		},
+		Links: []Link{
+			{A: "core-1", APort: "ge-0/0/0", B: "dist-1", BPort: "ge-0/0/0"},
+			{A: "core-1", APort: "ge-0/0/1", B: "dist-2", BPort: "ge-0/0/0"},
+			{A: "dist-1", APort: "ge-0/0/1", B: "dist-2", BPort: "ge-0/0/1"},
+			{A: "dist-1", APort: "ge-0/0/2", B: "access-1", BPort: "ge-0/0/0"},
+			{A: "dist-1", APort: "ge-0/0/3", B: "access-2", BPort: "ge-0/0/0"},
+			{A: "dist-2", APort: "ge-0/0/2", B: "access-3", BPort: "ge-0/0/0"},
+			{A: "core-1", APort: "ge-0/0/2", B: "fw-1", BPort: "ge-0/0/0"},
 		},
 	}
 }
@@ -165,6 +192,23 @@ func (s *Spec) Validate() error {
 		}
 		if n.Peers < 0 || n.Peers > 50 {
 			return fmt.Errorf("ntp[%d] (%s): peers %d out of range", i, n.Name, n.Peers)
+		}
+	}
+	hw := map[string]bool{}
+	for _, d := range s.Devices {
+		hw[d.Name] = d.Hardware
+	}
+	for i, l := range s.Links {
+		for _, end := range []struct{ dev, port string }{{l.A, l.APort}, {l.B, l.BPort}} {
+			if !hw[end.dev] {
+				return fmt.Errorf("links[%d]: %q is not a device with hardware: true", i, end.dev)
+			}
+			if end.port == "" {
+				return fmt.Errorf("links[%d]: a port of %s is empty", i, end.dev)
+			}
+		}
+		if l.A == l.B {
+			return fmt.Errorf("links[%d]: %s linked to itself", i, l.A)
 		}
 	}
 	return nil

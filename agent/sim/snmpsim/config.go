@@ -110,6 +110,9 @@ type Config struct {
 	// rows, in order (default "Physical memory", "Virtual memory", "/");
 	// entries beyond the rows are ignored.
 	StorageDescrs []string
+	// Hardware adds entities, sensors, CPU, memory and LLDP neighbours
+	// (hardware.go); nil: none.
+	Hardware *Hardware
 }
 
 func (c *Config) withDefaults() (Config, error) {
@@ -190,6 +193,11 @@ func (c *Config) withDefaults() (Config, error) {
 	}
 	for _, u := range out.Users {
 		if _, err := u.usm(); err != nil {
+			return out, err
+		}
+	}
+	if out.Hardware != nil {
+		if err := out.Hardware.validate(out.Interfaces); err != nil {
 			return out, err
 		}
 	}

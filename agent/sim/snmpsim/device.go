@@ -110,7 +110,7 @@ func New(cfg Config) (*Device, error) {
 		indices[i] = f.Index
 		d.ifs[i] = ifState{cfg: f, index: f.Index, admin: f.AdminUp, oper: f.Oper, epoch: c.Start, lastChange: c.Start}
 	}
-	d.table.Store(buildTable(indices))
+	d.table.Store(buildTable(indices, hardwareObjects(c.Hardware, c.Interfaces, indices, c.Seed)))
 	d.salt = uint64(rand.New(rand.NewSource(c.Seed)).Int63())
 	return d, nil
 }
@@ -167,7 +167,7 @@ func (d *Device) Restart(renumber bool) {
 			newIdx[i] = idx[perm[i]]
 			d.ifs[i].index = newIdx[i]
 		}
-		d.table.Store(buildTable(newIdx))
+		d.table.Store(buildTable(newIdx, hardwareObjects(d.cfg.Hardware, d.cfg.Interfaces, newIdx, d.cfg.Seed)))
 	}
 }
 

@@ -61,8 +61,11 @@ func HostileStrings() []HostileString {
 // catalogue in turn, at different offsets so each column sees every value;
 // names stay unique as the simulator requires), one interface's
 // ifPhysAddress of 300 bytes, and the HOST-RESOURCES storage descriptions.
-// MaxMsgSize becomes MaxUDPMessage unless set. Counters, statuses and
-// everything else are unchanged, so the device still polls normally.
+// With Hardware, the chassis model and serial, the sensor names and the
+// LLDP neighbours' names and ports are hostile too (neighbours keep their
+// local interfaces, renamed). MaxMsgSize becomes MaxUDPMessage unless
+// set. Counters, statuses and everything else are unchanged, so the
+// device still polls normally.
 func Hostile(cfg Config) Config {
 	out := cfg
 	cat := HostileStrings()
@@ -74,12 +77,15 @@ func Hostile(cfg Config) Config {
 		out.MaxMsgSize = MaxUDPMessage
 	}
 	out.Interfaces = append([]Interface(nil), cfg.Interfaces...)
+	renamed := map[string]string{}
 	for i := range out.Interfaces {
 		f := &out.Interfaces[i]
+		old := f.Name
 		f.Name = cat[i%len(cat)].Value
 		if round := i / len(cat); round > 0 {
 			f.Name += fmt.Sprintf(" #%d", round)
 		}
+		renamed[old] = f.Name
 		f.Descr = cat[(i+5)%len(cat)].Value
 		f.Alias = cat[(i+11)%len(cat)].Value
 		if i == 1 {
@@ -94,6 +100,23 @@ func Hostile(cfg Config) Config {
 		"../../../../tmp/outpost-escape",
 		"<img src=x onerror=window." + XSSMarker + "=1>",
 		"C:\\ Label:\xff Serial Number 1f2e\x1b[0m",
+	}
+	if cfg.Hardware != nil {
+		h := *cfg.Hardware
+		h.Model = "<img src=x onerror=window." + XSSMarker + "=1>"
+		h.Serial = "SN\x00\xff\x1b[31m"
+		h.Sensors = append([]Sensor(nil), h.Sensors...)
+		for i := range h.Sensors {
+			h.Sensors[i].Name = cat[(i+3)%len(cat)].Value
+		}
+		h.Neighbors = append([]Neighbor(nil), h.Neighbors...)
+		for i := range h.Neighbors {
+			n := &h.Neighbors[i]
+			n.LocalPort = renamed[n.LocalPort]
+			n.SysName = "<script>window." + XSSMarker + "=1</script>" + n.SysName
+			n.PortID = "\x1b]0;pwned\x07" + n.PortID + "\xff"
+		}
+		out.Hardware = &h
 	}
 	return out
 }

@@ -87,6 +87,9 @@ const (
 	objHrStorageSize
 	objHrStorageUsed
 	objHrProcessorLoad
+	// objExtra: an object of the hardware MIBs (hardware.go); row is its
+	// position in mibTable.extras.
+	objExtra
 )
 
 // columnNames maps the names Device.Counter accepts to their objects.
@@ -134,6 +137,7 @@ type mibTable struct {
 	entries []entry
 	objects []oid // sorted OIDs of every object type (column or scalar without .0)
 	byIndex map[int]int
+	extras  []extra // hardware objects, by entry row
 }
 
 func newEntry(o oid, ob obj, row int) entry {
@@ -144,8 +148,8 @@ func newEntry(o oid, ob obj, row int) entry {
 
 // buildTable lays out every instance; indices[i] is the ifIndex of
 // interface position i.
-func buildTable(indices []int) *mibTable {
-	t := &mibTable{byIndex: make(map[int]int, len(indices))}
+func buildTable(indices []int, extras []extra) *mibTable {
+	t := &mibTable{byIndex: make(map[int]int, len(indices)), extras: extras}
 	add := func(o oid, ob obj, row int) { t.entries = append(t.entries, newEntry(o, ob, row)) }
 	addObj := func(o oid) { t.objects = append(t.objects, o) }
 	for i, ob := range []obj{objSysDescr, objSysObjectID, objSysUpTime, objSysContact, objSysName, objSysLocation, objSysServices} {
@@ -186,6 +190,15 @@ func buildTable(indices []int) *mibTable {
 	addObj(oidHrProcLoad)
 	for i, c := range hrCPUs {
 		add(oidHrProcLoad.with(c), objHrProcessorLoad, i)
+	}
+	seenObj := map[string]bool{}
+	for i, x := range extras {
+		add(x.o, objExtra, i)
+		col := x.o[:len(x.o)-1].String()
+		if !seenObj[col] {
+			seenObj[col] = true
+			addObj(x.o[:len(x.o)-1])
+		}
 	}
 	sort.Slice(t.entries, func(i, j int) bool { return compareOID(t.entries[i].oid, t.entries[j].oid) < 0 })
 	sort.Slice(t.objects, func(i, j int) bool { return compareOID(t.objects[i], t.objects[j]) < 0 })

@@ -141,6 +141,11 @@ func (d *Device) valueLocked(ob obj, pos int, t time.Time) value {
 		return value{tag: tagInteger, i: int64(d.engineTime(t))}
 	case objEngineMaxMsg:
 		return value{tag: tagInteger, i: int64(d.cfg.MaxMsgSize)}
+	case objExtra:
+		if x := d.table.Load().extras; pos < len(x) {
+			return x[pos].v(t)
+		}
+		return value{tag: tagNull}
 	default: // table columns, below
 	}
 	if ob >= objHrStorageIndex {
