@@ -170,13 +170,19 @@ func serviceRoundTrip(t *testing.T, pkg string) {
 	if code := exitCode(exec.Command(bin, "status")); code != 3 {
 		t.Fatalf("status after install: exit %d, want 3 (stopped)", code)
 	}
+	// A pid file left by an earlier run on this machine must not be taken
+	// for this start's.
+	os.Remove("/var/run/" + pkg + ".pid")
 	run(t, bin, "start")
 	deadline := time.Now().Add(15 * time.Second)
 	var pid string
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile("/var/run/" + pkg + ".pid"); err == nil {
-			pid = strings.TrimSpace(string(b))
-			break
+			p := strings.TrimSpace(string(b))
+			if _, err := os.Stat("/proc/" + p); err == nil {
+				pid = p
+				break
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -116,11 +116,21 @@ type Inventory struct {
 	MIBDirs []string `yaml:"mib_dirs"`
 }
 
-// RRD tunes the archive write-back cache.
+// RRD turns the round-robin archives on or off and tunes their write-back
+// cache.
 type RRD struct {
+	// Enabled false runs the collector forward-only (the ingest tier of a
+	// deployment whose graphs come from a remote-write store): it journals,
+	// applies inventory, status and events, and forwards every sample, but
+	// writes no archives (and quotas.archive_bytes_* do not apply). It
+	// needs at least one forward.remote_write entry. Default true.
+	Enabled       *bool               `yaml:"enabled"`
 	FlushInterval configfile.Duration `yaml:"flush_interval"` // default 5m
 	FlushWorkers  int                 `yaml:"flush_workers"`  // default 2
 }
+
+// On reports whether archives are written (rrd.enabled, default true).
+func (r RRD) On() bool { return r.Enabled == nil || *r.Enabled }
 
 // Journal tunes the ingest write-ahead log.
 type Journal struct {

@@ -56,7 +56,7 @@ func TestExampleAndDefaults(t *testing.T) {
 			c.Listen.MaxFrame != 4<<20 || c.Web.Listen != "127.0.0.1:8080" || c.Metrics.Listen != "127.0.0.1:9470" ||
 			c.TLS.CACert != "/var/lib/outpost-collector/pki/ca.pem" || c.TLS.CAKey != "/var/lib/outpost-collector/pki/ca.key" ||
 			c.TLS.Cert != "/var/lib/outpost-collector/pki/server.pem" || c.TLS.Key != "/var/lib/outpost-collector/pki/server.key" ||
-			c.Web.SessionTTL.D() != 12*time.Hour || c.RRD.FlushInterval.D() != 5*time.Minute || c.RRD.FlushWorkers != 2 ||
+			c.Web.SessionTTL.D() != 12*time.Hour || c.RRD.FlushInterval.D() != 5*time.Minute || c.RRD.FlushWorkers != 2 || !c.RRD.On() || c.RRD.Enabled == nil ||
 			c.Journal.SegmentBytes != 64<<20 || c.Log.Level != "info" || c.Log.Format != "text" || c.Name != "collector" {
 			t.Errorf("config %+v", c)
 		}
@@ -67,6 +67,25 @@ func TestExampleAndDefaults(t *testing.T) {
 	}
 	if c.TLS.Cert != "/srv/op/pki/server.pem" || c.Listen.TCP != Off || c.Metrics.Listen != Off {
 		t.Errorf("config %+v", c)
+	}
+}
+
+func TestForwardOnlyConfig(t *testing.T) {
+	for _, tc := range []struct {
+		yaml string
+		on   bool
+	}{
+		{"rrd: {enabled: false}\nforward: {remote_write: [{url: http://127.0.0.1:9090/api/v1/write}]}\n", false},
+		{"rrd: {enabled: true}\n", true},
+		{"rrd: {flush_workers: 4}\n", true},
+	} {
+		c, err := Parse("r.yaml", []byte(tc.yaml))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.yaml, err)
+		}
+		if c.RRD.On() != tc.on || c.RRD.Enabled == nil || *c.RRD.Enabled != tc.on {
+			t.Errorf("%q: On() = %v, want %v", tc.yaml, c.RRD.On(), tc.on)
+		}
 	}
 }
 

@@ -125,6 +125,10 @@ func (c *Config) applyDefaults() {
 		d := configfile.Duration(DefaultTrapHistory)
 		c.Inventory.Traps = &d
 	}
+	if c.RRD.Enabled == nil {
+		on := true
+		c.RRD.Enabled = &on
+	}
 	c.RRD.FlushInterval = configfile.Duration(c.RRD.FlushInterval.Or(DefaultFlushInterval))
 	if c.RRD.FlushWorkers == 0 {
 		c.RRD.FlushWorkers = DefaultFlushWorkers
@@ -185,6 +189,9 @@ func (c *Config) finish(pos *configfile.Positions) error {
 	}
 	if n := c.RRD.FlushWorkers; n < 1 || n > 256 {
 		fail("rrd.flush_workers", "%d out of range (1-256)", n)
+	}
+	if !c.RRD.On() && len(c.Forward.RemoteWrite) == 0 {
+		fail("rrd.enabled", "false needs a forward.remote_write entry (forward-only: without a store every sample would be dropped)")
 	}
 	if c.Journal.SegmentBytes < 1<<20 {
 		fail("journal.segment_bytes", "%s is too small (at least 1MiB)", c.Journal.SegmentBytes)

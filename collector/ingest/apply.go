@@ -65,6 +65,13 @@ type ApplierConfig struct {
 // statuses, events) and archive updates, then checkpoints the journal once
 // the archives are flushed.
 //
+// Forward-only: with nil Archives (rrd.enabled: false) the Applier applies
+// the inventory, statuses and events alone; it creates no archive, skips
+// every sample (the forwarders read them from the journal, whose Retain
+// keeps what they have not sent; the latest-value table for alert rules
+// still gets them), applies no archive-bytes quota, and checkpoints the
+// journal as before.
+//
 // Exactly once: a record is applied when it is journaled (Enqueue) and,
 // after a restart, again if it lies after the last checkpoint (Recover).
 // Applying twice is harmless: inventory writes are idempotent upserts, a
@@ -120,7 +127,8 @@ type archiveState struct {
 	step time.Duration
 }
 
-// NewApplier builds an applier. Call Recover before serving agents, then Run.
+// NewApplier builds an applier. Call Recover before serving agents, then
+// Run. archives nil runs it forward-only (see Applier).
 func NewApplier(cfg ApplierConfig, j *journal.Journal, db *inventory.DB, archives Archives, m *metrics.Collector, log *slog.Logger) (*Applier, error) {
 	if cfg.CheckpointInterval <= 0 {
 		cfg.CheckpointInterval = time.Minute
@@ -255,8 +263,10 @@ func (a *Applier) Checkpoint(ctx context.Context) error {
 	a.mu.Lock()
 	pos := a.frontier
 	a.mu.Unlock()
-	if err := a.archives.FlushAll(ctx); err != nil {
-		return fmt.Errorf("checkpoint: flush archives: %w", err)
+	if a.archives != nil {
+		if err := a.archives.FlushAll(ctx); err != nil {
+			return fmt.Errorf("checkpoint: flush archives: %w", err)
+		}
 	}
 	a.mu.Lock()
 	streams := make([]inventory.Stream, 0, len(a.streams))
@@ -326,6 +336,9 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 		}
 		first := a.firstTime(rec)
 		for _, sp := range res.Specs {
+			if a.archives == nil {
+				break // forward-only: no archives to create or tune
+			}
 			st := a.setSpec(sp)
 			if a.ensureArchive(st, first) {
 				a.tuneLimits(st, sp.Host, sp.Key, sp.DS)
@@ -333,6 +346,13 @@ func (a *Applier) apply(ctx context.Context, rec *Record) {
 		}
 	}
 	for i := range rec.Updates {
+		if a.archives == nil {
+			// Forward-only: no archive, but the latest values alert
+			// rules compare with still follow the samples.
+			a.markRestart(&rec.Updates[i])
+			a.observe(&rec.Updates[i])
+			continue
+		}
 		a.update(ctx, &rec.Updates[i])
 	}
 	a.recordRefusals(ctx, rec)

@@ -104,6 +104,8 @@ type stackOptions struct {
 	// latest, statusChanged and inventoryChanged are ApplierConfig's.
 	latest                          *latest.Table
 	statusChanged, inventoryChanged func()
+	// forwardOnly runs the applier without archives (rrd.enabled: false).
+	forwardOnly bool
 }
 
 // openStack opens (or reopens, after a crash) the collector state in dir
@@ -128,8 +130,12 @@ func openStack(t testing.TB, dir string, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s.cache = rrd.NewCache(rrd.CacheOptions{FlushInterval: time.Hour, Logger: logger})
+	var archives Archives = s.cache
+	if opts.forwardOnly {
+		archives = nil
+	}
 	if s.app, err = NewApplier(ApplierConfig{DataDir: dir, CheckpointInterval: cmp.Or(opts.checkpoint, time.Hour), Quotas: opts.quotas,
-		Latest: opts.latest, StatusChanged: opts.statusChanged, InventoryChanged: opts.inventoryChanged}, s.j, s.db, s.cache, s.m, logger); err != nil {
+		Latest: opts.latest, StatusChanged: opts.statusChanged, InventoryChanged: opts.inventoryChanged}, s.j, s.db, archives, s.m, logger); err != nil {
 		t.Fatal(err)
 	}
 	streams, err := s.app.Recover(ctx)

@@ -10,13 +10,21 @@ import (
 
 // TestApplierFeedsAlerting: applied samples reach the latest-value table
 // (a counter's rate per second), and the applier says when statuses and
-// the inventory changed.
+// the inventory changed; with archives and forward-only alike.
 func TestApplierFeedsAlerting(t *testing.T) {
+	for _, forwardOnly := range []bool{false, true} {
+		t.Run(map[bool]string{false: "archives", true: "forward-only"}[forwardOnly], func(t *testing.T) {
+			testApplierFeedsAlerting(t, forwardOnly)
+		})
+	}
+}
+
+func testApplierFeedsAlerting(t *testing.T, forwardOnly bool) {
 	table := latest.New(0)
 	table.SetWanted(map[string]bool{"in_octets": true})
 	entry := table.Ensure("r1", "if:eth0")
 	var statusCalls, invCalls atomic.Int32
-	s := openStack(t, t.TempDir(), stackOptions{latest: table,
+	s := openStack(t, t.TempDir(), stackOptions{latest: table, forwardOnly: forwardOnly,
 		statusChanged: func() { statusCalls.Add(1) }, inventoryChanged: func() { invCalls.Add(1) }})
 	cert := s.addAgent(t, "edge1", "r*")
 	a, err := dialQUIC(t, s.quicAddr, s.clientTLS(&cert))

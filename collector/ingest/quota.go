@@ -188,11 +188,11 @@ func (a *Applier) screenQuotas(ctx context.Context, rec *Record) {
 			ok = true
 		case nDS > q.DataSourcesPerAttribute:
 			refuse("attribute", 1, "%s/%s has %d data sources (quotas.data_sources_per_attribute %d)", host, attr, nDS, q.DataSourcesPerAttribute)
-		case size > q.ArchiveBytesPerAttr:
+		case a.archives != nil && size > q.ArchiveBytesPerAttr:
 			refuse("attribute", 1, "%s/%s would need an archive of %s (quotas.archive_bytes_per_attribute %s)", host, attr, sizeText(size), sizeText(q.ArchiveBytesPerAttr))
 		case n >= q.AttributesPerHost:
 			refuse("attribute", 1, "host %s already has %d attributes (quotas.attributes_per_host)", host, q.AttributesPerHost)
-		case st.bytes+size > q.ArchiveBytesPerAgent:
+		case a.archives != nil && st.bytes+size > q.ArchiveBytesPerAgent:
 			refuse("attribute", 1, "agent %s's archives would exceed %s (quotas.archive_bytes_per_agent)", rec.Agent, sizeText(q.ArchiveBytesPerAgent))
 		default:
 			ok = true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 
 	"github.com/outpost-nms/outpost/collector/config"
 	"github.com/outpost-nms/outpost/collector/forward"
@@ -73,6 +74,20 @@ func startForwarders(st *lifecycle.Stage, fs []*forward.Forwarder, j *journal.Jo
 			return f.Run(ctx, t)
 		})
 	}
+}
+
+// remoteStores names the remote-write stores for the web UI of a
+// forward-only collector: "the remote-write store (mimir)".
+func remoteStores(c *config.Config) string {
+	names := make([]string, 0, len(c.Forward.RemoteWrite))
+	for _, rw := range c.Forward.RemoteWrite {
+		names = append(names, rw.Name)
+	}
+	store := "the remote-write store"
+	if len(names) > 1 {
+		store += "s"
+	}
+	return store + " (" + strings.Join(names, ", ") + ")"
 }
 
 // inventoryAttrs answers the forwarder's attribute lookups from the inventory.

@@ -83,7 +83,19 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 			err = cerr
 		}
 	}()
-	cache := rrd.NewCache(rrd.CacheOptions{FlushInterval: c.RRD.FlushInterval.D(), Workers: c.RRD.FlushWorkers, Logger: log})
+	// Forward-only (rrd.enabled: false): no archive cache; the applier
+	// gets nil Archives and the web UI says graphs come from the store.
+	var cache *rrd.Cache
+	var archives ingest.Archives
+	source := graph.Engine{}
+	graphsRemote := ""
+	if c.RRD.On() {
+		cache = rrd.NewCache(rrd.CacheOptions{FlushInterval: c.RRD.FlushInterval.D(), Workers: c.RRD.FlushWorkers, Logger: log})
+		archives, source.Cache = cache, cache
+	} else {
+		graphsRemote = remoteStores(c)
+		log.Info("forward-only: rrd.enabled is false, no archives are written", "remote_write", graphsRemote)
+	}
 	m := metrics.New()
 	names := snmpname.New()
 	mibDirs := c.Inventory.MIBDirs
@@ -113,7 +125,7 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 		Quotas: ingest.Quotas{HostsPerAgent: c.Quotas.HostsPerAgent, AttributesPerHost: c.Quotas.AttributesPerHost,
 			DataSourcesPerAttribute: c.Quotas.DataSourcesPerAttribute, ArchiveBytesPerAttr: int64(c.Quotas.ArchiveBytesPerAttr),
 			ArchiveBytesPerAgent: int64(c.Quotas.ArchiveBytesPerAgent),
-			EntitiesPerHost:      c.Quotas.EntitiesPerHost, NeighborsPerHost: c.Quotas.NeighborsPerHost}}, j, db, cache, m, log)
+			EntitiesPerHost:      c.Quotas.EntitiesPerHost, NeighborsPerHost: c.Quotas.NeighborsPerHost}}, j, db, archives, m, log)
 	if err != nil {
 		return err
 	}
@@ -142,7 +154,7 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 		AgentSilence: c.Alerting.AgentSilence.D(), ExternalURL: c.Alerting.ExternalURL, Webhooks: hooks,
 		Rules: rules, Store: db, Latest: latestValues}, db, srv, db, m, log)
 	wakeAlerts, inventoryChanged = eng.Wake, eng.InventoryChanged
-	webSrv, err := web.New(web.Options{AlertRules: eng, DB: db, DataDir: c.DataDir, Source: graph.Engine{Cache: cache}, Logger: log,
+	webSrv, err := web.New(web.Options{AlertRules: eng, DB: db, DataDir: c.DataDir, Source: source, Logger: log, GraphsRemote: graphsRemote,
 		SessionTTL: c.Web.SessionTTL.D(), MaxClockSkew: c.Listen.MaxClockSkew.D(), TLSCert: c.Web.TLSCert, TLSKey: c.Web.TLSKey, MaxConnections: webConns,
 		Warnings: forwardWarnings(fwds)})
 	if err != nil {
@@ -173,12 +185,14 @@ func ServeReloading(ctx context.Context, c *config.Config, reloads <-chan Reload
 	}
 	apply.Go("applier", app.Run)
 	apply.Then(app.Checkpoint)
-	apply.Then(func(ctx context.Context) error {
-		if err := cache.Close(ctx); err != nil {
-			return fmt.Errorf("close archives: %w", err)
-		}
-		return nil
-	})
+	if cache != nil {
+		apply.Then(func(ctx context.Context) error {
+			if err := cache.Close(ctx); err != nil {
+				return fmt.Errorf("close archives: %w", err)
+			}
+			return nil
+		})
+	}
 	startForwarders(side, fwds, j, m, log)
 	side.Go("web", func(ctx context.Context) error { return webSrv.Run(ctx, c.Web.Listen) })
 	side.Go("alerting", eng.Run)

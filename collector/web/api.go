@@ -58,14 +58,14 @@ type AttrJSON struct {
 	StatusReason string             `json:"status_reason"`
 	StatusSince  *time.Time         `json:"status_since"`
 	Gone         bool               `json:"gone"`
-	HasArchive   bool               `json:"has_archive"`
+	HasArchive   bool               `json:"has_archive"` // false on a forward-only collector (Options.GraphsRemote)
 	URL          string             `json:"url"`
 }
 
-func attrJSON(a inventory.AttrInfo) AttrJSON {
+func (s *Server) attrJSON(a inventory.AttrInfo) AttrJSON {
 	j := AttrJSON{ID: a.ID, Host: a.Host, Key: a.Key, Kind: a.Kind, Name: a.Name, Descr: a.Descr, Props: a.Props,
 		IntervalS: int64(a.Interval / time.Second), DS: a.DS, Status: a.Status, StatusReason: a.StatusReason,
-		Gone: a.Gone, HasArchive: a.Archive != "", URL: fmt.Sprintf("/attributes/%d", a.ID)}
+		Gone: a.Gone, HasArchive: a.Archive != "" && s.o.GraphsRemote == "", URL: fmt.Sprintf("/attributes/%d", a.ID)}
 	if j.Props == nil {
 		j.Props = map[string]string{}
 	}
@@ -201,7 +201,7 @@ func (s *Server) apiHostAttributes(w http.ResponseWriter, r *http.Request) {
 	}
 	out := AttrPageJSON{Page: p.Page, Rows: p.Rows, TotalRows: p.TotalRows, LastPage: p.LastPage, Items: make([]AttrJSON, 0, len(p.Items))}
 	for _, a := range p.Items {
-		out.Items = append(out.Items, attrJSON(a))
+		out.Items = append(out.Items, s.attrJSON(a))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -211,7 +211,7 @@ func (s *Server) apiAttribute(w http.ResponseWriter, r *http.Request) {
 	if s.apiAttrErr(w, r, err) {
 		return
 	}
-	writeJSON(w, http.StatusOK, attrJSON(a))
+	writeJSON(w, http.StatusOK, s.attrJSON(a))
 }
 
 // apiAttrErr answers an attribute lookup error; true when it did.

@@ -87,7 +87,10 @@ func (s *Server) attributePage(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(props, func(i, j int) bool { return props[i][0] < props[j][0] })
 	spec := defaultChart(a)
 	var since dataSince
-	if a.Archive != "" {
+	var remote string
+	if s.o.GraphsRemote != "" {
+		remote = s.graphsRemoteText()
+	} else if a.Archive != "" {
 		since = s.dataSince(r.Context(), a, spec.DS)
 	}
 	s.render(w, r, http.StatusOK, "attribute", struct {
@@ -97,7 +100,8 @@ func (s *Server) attributePage(w http.ResponseWriter, r *http.Request) {
 		DSList  string
 		Changes []inventory.StatusChange
 		Since   dataSince
-	}{a, props, spec, strings.Join(spec.DS, ","), changes, since})
+		Remote  string // forward-only: where graphs come from instead
+	}{a, props, spec, strings.Join(spec.DS, ","), changes, since, remote})
 }
 
 // chartPresets are the chart's preset ranges that a young archive may open

@@ -94,6 +94,13 @@ type Options struct {
 	// on every page to a logged-in user (a remote-write store failing or
 	// refusing samples, samples dropped beyond forward.max_backlog).
 	Warnings func() []string
+	// GraphsRemote, when set, says the collector keeps no archives
+	// (forward-only, rrd.enabled: false) and where graphs come from
+	// instead, e.g. "the remote-write store (mimir)". The attribute page
+	// shows a notice in place of its chart, the attribute lists offer no
+	// graph links, and the series, graph, export and live APIs answer 404
+	// with a JSON error saying so.
+	GraphsRemote string
 }
 
 // Connection bounds of Run. A client must send its request headers within
@@ -214,12 +221,18 @@ func (s *Server) routes() {
 	api("GET /api/v1/hosts/{host}/neighbors", s.apiHostNeighbors)
 	api("GET /api/v1/topology", s.apiTopology)
 	api("GET /api/v1/attributes/{id}", s.apiAttribute)
-	api("GET /api/v1/attributes/{id}/series", s.apiSeries)
-	api("GET /api/v1/attributes/{id}/graph.png", s.apiGraphPNG)
-	api("GET /api/v1/attributes/{id}/graph.svg", s.apiGraphSVG)
-	api("GET /api/v1/attributes/{id}/export.csv", s.apiExportCSV)
-	api("GET /api/v1/attributes/{id}/export.json", s.apiExportJSON)
-	api("GET /api/v1/attributes/{id}/live", s.apiLive)
+	graphs := func(pattern string, h http.HandlerFunc) {
+		if s.o.GraphsRemote != "" {
+			h = s.noArchives
+		}
+		api(pattern, h)
+	}
+	graphs("GET /api/v1/attributes/{id}/series", s.apiSeries)
+	graphs("GET /api/v1/attributes/{id}/graph.png", s.apiGraphPNG)
+	graphs("GET /api/v1/attributes/{id}/graph.svg", s.apiGraphSVG)
+	graphs("GET /api/v1/attributes/{id}/export.csv", s.apiExportCSV)
+	graphs("GET /api/v1/attributes/{id}/export.json", s.apiExportJSON)
+	graphs("GET /api/v1/attributes/{id}/live", s.apiLive)
 	api("GET /api/v1/status", s.apiStatus)
 	api("GET /api/v1/events", s.apiEvents)
 	api("GET /api/v1/traps", s.apiTraps)
@@ -231,6 +244,18 @@ func (s *Server) routes() {
 	m.Handle("/", s.requireUser(false, false, func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "Page not found")
 	}))
+}
+
+// graphsRemoteText is the notice of a forward-only collector.
+func (s *Server) graphsRemoteText() string {
+	return "This collector runs forward-only (rrd.enabled: false) and keeps no archives: graphs come from " + s.o.GraphsRemote + "."
+}
+
+// noArchives answers a graph, series, export or live request of a
+// forward-only collector: 404, the attribute exists but its graph is kept
+// by the remote-write store.
+func (s *Server) noArchives(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": s.graphsRemoteText(), "graphs": "remote"})
 }
 
 // statusCSS serves the status classes in the colours of shared/status, so
