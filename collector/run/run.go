@@ -23,12 +23,12 @@ import (
 	"github.com/outpost-nms/outpost/collector/journal"
 	"github.com/outpost-nms/outpost/collector/latest"
 	"github.com/outpost-nms/outpost/collector/metrics"
-	"github.com/outpost-nms/outpost/shared/mibs"
 	"github.com/outpost-nms/outpost/collector/pki"
 	"github.com/outpost-nms/outpost/collector/rrd"
 	"github.com/outpost-nms/outpost/collector/web"
 	"github.com/outpost-nms/outpost/shared/buildinfo"
 	"github.com/outpost-nms/outpost/shared/lifecycle"
+	"github.com/outpost-nms/outpost/shared/mibs"
 	"github.com/outpost-nms/outpost/shared/snmpname"
 )
 
