@@ -153,6 +153,7 @@ func (s *Server) heavy(w http.ResponseWriter, r *http.Request, what string, work
 	// The work ends with the deadline, when the client goes away, and when
 	// this handler returns (the request's context ends then).
 	ctx, cancel := context.WithTimeout(r.Context(), s.o.RequestTimeout)
+	defer cancel()
 	type result struct {
 		a   answer
 		err error
@@ -160,7 +161,6 @@ func (s *Server) heavy(w http.ResponseWriter, r *http.Request, what string, work
 	done := make(chan result, 1)
 	go func() {
 		defer release()
-		defer cancel()
 		defer func() {
 			if v := recover(); v != nil {
 				s.log.Error("archive request panicked", "what", what, "path", r.URL.Path, "user", user, "panic", v, "stack", string(debug.Stack()))
@@ -174,12 +174,16 @@ func (s *Server) heavy(w http.ResponseWriter, r *http.Request, what string, work
 	select {
 	case res = <-done:
 	case <-ctx.Done():
-		if r.Context().Err() != nil {
-			return // the client went away; the work ends with ctx
+		select {
+		case res = <-done: // finished just as the deadline passed
+		default:
+			if r.Context().Err() != nil {
+				return // the client went away; the work ends with ctx
+			}
+			s.log.Error("archive request took too long", "what", what, "path", r.URL.Path, "query", r.URL.RawQuery, "user", user, "timeout", s.o.RequestTimeout)
+			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("could not %s within %s; try a shorter range or a smaller image", what, s.o.RequestTimeout))
+			return
 		}
-		s.log.Error("archive request took too long", "what", what, "path", r.URL.Path, "query", r.URL.RawQuery, "user", user, "timeout", s.o.RequestTimeout)
-		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("could not %s within %s; try a shorter range or a smaller image", what, s.o.RequestTimeout))
-		return
 	}
 	if res.err != nil {
 		s.heavyError(w, r, what, res.err)

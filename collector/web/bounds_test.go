@@ -376,3 +376,22 @@ func FuzzGraphRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestQuickWorkIsNeverTimedOut: work that finishes at once is answered,
+// every time. (The worker used to cancel the request's deadline context as
+// it returned, so the handler could see the deadline "pass" together with
+// the result and answer 503 "could not ... within 30s" at random.)
+func TestQuickWorkIsNeverTimedOut(t *testing.T) {
+	srv, err := New(Options{DB: newEnv(t).db, DataDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/attributes/1/series", nil)
+	for i := 0; i < 2000; i++ {
+		rec := httptest.NewRecorder()
+		srv.heavy(rec, req, "answer", func(context.Context) (answer, error) { return jsonAnswer(i) })
+		if rec.Code != http.StatusOK {
+			t.Fatalf("request %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+}
