@@ -28,6 +28,12 @@ const maxIndexLen = 32
 // maxRows bounds the rows read per column: a device cannot make the agent
 // read or keep an unbounded table.
 func (t *Target) walkTable(cols []string, maxRows int, fn rowFunc) error {
+	return t.walkRows(cols, maxRows, false, fn)
+}
+
+// walkRows is the walk under walkTable and walkColumns; with singleIndex a
+// row whose index has more than one sub-identifier ends its column.
+func (t *Target) walkRows(cols []string, maxRows int, singleIndex bool, fn rowFunc) error {
 	next := make([]string, len(cols))
 	last := make([][]uint32, len(cols))
 	rows := make([]int, len(cols))
@@ -68,6 +74,7 @@ func (t *Target) walkTable(cols []string, maxRows int, fn rowFunc) error {
 		case gosnmp.TooBig:
 			if t.reps > 1 && t.sess.version != gosnmp.Version1 {
 				t.reps /= 2
+				t.log.Debug("snmp: tooBig, halving max-repetitions", "target", t.name, "max_repetitions", t.reps)
 				continue
 			}
 			return fmt.Errorf("%s: tooBig for %d columns with one row each", t.sess.addr, len(oids))
@@ -94,7 +101,7 @@ func (t *Target) walkTable(cols []string, maxRows int, fn rowFunc) error {
 				continue
 			}
 			idx, ok := parseIndex(v.Name[len(prefix[c]):])
-			if !ok || (last[c] != nil && !indexLess(last[c], idx)) {
+			if !ok || (singleIndex && len(idx) != 1) || (last[c] != nil && !indexLess(last[c], idx)) {
 				done[c] = true
 				continue
 			}

@@ -2,8 +2,7 @@ package snmp
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
+	"math"
 
 	"github.com/gosnmp/gosnmp"
 )
@@ -22,94 +21,7 @@ type varbindFunc func(col int, index uint32, v *gosnmp.SnmpPDU)
 // max-repetitions is halved and remembered. SNMPv1 has no GetBulk: it uses
 // GetNext over the same columns, one row per request.
 func (t *Target) walkColumns(cols []string, fn varbindFunc) error {
-	next := make([]string, len(cols))
-	last := make([]int64, len(cols))
-	done := make([]bool, len(cols))
-	prefix := make([]string, len(cols))
-	for i, c := range cols {
-		next[i] = c
-		last[i] = -1
-		prefix[i] = "." + c + "."
-	}
-	active := make([]int, 0, len(cols))
-	oids := make([]string, 0, len(cols))
-	for {
-		active, oids = active[:0], oids[:0]
-		for i := range cols {
-			if !done[i] {
-				active = append(active, i)
-				oids = append(oids, next[i])
-			}
-		}
-		if len(active) == 0 {
-			return nil
-		}
-		if len(active) > t.sess.proto.MaxOids {
-			active, oids = active[:t.sess.proto.MaxOids], oids[:t.sess.proto.MaxOids]
-		}
-		var pkt *gosnmp.SnmpPacket
-		var err error
-		if t.sess.version == gosnmp.Version1 {
-			pkt, err = t.sess.g.GetNext(oids)
-		} else {
-			pkt, err = t.sess.g.GetBulk(oids, 0, uint32(t.reps))
-		}
-		if err != nil {
-			return t.sess.explain(err)
-		}
-		switch pkt.Error {
-		case gosnmp.NoError:
-		case gosnmp.TooBig:
-			if t.reps > 1 && t.sess.version != gosnmp.Version1 {
-				t.reps /= 2
-				t.log.Debug("snmp: tooBig, halving max-repetitions", "target", t.name, "max_repetitions", t.reps)
-				continue
-			}
-			return fmt.Errorf("%s: tooBig for %d columns with one row each", t.sess.addr, len(oids))
-		case gosnmp.NoSuchName:
-			// SNMPv1: the column at ErrorIndex has no next object.
-			if i := int(pkt.ErrorIndex) - 1; i >= 0 && i < len(active) {
-				done[active[i]] = true
-				continue
-			}
-			return fmt.Errorf("%s: noSuchName with error index %d", t.sess.addr, pkt.ErrorIndex)
-		default:
-			return t.sess.agentError(pkt.Error, oids[0])
-		}
-		n := len(active)
-		progressed := false
-		for j := range pkt.Variables {
-			v := &pkt.Variables[j]
-			c := active[j%n]
-			if done[c] {
-				continue
-			}
-			if v.Type == gosnmp.EndOfMibView || v.Type == gosnmp.NoSuchObject || v.Type == gosnmp.NoSuchInstance ||
-				!strings.HasPrefix(v.Name, prefix[c]) {
-				done[c] = true
-				continue
-			}
-			idx, err := strconv.ParseUint(v.Name[len(prefix[c]):], 10, 32)
-			if err != nil || int64(idx) <= last[c] {
-				// Multi-part index or a non-increasing row: stop this column.
-				done[c] = true
-				continue
-			}
-			last[c] = int64(idx)
-			next[c] = v.Name[1:]
-			fn(c, uint32(idx), v)
-			progressed = true
-		}
-		if !progressed {
-			allDone := true
-			for _, c := range active {
-				allDone = allDone && done[c]
-			}
-			if !allDone {
-				return fmt.Errorf("%s: walk of %s made no progress", t.sess.addr, oids[0])
-			}
-		}
-	}
+	return t.walkRows(cols, math.MaxInt, true, func(col int, index []uint32, v *gosnmp.SnmpPDU) { fn(col, index[0], v) })
 }
 
 // getPacked reads the given instances with Get requests of at most MaxOIDs
