@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -29,22 +28,9 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/outpost-nms/outpost/shared/sample"
+	"github.com/outpost-nms/outpost/shared/testbed"
 	"github.com/outpost-nms/outpost/shared/wire"
 )
-
-// capacityChildEnv names the collector configuration a re-executed test
-// binary runs as `outpost-collector run` (BenchmarkCapacity's child).
-const capacityChildEnv = "OUTPOST_CAPACITY_CHILD"
-
-func TestMain(m *testing.M) {
-	if cfg := os.Getenv(capacityChildEnv); cfg != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		code := Main(ctx, []string{"run", "-c", cfg}, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
-	os.Exit(m.Run())
-}
 
 // The capacity benchmark's shape: an interface is the 12 counters the
 // agent polls (agent/snmp counters.go: 8 64-bit, 4 32-bit), 48 to a host,
@@ -270,7 +256,7 @@ forward:
 	}
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), capacityChildEnv+"="+cfgPath)
+	child.Env = append(os.Environ(), testbed.CrashChildEnv(cfgPath))
 	stderr, _ := child.StderrPipe()
 	child.Stdout = io.Discard
 	if err := child.Start(); err != nil {

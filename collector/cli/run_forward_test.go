@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -48,12 +46,6 @@ import (
 // over two rows in the RRD and not in rate(), which is the difference the
 // mapping table in docs/forwarding.md warns about.
 func TestRunForwardsToPrometheus(t *testing.T) {
-	if cfg := os.Getenv("OUTPOST_FORWARD_CHILD"); cfg != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		code := Main(ctx, []string{"run", "-c", cfg}, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
 	if testing.Short() {
 		t.Skip("spawns collector processes")
 	}
@@ -122,8 +114,7 @@ forward:
 		case 2:
 			prom.Start()
 		}
-		child := exec.Command(os.Args[0], "-test.run=^TestRunForwardsToPrometheus$")
-		child.Env = append(os.Environ(), "OUTPOST_FORWARD_CHILD="+cfgPath)
+		child := testbed.CrashChild(t, "TestRunForwardsToPrometheus", cfgPath)
 		stderr, _ := child.StderrPipe()
 		if err := child.Start(); err != nil {
 			t.Fatal(err)

@@ -12,8 +12,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -36,12 +34,6 @@ import (
 // shows the interface with its status and answers its series request 404
 // (graphs come from the store), and that no archive exists on disk.
 func TestRunForwardOnlyToPrometheus(t *testing.T) {
-	if cfg := os.Getenv("OUTPOST_FORWARD_ONLY_CHILD"); cfg != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		code := Main(ctx, []string{"run", "-c", cfg}, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
 	if testing.Short() {
 		t.Skip("spawns a collector process")
 	}
@@ -85,8 +77,7 @@ forward:
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool, ServerName: "localhost", Certificates: []tls.Certificate{cert}, NextProtos: []string{wire.ALPN}}
 	codec, _ := wire.NewCodec()
 
-	child := exec.Command(os.Args[0], "-test.run=^TestRunForwardOnlyToPrometheus$")
-	child.Env = append(os.Environ(), "OUTPOST_FORWARD_ONLY_CHILD="+cfgPath)
+	child := testbed.CrashChild(t, "TestRunForwardOnlyToPrometheus", cfgPath)
 	stderr, _ := child.StderrPipe()
 	if err := child.Start(); err != nil {
 		t.Fatal(err)

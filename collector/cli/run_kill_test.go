@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/outpost-nms/outpost/shared/testbed"
 
 	"github.com/quic-go/quic-go"
 
@@ -29,12 +29,6 @@ import (
 // batches, restarts it each time, stops it with SIGTERM at the end, and
 // checks the archive: every acknowledged poll is there with its value.
 func TestRunSurvivesKill9(t *testing.T) {
-	if cfg := os.Getenv("OUTPOST_RUN_CHILD"); cfg != "" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		code := Main(ctx, []string{"run", "-c", cfg}, os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
-	}
 	if testing.Short() {
 		t.Skip("spawns collector processes")
 	}
@@ -75,8 +69,7 @@ log: {format: text}
 	}
 	var acked uint64
 	for round := 0; ; round++ {
-		child := exec.Command(os.Args[0], "-test.run=^TestRunSurvivesKill9$")
-		child.Env = append(os.Environ(), "OUTPOST_RUN_CHILD="+cfgPath)
+		child := testbed.CrashChild(t, "TestRunSurvivesKill9", cfgPath)
 		stderr, _ := child.StderrPipe()
 		if err := child.Start(); err != nil {
 			t.Fatal(err)

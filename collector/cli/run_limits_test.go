@@ -38,7 +38,7 @@ type collectorChild struct {
 func startCollector(t *testing.T, cfgPath string, nofile int) *collectorChild {
 	t.Helper()
 	args := []string{os.Args[0], "-test.run=^TestRunSurvivesKill9$"}
-	env := append(os.Environ(), "OUTPOST_RUN_CHILD="+cfgPath)
+	env := append(os.Environ(), testbed.CrashChildEnv(cfgPath))
 	if bin := os.Getenv("OUTPOST_COLLECTOR_BIN"); bin != "" {
 		args = []string{bin, "run", "-c", cfgPath}
 	}

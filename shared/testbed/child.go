@@ -27,6 +27,10 @@ func CrashChild(t testing.TB, test, arg string, env ...string) *exec.Cmd {
 	return cmd
 }
 
+// CrashChildEnv is the environment entry that makes a process started
+// another way (under prlimit, say) a crash child with arg.
+func CrashChildEnv(arg string) string { return crashChildEnv + "=" + arg }
+
 // CrashChildArg returns the argument CrashChild gave this process, and
 // whether it is such a child.
 func CrashChildArg() (string, bool) {
