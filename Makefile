@@ -54,10 +54,13 @@ fuzz:
 	  done; \
 	done
 
-## lint: gofmt, goimports, go vet, staticcheck and exhaustive (pinned in go.mod as tools) and go mod tidy must be clean
+## lint: gofmt, goimports, go vet, staticcheck, exhaustive and errcheck (pinned in go.mod as tools) and go mod tidy must be clean
 # goimports -local: the module's own imports in a group after the others.
 # exhaustive -d: a switch over an enum lists every value or says, with a
 # commented default, what becomes of the rest.
+# errcheck: every error is checked or discarded with an explicit `_ =`;
+# .errcheck-excludes lists, with reasons, the calls whose error goes
+# elsewhere. Test files and the test-support packages are not checked.
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -66,6 +69,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 	$(GO) tool exhaustive -d ./...
+	$(GO) tool errcheck -ignoretests -exclude .errcheck-excludes $$($(GO) list ./... | grep -v -e /internal/testpeer -e /shared/testbed)
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 ## demo: a collector, an enrolled agent and a simulated site on loopback; prints the UI address and login

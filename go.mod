@@ -34,6 +34,7 @@ require (
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/kisielk/errcheck v1.30.0 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
@@ -54,6 +55,7 @@ require (
 )
 
 tool (
+	github.com/kisielk/errcheck
 	github.com/nishanths/exhaustive/cmd/exhaustive
 	golang.org/x/tools/cmd/goimports
 	honnef.co/go/tools/cmd/staticcheck

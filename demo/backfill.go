@@ -59,7 +59,7 @@ func (e *Env) backfill(ctx context.Context, clock *demoClock, from time.Time, pr
 	if err != nil {
 		return fmt.Errorf("demo: backfill: %w", err)
 	}
-	defer sp.Close()
+	defer func() { _ = sp.Close() }()
 	b, err := batch.New(sp, batch.Options{Logger: e.opts.Logger})
 	if err != nil {
 		return fmt.Errorf("demo: backfill: %w", err)
@@ -99,7 +99,7 @@ func (e *Env) backfill(ctx context.Context, clock *demoClock, from time.Time, pr
 				defer wg.Done()
 				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				defer cancel()
-				tg.Poll(pctx, b) // failures are reported through the sink, as when live
+				_ = tg.Poll(pctx, b) // failures are reported through the sink, as when live
 			}(tg)
 		}
 		wg.Wait()

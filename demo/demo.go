@@ -377,7 +377,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	}
 	defer e.Close()
 	// Scheduled events of the site (device restarts) while live.
-	go e.Site.Run(ctx, time.Second)
+	go func() { _ = e.Site.Run(ctx, time.Second) }()
 	if err := e.StartCollector(ctx); err != nil {
 		return err
 	}

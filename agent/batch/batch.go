@@ -263,7 +263,7 @@ func (b *Batcher) Report(r poll.Report) {
 	if b.cut >= mine {
 		return // a cut that started after this report was added wrote it
 	}
-	b.flushLocked()
+	_ = b.flushLocked()
 }
 
 // pendingLocked reports whether anything waits to be cut. b.mu is held.
@@ -301,7 +301,7 @@ func hostSize(h *wire.Host) int {
 func (b *Batcher) Flush() {
 	b.cutMu.Lock()
 	defer b.cutMu.Unlock()
-	b.flushLocked()
+	_ = b.flushLocked()
 }
 
 // flushLocked is Flush with cutMu held. It returns the spool's error (the

@@ -36,7 +36,7 @@ func (b *Batcher) ReportTraps(traps []wire.Trap) error {
 	over := b.pendingLocked() && (b.size+size > b.opt.MaxBytes)
 	b.mu.Unlock()
 	if over {
-		b.flushLocked() // what is pending alone; its error is not the traps'
+		_ = b.flushLocked() // what is pending alone; its error is not the traps'
 	}
 	b.mu.Lock()
 	b.traps = append(b.traps, traps...)

@@ -125,7 +125,7 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 		process.Go("metrics", func(ctx context.Context) error { return m.Serve(ctx, cfg.Metrics.Listen, log) })
 	}
 	batcher.Go("batcher", func(ctx context.Context) error { b.Run(ctx); return nil })
-	uplinkStage.Go("uplink", func(ctx context.Context) error { up.Run(ctx); return nil })
+	uplinkStage.Go("uplink", func(ctx context.Context) error { _ = up.Run(ctx); return nil })
 	if traps != nil {
 		trapStage.Go("trap receiver", func(ctx context.Context) error {
 			if err := traps.Run(ctx); err != nil {
@@ -146,7 +146,7 @@ func RunWith(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Opti
 	log.Info("agent running", "name", cfg.Name, "collector", cfg.Collector.Address, "tcp_fallback", cfg.Collector.TCPFallback, "targets", len(targets))
 
 	runSched := func(s *schedule.Scheduler) func() {
-		return polls.Go("scheduler", func(ctx context.Context) error { s.Run(ctx); return nil })
+		return polls.Go("scheduler", func(ctx context.Context) error { _ = s.Run(ctx); return nil })
 	}
 	stopSched := runSched(sched)
 loop:

@@ -147,7 +147,7 @@ func Open(opt Options) (*Spool, error) {
 		s.log.Warn("spool: series registry had corrupt records; their ids are lost", "records", regCorrupt)
 	}
 	if err := s.loadSegments(); err != nil {
-		s.closeFiles()
+		_ = s.closeFiles()
 		lock.Release()
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func Open(opt Options) (*Spool, error) {
 	err = s.writeStateLocked()
 	s.mu.Unlock()
 	if err != nil {
-		s.closeFiles()
+		_ = s.closeFiles()
 		lock.Release()
 		return nil, err
 	}

@@ -140,7 +140,7 @@ func Listen(addr string, opt Options) (*Listener, error) {
 	l.m = newReceiverMetrics()
 	if opt.Registerer != nil {
 		if err := l.m.register(opt.Registerer); err != nil {
-			conn.Close()
+			_ = conn.Close()
 			return nil, err
 		}
 	}
@@ -171,7 +171,7 @@ func (l *Listener) Run(ctx context.Context) error {
 		defer wg.Done()
 		l.writeLoop(writerDone)
 	}()
-	stop := context.AfterFunc(ctx, func() { l.conn.SetReadDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { _ = l.conn.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	rd := newBatchReader(l.conn)
 	for {

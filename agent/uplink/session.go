@@ -76,8 +76,8 @@ func (u *Uplink) hello(l link) (*wire.HelloAck, wire.Drops, error) {
 	if _, err := l.Write(frame); err != nil {
 		return nil, x.Drops, fmt.Errorf("send hello: %w", err)
 	}
-	l.SetReadDeadline(time.Now().Add(u.cfg.HandshakeTimeout))
-	defer l.SetReadDeadline(time.Time{})
+	_ = l.SetReadDeadline(time.Now().Add(u.cfg.HandshakeTimeout))
+	defer func() { _ = l.SetReadDeadline(time.Time{}) }()
 	t, body, err := wire.ReadFrame(l, u.cfg.MaxFrame, nil)
 	if err != nil {
 		return nil, x.Drops, fmt.Errorf("wait for hello-ack: %w", err)
@@ -229,7 +229,7 @@ func (u *Uplink) send(ctx context.Context, l link, ack *wire.HelloAck, declared 
 		// (At the start, a record skipped for a failed CRC is not a drop:
 		// going on avoids reconnecting for it forever.)
 		if rec.Seq != lastSent+1 && (started || u.sp.Drops() != declared) {
-			w.Flush()
+			_ = w.Flush()
 			return fmt.Errorf("%w: after %d next is %d", ErrSpoolGap, lastSent, rec.Seq)
 		}
 		started = true

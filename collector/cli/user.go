@@ -146,7 +146,7 @@ func promptPassword(in io.Reader, prompt io.Writer) (string, error) {
 			defer func() {
 				on := exec.Command("stty", "echo")
 				on.Stdin = f
-				on.Run()
+				_ = on.Run()
 			}()
 		}
 	}

@@ -141,7 +141,7 @@ func (c *client) send(ctx context.Context, body []byte) result {
 		return result{outcome: retryable, reason: err.Error()}
 	}
 	msg, _ := io.ReadAll(io.LimitReader(res.Body, maxReason))
-	io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20)) // let the connection be reused
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20)) // let the connection be reused
 	res.Body.Close()
 	r := result{code: res.StatusCode, reason: strings.TrimSpace(strings.ToValidUTF8(string(msg), "\uFFFD"))}
 	switch {

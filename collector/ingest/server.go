@@ -287,7 +287,7 @@ func (s *Server) ServeQUIC(ctx context.Context, pconn net.PacketConn) error {
 		return fmt.Errorf("quic listen %s: %w", pconn.LocalAddr(), err)
 	}
 	s.log.Info("ingest listening", "transport", "quic", "addr", pconn.LocalAddr().String())
-	go func() { <-ctx.Done(); ln.Close() }()
+	go func() { <-ctx.Done(); _ = ln.Close() }()
 	defer s.closeAll()
 	var bo listener.Backoff
 	for {
@@ -419,7 +419,7 @@ func (s *Server) handleTCP(ctx context.Context, c *tls.Conn) {
 	if cs.NegotiatedProtocol == enroll.ALPN {
 		defer c.Close()
 		if s.enroller != nil {
-			s.enroller.Serve(ctx, c, c.RemoteAddr().String())
+			_ = s.enroller.Serve(ctx, c, c.RemoteAddr().String())
 		}
 		return
 	}

@@ -94,7 +94,7 @@ func (s *Server) run(ctx context.Context, sess *session) {
 	case errors.As(err, &r):
 		s.log.Warn("agent session refused", "agent", sess.cert, "remote", sess.remote, "code", r.code, "reason", r.msg)
 		s.refused(r.reason)
-		sess.send(&wire.Error{Code: r.code, Message: r.msg, Fatal: true})
+		_ = sess.send(&wire.Error{Code: r.code, Message: r.msg, Fatal: true})
 		sess.close(r.code, r.msg)
 	default:
 		select {
@@ -471,7 +471,7 @@ func (sess *session) acker(ctx context.Context, st *stream) {
 			failed = true
 			s.log.Error("journal sync failed", "agent", sess.agent.Name, "err", err)
 			s.refused("internal")
-			sess.send(&wire.Error{Code: wire.ErrCodeInternal, Message: "the collector could not store the batch", Fatal: true})
+			_ = sess.send(&wire.Error{Code: wire.ErrCodeInternal, Message: "the collector could not store the batch", Fatal: true})
 			go sess.close(wire.ErrCodeInternal, "journal failure")
 			continue
 		}
@@ -502,7 +502,7 @@ func (sess *session) acker(ctx context.Context, st *stream) {
 		if s.metrics != nil {
 			s.metrics.Samples.Add(float64(samples))
 		}
-		sess.send(&wire.Ack{Seq: last})
+		_ = sess.send(&wire.Ack{Seq: last})
 	}
 }
 

@@ -506,8 +506,8 @@ func (db *DB) portStates(ctx context.Context) (map[portKey]portState, error) {
 		}
 		var i uint32
 		var sp uint64
-		fmt.Sscan(idx, &i)
-		fmt.Sscan(speed, &sp)
+		_, _ = fmt.Sscan(idx, &i)
+		_, _ = fmt.Sscan(speed, &sp)
 		out[portKey{host, i}] = portState{name: name, status: status.Status(st), speed: sp, archive: archive, interval: time.Duration(interval) * time.Second}
 	}
 	return out, closeRows(rows)

@@ -144,7 +144,7 @@ func (db *DB) Authenticate(ctx context.Context, name, password string) (User, er
 	var d int
 	err := db.r.QueryRowContext(ctx, `SELECT name, password_hash, role, created_at, disabled FROM users WHERE name = ?`, name).Scan(&u.Name, &hash, &u.Role, &c, &d)
 	if errors.Is(err, sql.ErrNoRows) {
-		bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(password))
+		_ = bcrypt.CompareHashAndPassword([]byte(dummyHash), []byte(password))
 		return User{}, ErrBadCredentials
 	}
 	if err != nil {

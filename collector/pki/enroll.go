@@ -39,7 +39,7 @@ func (e *Enroller) Serve(ctx context.Context, c enroll.ServerConn, remote string
 	if log == nil {
 		log = slog.Default()
 	}
-	c.SetDeadline(now().Add(30 * time.Second))
+	_ = c.SetDeadline(now().Add(30 * time.Second))
 	var req enroll.Request
 	if err := enroll.ReadMessage(c, &req); err != nil {
 		log.Warn("enrollment: bad request", "remote", remote, "err", err)
@@ -47,7 +47,7 @@ func (e *Enroller) Serve(ctx context.Context, c enroll.ServerConn, remote string
 	}
 	refuse := func(reason string, err error) error {
 		log.Warn("enrollment refused", "agent", req.Agent, "remote", remote, "reason", reason, "err", err)
-		enroll.WriteMessage(c, enroll.Response{Error: reason})
+		_ = enroll.WriteMessage(c, enroll.Response{Error: reason})
 		return fmt.Errorf("enroll %s: %s: %w", req.Agent, reason, err)
 	}
 	if err := ValidAgentName(req.Agent); err != nil {

@@ -46,8 +46,8 @@ func Acquire(dir string) (*Lock, error) {
 		}
 		return nil, fmt.Errorf("%s: %w (pid %s holds %s)", dir, ErrLocked, holder, path)
 	}
-	f.Truncate(0)
-	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	_ = f.Truncate(0)
+	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	return &Lock{f: f}, nil
 }
 
