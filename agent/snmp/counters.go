@@ -156,6 +156,12 @@ func (t *Target) readInterfaces() error {
 		return nil
 	}
 	var err error
+	// The counters were read by the device somewhere between the first
+	// request and the last answer: the middle of that span is their time.
+	// Taking the time after everything else the poll does (the stuck-HC
+	// check is another round trip) would add that work's delay, which
+	// varies from poll to poll, to the interval a rate is divided by.
+	began := t.now()
 	if t.sess.version != gosnmp.Version1 && 2*len(t.ifs) >= len(t.dev.Interfaces) {
 		err = t.readInterfacesBulk()
 	} else {
@@ -164,6 +170,7 @@ func (t *Target) readInterfaces() error {
 	if err != nil {
 		return fmt.Errorf("read interfaces: %w", err)
 	}
+	t.countersAt = began.Add(t.now().Sub(began) / 2)
 	if err := t.checkStuckHC(); err != nil {
 		return fmt.Errorf("read interfaces: %w", err)
 	}

@@ -43,6 +43,7 @@ type Target struct {
 	sess             *session
 	reps             int // current GetBulk max-repetitions; halved on tooBig
 	now              func() time.Time
+	countersAt       time.Time // when this poll's interface counters were read (readInterfaces)
 	log              *slog.Logger
 
 	dev          *Device
@@ -248,6 +249,7 @@ func (t *Target) poll(rep *poll.Report) error {
 	if sc.hasBoots {
 		t.haveBoots, t.lastBoots = true, sc.boots
 	}
+	t.countersAt = time.Time{}
 	if err := t.readInterfaces(); err != nil {
 		return err
 	}
@@ -256,7 +258,14 @@ func (t *Target) poll(rep *poll.Report) error {
 		return err
 	}
 	at := t.now()
-	t.emit(rep, sc, at)
+	// Interface counters carry the time they were read, not the time the
+	// sensor, CPU and memory walks after them ended: their rates divide by
+	// the span between two polls' stamps.
+	ifAt := at
+	if !t.countersAt.IsZero() {
+		ifAt = t.countersAt
+	}
+	t.emit(rep, sc, ifAt)
 	t.emitHealth(rep, hv, at)
 	return nil
 }
